@@ -1,0 +1,1 @@
+"""The newsdedup services and the command line that runs them."""

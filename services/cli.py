@@ -1,0 +1,110 @@
+"""The ``newsdedup`` command: run the stack, one service, the demo, or post files."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from shared.logs import setup_logging
+from shared.settings import Settings, SettingsError, load_settings
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group()
+def main() -> None:
+    """newsdedup: deduplicating news ingestion."""
+
+
+@main.command()
+@click.option("--ingest-port", type=int, default=None, help="Ingest API port (default 8000).")
+@click.option("--store-port", type=int, default=None, help="Store API port (default 8001).")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+def up(ingest_port: int | None, store_port: int | None, data_dir: Path | None) -> None:
+    """Run ingest, dedupe and store here; embedded Redis and SQLite unless configured."""
+    from services.stack import Stack
+
+    settings = _settings(data_dir=data_dir, ingest_port=ingest_port, store_port=store_port)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with Stack(settings) as stack:
+        click.echo(f"redis   {stack.redis_url}" + ("  (embedded)" if stack.redis else ""))
+        click.echo(f"ingest  {stack.url('ingest')}   POST /articles")
+        click.echo(f"store   {stack.url('store')}   GET /articles/{{id}}")
+        click.echo(f"logs    {stack.log_dir}/   Ctrl-C stops everything")
+        try:
+            while not stopped.wait(0.5):
+                for name, process in stack.processes.items():
+                    if process.poll() is not None:
+                        raise click.ClickException(f"{name} exited; see {stack.log_dir}/{name}.log")
+        except KeyboardInterrupt:
+            pass
+
+
+@main.command()
+@click.argument("service", type=click.Choice(["ingest", "dedupe", "store"]))
+def serve(service: str) -> None:
+    """Run one service, configured from the environment (what compose runs)."""
+    import uvicorn
+
+    settings = _settings()
+    setup_logging(settings.log_level, settings.log_format)
+    if service == "ingest":
+        from services.ingest.app import create_app as create
+
+        host, port = settings.ingest_host, settings.ingest_port
+    elif service == "dedupe":
+        from services.dedupe.app import create_app as create
+
+        host, port = settings.dedupe_host, settings.dedupe_port
+    else:
+        from services.store.app import create_app as create
+
+        host, port = settings.store_host, settings.store_port
+    try:
+        app = create(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+
+
+@main.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--api", default=None, help="Ingest API base URL (default from settings).")
+@click.option("--source", default=None, help="Source name to attach to every article.")
+def ingest_cmd(paths: tuple[Path, ...], api: str | None, source: str | None) -> None:
+    """Post .txt, .html, .json and .jsonl files (or folders of them) to the ingest API."""
+    from services.poster import post_files
+
+    settings = _settings()
+    base = api or f"http://{settings.ingest_host}:{settings.ingest_port}"
+    summary = post_files(list(paths), base, source=source)
+    click.echo(
+        f"accepted {summary.accepted}, rejected {summary.rejected}"
+        + (f" ({summary.first_error})" if summary.first_error else "")
+    )
+    if summary.rejected:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+def demo(data_dir: Path | None) -> None:
+    """Start the stack, ingest seeds/ and republished copies, print what dedupe decided."""
+    from services.demo import run_demo
+
+    settings = _settings(data_dir=data_dir, ingest_port=0, store_port=0)
+    run_demo(settings, Path("seeds"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Dedupe wiring: index, engine and the raw-stream consumer, plus a health route."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.dedupe.engine import DedupeEngine
+from services.dedupe.index import RedisIndex
+from services.dedupe.signature import SignatureParams, Signer
+from shared.broker import make_broker
+from shared.consumer import GroupConsumer
+from shared.health import health_router, redis_ping
+from shared.models import RawArticle
+from shared.redis import async_client
+from shared.settings import Settings
+from shared.streams import DEDUPE_GROUP, keys_for
+
+
+def signer_for(settings: Settings) -> Signer:
+    return Signer(
+        SignatureParams(
+            num_perm=settings.num_perm,
+            seed=settings.seed,
+            shingle_size=settings.shingle_size,
+            threshold=settings.threshold,
+        )
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    if not settings.redis_url:
+        raise ValueError("REDIS_URL is required to run the dedupe service")
+    redis_url = settings.redis_url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = async_client(redis_url)
+        index = RedisIndex(
+            redis, keys_for(settings), signer_for(settings), settings.index_horizon_seconds
+        )
+        await index.claim_params()
+        engine = DedupeEngine(redis, index, settings)
+        broker = make_broker(redis_url)
+        GroupConsumer(
+            redis=redis,
+            settings=settings,
+            stream=settings.stream_raw,
+            group=DEDUPE_GROUP,
+            model=RawArticle,
+            handler=engine.handle,
+        ).register(broker)
+        app.state.redis = redis
+        await broker.start()
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await redis.aclose()
+
+    app = FastAPI(title="newsdedup dedupe", version="0.1.0", lifespan=lifespan)
+
+    app.include_router(health_router(redis=redis_ping))
+    return app

@@ -1,0 +1,1 @@
+"""Ingest: the HTTP front door. Validates, extracts text, enqueues to ``articles:raw``."""

@@ -1,0 +1,38 @@
+"""Ingest wiring: settings, the Redis client and the routes, built per app instance."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from services.ingest.limits import BodySizeLimit
+from services.ingest.queue import RawQueue
+from services.ingest.routes import router
+from shared.health import health_router, redis_ping
+from shared.redis import async_client
+from shared.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    if not settings.redis_url:
+        raise ValueError("REDIS_URL is required to run the ingest service")
+    redis_url = settings.redis_url
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = async_client(redis_url)
+        app.state.redis = redis
+        app.state.queue = RawQueue(redis, settings.stream_raw, settings.idempotency_ttl_seconds)
+        try:
+            yield
+        finally:
+            await redis.aclose()
+
+    app = FastAPI(title="newsdedup ingest", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(router)
+    app.include_router(health_router(redis=redis_ping))
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    return app

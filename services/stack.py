@@ -1,0 +1,131 @@
+"""Running the three services as child processes on this machine (``newsdedup up``, the demo).
+
+Each service runs as its own process, exactly as compose runs it, so killing one (as the fault
+tests do) behaves as in production. With no REDIS_URL an embedded real Redis is started first.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from shared.redis import EmbeddedRedis, free_port
+from shared.settings import Settings
+
+SERVICES = ("store", "dedupe", "ingest")
+
+
+class Stack:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        ingest_port: int | None = None,
+        store_port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.settings = settings
+        self.data_dir = Path(settings.data_dir)
+        self.log_dir = log_dir or self.data_dir / "logs"
+        self.ports = {
+            "ingest": (settings.ingest_port if ingest_port is None else ingest_port) or free_port(),
+            "store": (settings.store_port if store_port is None else store_port) or free_port(),
+            "dedupe": free_port(),
+        }
+        self.extra_env = extra_env or {}
+        self.redis: EmbeddedRedis | None = None
+        self.redis_url = settings.redis_url
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def env(self, service: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        assert self.redis_url is not None
+        env["REDIS_URL"] = self.redis_url
+        env["NEWSDEDUP_DATA_DIR"] = str(self.data_dir)
+        env[f"NEWSDEDUP_{service.upper()}_HOST"] = "127.0.0.1"
+        env[f"NEWSDEDUP_{service.upper()}_PORT"] = str(self.ports[service])
+        env["NEWSDEDUP_CONSUMER_NAME"] = f"{service}-{time.time_ns()}"
+        return env
+
+    def start_redis(self) -> None:
+        if self.redis_url is None:
+            self.redis = EmbeddedRedis(self.data_dir / "redis").start()
+            self.redis_url = self.redis.url
+
+    def start_service(self, service: str, timeout: float = 30.0) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = (self.log_dir / f"{service}.log").open("ab")
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "serve", service],
+            env=self.env(service),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.wait_healthy(service, timeout)
+
+    def wait_healthy(self, service: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        process = self.processes[service]
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{service} exited with {process.returncode}; see {self.log_dir / service}.log"
+                )
+            try:
+                if httpx.get(self.url(service) + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{service} not healthy after {timeout}s")
+
+    def kill(self, service: str) -> None:
+        """SIGKILL: no shutdown hooks run, pending entries stay with the dead consumer."""
+        process = self.processes.pop(service)
+        process.kill()
+        process.wait()
+
+    def start(self) -> Stack:
+        self.start_redis()
+        for service in SERVICES:
+            self.start_service(service)
+        return self
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+        if self.redis is not None:
+            self.redis.stop()
+
+    def __enter__(self) -> Stack:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

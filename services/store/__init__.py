@@ -1,0 +1,1 @@
+"""Store: persists verdicts (canonical articles and the duplicates index) and serves them."""

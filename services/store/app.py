@@ -1,0 +1,76 @@
+"""Store wiring: database, the verdict consumers and the read API in one process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from services.store.db import create_schema, make_engine, sessions
+from services.store.repository import save_verdicts
+from services.store.routes import database_ping, router
+from shared.broker import make_broker
+from shared.consumer import Delivery, GroupConsumer
+from shared.health import health_router, redis_ping
+from shared.models import Verdict
+from shared.redis import async_client
+from shared.settings import Settings
+from shared.streams import STORE_GROUP
+
+
+class VerdictWriter:
+    """Commits a batch of verdicts, then acks them: an ack never precedes the commit."""
+
+    def __init__(self, redis: Any, session_factory: async_sessionmaker[Any]) -> None:
+        self.redis = redis
+        self.sessions = session_factory
+
+    async def handle(self, deliveries: Sequence[Delivery[Verdict]]) -> None:
+        async with self.sessions() as session, session.begin():
+            await save_verdicts(session, [d.item for d in deliveries])
+        first = deliveries[0]
+        await self.redis.xack(first.stream, first.group, *(d.message_id for d in deliveries))
+
+
+def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
+    """The read API, and (unless ``consume`` is off, for read-only replicas) the consumers."""
+    redis_url = settings.redis_url
+    if consume and not redis_url:
+        raise ValueError("REDIS_URL is required to run the store's verdict consumers")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.effective_database_url)
+        await create_schema(engine)
+        app.state.sessions = sessions(engine)
+        broker = None
+        if consume and redis_url:
+            app.state.redis = async_client(redis_url)
+            writer = VerdictWriter(app.state.redis, app.state.sessions)
+            broker = make_broker(redis_url)
+            for stream in (settings.stream_canonical, settings.stream_duplicates):
+                GroupConsumer(
+                    redis=app.state.redis,
+                    settings=settings,
+                    stream=stream,
+                    group=STORE_GROUP,
+                    model=Verdict,
+                    handler=writer.handle,
+                ).register(broker)
+            await broker.start()
+        try:
+            yield
+        finally:
+            if broker is not None:
+                await broker.stop()
+                await app.state.redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(title="newsdedup store", version="0.1.0", lifespan=lifespan)
+    app.include_router(router)
+    checks = {"database": database_ping} | ({"redis": redis_ping} if consume else {})
+    app.include_router(health_router(**checks))
+    return app

@@ -1,0 +1,71 @@
+"""Store read API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.store import repository
+from services.store.schemas import ArticlesPage, DuplicatesPage, Stats, StoredArticle
+
+router = APIRouter()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ArticleId = Annotated[str, Query(min_length=1, max_length=32)]
+
+
+async def database_ping(request: Request) -> object:
+    async with request.app.state.sessions() as session:
+        return await session.execute(text("SELECT 1"))
+
+
+def _not_found(article_id: str) -> HTTPException:
+    return HTTPException(404, detail=f"no stored article with id {article_id!r}")
+
+
+@router.get("/articles/{article_id}", response_model=StoredArticle)
+async def get_article(article_id: str, session: SessionDep) -> StoredArticle:
+    article = await repository.get_article(session, article_id)
+    if article is None:
+        raise _not_found(article_id)
+    return article
+
+
+@router.get("/articles/{article_id}/duplicates", response_model=DuplicatesPage)
+async def get_duplicates(article_id: str, session: SessionDep) -> DuplicatesPage:
+    article = await repository.get_article(session, article_id)
+    if article is None:
+        raise _not_found(article_id)
+    return DuplicatesPage(
+        canonical_id=article.canonical_id,
+        duplicates=await repository.duplicates_of(session, article.canonical_id),
+    )
+
+
+@router.get("/articles", response_model=ArticlesPage)
+async def list_articles(
+    session: SessionDep,
+    status: Literal["canonical", "duplicate"] | None = None,
+    source: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=32)] = None,
+) -> ArticlesPage:
+    items, next_cursor = await repository.list_articles(
+        session, status=status, source=source, limit=limit, cursor=cursor
+    )
+    return ArticlesPage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/stats", response_model=Stats)
+async def get_stats(session: SessionDep) -> Stats:
+    return await repository.stats(session)

@@ -1,0 +1,1 @@
+"""The contract between the newsdedup services: messages, stream names, settings, connections."""

@@ -1,0 +1,178 @@
+"""Reliable consumption of a stream through a consumer group.
+
+FastStream reads the group (a batch subscriber for new entries, an XAUTOCLAIM subscriber for
+entries a dead or failing consumer left pending). What FastStream does not give is a delivery
+count and a dead-letter stream, so this module keeps both in Redis: every claim of a pending entry
+counts one failed delivery, and after ``max_deliveries`` the entry is parked on the dead stream and
+acked, so one poison message never blocks the stream.
+
+Handlers ack themselves, inside whatever makes their effect durable (a Redis transaction, a
+database commit): an entry is acked exactly when its effect exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+import redis.asyncio as aioredis
+from faststream.middlewares import AckPolicy
+from faststream.redis import RedisBroker, StreamSub
+from faststream.redis.annotations import RedisBatchStreamMessage, RedisStreamMessage
+from pydantic import BaseModel, ValidationError
+
+from shared.models import DeadLetter
+from shared.redis import as_text
+from shared.settings import Settings
+from shared.streams import Keys, decode, encode, keys_for, payload_of
+
+log = logging.getLogger("newsdedup.consumer")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Delivery(Generic[M]):
+    """One stream entry handed to a handler, with what it needs to ack it."""
+
+    stream: str
+    group: str
+    message_id: str
+    item: M
+
+
+Handler = Callable[[Sequence[Delivery[M]]], Awaitable[None]]
+
+
+class GroupConsumer(Generic[M]):
+    """Feeds one stream's entries, decoded as ``model``, to ``handler`` through ``group``."""
+
+    def __init__(
+        self,
+        *,
+        redis: aioredis.Redis,
+        settings: Settings,
+        stream: str,
+        group: str,
+        model: type[M],
+        handler: Handler[M],
+    ) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.stream = stream
+        self.group = group
+        self.model = model
+        self.handler = handler
+        self.keys: Keys = keys_for(settings)
+
+    def register(self, broker: RedisBroker) -> None:
+        consumer = self.settings.consumer_name
+        fresh = StreamSub(
+            self.stream,
+            group=self.group,
+            consumer=consumer,
+            batch=True,
+            max_records=self.settings.batch_size,
+        )
+        reclaim = StreamSub(
+            self.stream,
+            group=self.group,
+            consumer=consumer,
+            min_idle_time=self.settings.claim_idle_ms,
+        )
+
+        async def on_fresh(body: Any, message: RedisBatchStreamMessage) -> None:
+            raw = message.raw_message
+            await self.process(list(zip(raw["message_ids"], raw["data"], strict=True)))
+
+        async def on_reclaimed(body: Any, message: RedisStreamMessage) -> None:
+            raw = message.raw_message
+            await self.process_reclaimed(raw["message_ids"][0], raw["data"])
+
+        broker.subscriber(stream=fresh, ack_policy=AckPolicy.MANUAL)(on_fresh)
+        broker.subscriber(stream=reclaim, ack_policy=AckPolicy.MANUAL)(on_reclaimed)
+
+    async def process(self, entries: Sequence[tuple[bytes | str, Any]]) -> None:
+        deliveries: list[Delivery[M]] = []
+        for message_id, fields in entries:
+            mid = message_id.decode() if isinstance(message_id, bytes) else message_id
+            try:
+                item = decode(self.model, fields)
+            except (ValidationError, ValueError) as exc:
+                # A payload that does not parse never will: no retries.
+                await self.dead_letter(mid, fields, f"invalid payload: {exc}", deliveries=1)
+                continue
+            deliveries.append(Delivery(self.stream, self.group, mid, item))
+        if deliveries:
+            await self._handle(deliveries)
+
+    async def process_reclaimed(self, message_id: bytes | str, fields: Any) -> None:
+        mid = message_id.decode() if isinstance(message_id, bytes) else message_id
+        if not fields:
+            # Entry was trimmed or deleted while pending: nothing left to do but ack it.
+            await self.redis.xack(self.stream, self.group, mid)
+            return
+        failed = int(await self.redis.incr(self.keys.deliveries(self.group, mid)))
+        await self.redis.expire(self.keys.deliveries(self.group, mid), 7 * 86400)
+        if failed >= self.settings.max_deliveries:
+            error = await self.redis.get(self.keys.last_error(self.group, mid))
+            reason = as_text(error) if error else "consumer died while processing it"
+            await self.dead_letter(mid, fields, reason, deliveries=failed)
+            return
+        await self.process([(mid, fields)])
+
+    async def _handle(self, deliveries: list[Delivery[M]]) -> None:
+        try:
+            await self.handler(deliveries)
+            return
+        except Exception as exc:
+            if len(deliveries) == 1:
+                await self._record_failure(deliveries[0], exc)
+                return
+            log.warning("batch failed, retrying one by one", extra={"error": repr(exc)})
+        # Isolate the entry that fails so the rest of the batch goes through.
+        for delivery in deliveries:
+            try:
+                await self.handler([delivery])
+            except Exception as exc:
+                await self._record_failure(delivery, exc)
+
+    async def _record_failure(self, delivery: Delivery[M], exc: Exception) -> None:
+        log.exception(
+            "processing failed; entry stays pending for a retry",
+            extra={"stream": self.stream, "message_id": delivery.message_id},
+            exc_info=exc,
+        )
+        await self.redis.set(
+            self.keys.last_error(self.group, delivery.message_id), repr(exc)[:2000], ex=7 * 86400
+        )
+
+    async def dead_letter(self, message_id: str, fields: Any, error: str, deliveries: int) -> None:
+        try:
+            payload = payload_of(fields).decode("utf-8", "replace")
+        except ValueError:
+            payload = repr(fields)
+        letter = DeadLetter(
+            stream=self.stream,
+            group=self.group,
+            message_id=message_id,
+            payload=payload,
+            error=error,
+            deliveries=deliveries,
+            failed_at=datetime.now(UTC),
+        )
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(self.settings.stream_dead, encode(letter))  # type: ignore[arg-type]
+            pipe.xack(self.stream, self.group, message_id)
+            pipe.delete(
+                self.keys.deliveries(self.group, message_id),
+                self.keys.last_error(self.group, message_id),
+            )
+            await pipe.execute()
+        log.error(
+            "dead-lettered",
+            extra={"stream": self.stream, "message_id": message_id, "error": error[:500]},
+        )

@@ -1,0 +1,110 @@
+"""Every message and API body that crosses a service boundary, defined once.
+
+Streams carry these models as plain JSON (see ``shared.streams``), so a subscriber needs no
+FastStream and no Python: a JSON parser reads them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+MAX_TEXT_CHARS = 2 * 1024 * 1024
+
+
+def _http_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+HttpUrlStr = Annotated[str, Field(max_length=4096), AfterValidator(_http_url)]
+CleanStr = Annotated[str, AfterValidator(_no_nul)]
+
+
+class ArticleIn(BaseModel):
+    """What a client posts to ``POST /articles``: text or HTML, everything else optional."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    url: HttpUrlStr | None = None
+    title: Annotated[CleanStr, Field(max_length=2000)] | None = None
+    text: Annotated[CleanStr, Field(max_length=MAX_TEXT_CHARS)] | None = None
+    html: Annotated[CleanStr, Field(max_length=MAX_TEXT_CHARS)] | None = None
+    source: Annotated[CleanStr, Field(max_length=200)] | None = None
+    published_at: datetime | None = None
+    language: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] | None = None
+
+    @model_validator(mode="after")
+    def _needs_content(self) -> ArticleIn:
+        if self.text is None and self.html is None:
+            raise ValueError("one of 'text' or 'html' is required")
+        if self.text is not None and not self.text.strip():
+            raise ValueError("'text' is empty or only whitespace")
+        if self.html is not None and self.text is None and not self.html.strip():
+            raise ValueError("'html' is empty or only whitespace")
+        return self
+
+
+class Accepted(BaseModel):
+    id: str
+    status: Literal["queued"] = "queued"
+
+
+class BatchAccepted(BaseModel):
+    ids: list[str]
+    status: Literal["queued"] = "queued"
+
+
+class RawArticle(BaseModel):
+    """An accepted article on ``articles:raw``: text already extracted, URL canonicalised."""
+
+    id: str
+    url: str | None = None
+    canonical_url: str | None = None
+    title: str | None = None
+    source: str | None = None
+    language: str | None = None
+    published_at: AwareDatetime | None = None
+    ingested_at: AwareDatetime
+    text: str
+    content_sha256: str
+
+
+Reason = Literal["exact", "url", "near"]
+
+
+class Verdict(RawArticle):
+    """The dedupe decision on one article, published once to the canonical or duplicates stream."""
+
+    status: Literal["canonical", "duplicate"]
+    canonical_id: str
+    similarity: float | None = None
+    reason: Reason | None = None
+    measure: Literal["jaccard"] | None = None
+    story_id: str
+    decided_at: AwareDatetime
+
+
+class DeadLetter(BaseModel):
+    """A message that kept failing, parked on ``articles:dead`` with what went wrong."""
+
+    stream: str
+    group: str
+    message_id: str
+    payload: str
+    error: str
+    deliveries: int
+    failed_at: AwareDatetime

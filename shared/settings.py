@@ -1,0 +1,125 @@
+"""The one settings class: every knob of every service comes from the environment.
+
+Built on demand (``load_settings``), never at import time, so tests and the CLI can set the
+environment first. A bad value stops start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(ValueError):
+    """Raised when the environment holds a value the services cannot start with."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSDEDUP_", extra="ignore", populate_by_name=True
+    )
+
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "NEWSDEDUP_REDIS_URL"),
+        description="Redis server; unset means `newsdedup up` starts an embedded one.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "NEWSDEDUP_DATABASE_URL"),
+        description="SQLAlchemy async URL; unset means SQLite under the data dir.",
+    )
+    data_dir: Path = Path("./.newsdedup")
+
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = Field(default=8000, ge=0, le=65535)
+    store_host: str = "127.0.0.1"
+    store_port: int = Field(default=8001, ge=0, le=65535)
+    dedupe_host: str = "127.0.0.1"
+    dedupe_port: int = Field(default=8002, ge=0, le=65535)
+
+    stream_raw: str = "articles:raw"
+    stream_canonical: str = "articles:canonical"
+    stream_duplicates: str = "articles:duplicates"
+    stream_dead: str = "articles:dead"
+    key_prefix: str = Field(default="nd", min_length=1)
+
+    threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    num_perm: int = Field(default=128, ge=16, le=1024)
+    shingle_size: int = Field(default=5, ge=1, le=12)
+    seed: int = Field(default=1, ge=0)
+    index_horizon_days: float = Field(default=14.0, gt=0)
+
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_batch_items: int = Field(default=1000, ge=1)
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)
+
+    consumer_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    batch_size: int = Field(default=100, ge=1, le=10_000)
+    claim_idle_ms: int = Field(default=30_000, ge=10)
+    max_deliveries: int = Field(default=5, ge=1)
+
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"))
+    log_format: str = Field(
+        default="text", validation_alias=AliasChoices("LOG_FORMAT"), pattern="^(text|json)$"
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value.startswith(("postgresql://", "postgres://")):
+            # Users paste libpq URLs; the store speaks asyncpg.
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must be a sqlite+aiosqlite:// or postgresql(+asyncpg):// URL")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'store.db'}"
+
+    @property
+    def index_horizon_seconds(self) -> int:
+        return int(self.index_horizon_days * 86400)
+
+
+_ENV_NAMES = {
+    "redis_url": "REDIS_URL",
+    "database_url": "DATABASE_URL",
+    "log_level": "LOG_LEVEL",
+    "log_format": "LOG_FORMAT",
+}
+
+
+def env_name(field: str) -> str:
+    """The environment variable a settings field is read from."""
+    if field.isupper():
+        return field
+    return _ENV_NAMES.get(field, f"NEWSDEDUP_{field.upper()}")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning pydantic's report into one naming variables."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            problems.append(f"{env_name(field)}: {error['msg']} (got {error.get('input')!r})")
+        raise SettingsError("invalid configuration: " + "; ".join(problems)) from exc

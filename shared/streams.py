@@ -1,0 +1,74 @@
+"""Stream, group and key names, and the wire format of a stream entry.
+
+An entry holds one field, ``__data__``, with the model as plain JSON. FastStream's stream parser
+reads that field as the message body, and a redis-py client needs only ``json.loads``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from shared.settings import Settings
+
+DATA_FIELD = "__data__"
+DEDUPE_GROUP = "dedupe"
+STORE_GROUP = "store"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def encode(model: BaseModel) -> dict[str, bytes]:
+    return {DATA_FIELD: model.model_dump_json().encode()}
+
+
+def payload_of(fields: dict[bytes, bytes] | dict[str, bytes]) -> bytes:
+    """The JSON body of an entry as read by redis-py (bytes keys) or FastStream (str keys)."""
+    for key, value in fields.items():
+        if key in (DATA_FIELD, DATA_FIELD.encode()):
+            return value if isinstance(value, bytes) else str(value).encode()
+    raise ValueError(f"stream entry has no {DATA_FIELD} field")
+
+
+def decode(model: type[M], fields: dict[bytes, bytes] | dict[str, bytes]) -> M:
+    return model.model_validate_json(payload_of(fields))
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every Redis key the services write, under one prefix so deployments can share a server."""
+
+    prefix: str
+
+    def idempotency(self, key: str) -> str:
+        return f"{self.prefix}:idem:{key}"
+
+    def exact(self, content_hash: str) -> str:
+        return f"{self.prefix}:exact:{content_hash}"
+
+    def url(self, url_hash: str) -> str:
+        return f"{self.prefix}:url:{url_hash}"
+
+    def band(self, band: int, bucket: str) -> str:
+        return f"{self.prefix}:lsh:{band}:{bucket}"
+
+    def signature(self, article_id: str) -> str:
+        return f"{self.prefix}:sig:{article_id}"
+
+    def verdict(self, article_id: str) -> str:
+        return f"{self.prefix}:verdict:{article_id}"
+
+    def deliveries(self, group: str, message_id: str) -> str:
+        return f"{self.prefix}:deliveries:{group}:{message_id}"
+
+    def last_error(self, group: str, message_id: str) -> str:
+        return f"{self.prefix}:error:{group}:{message_id}"
+
+    def index_params(self) -> str:
+        return f"{self.prefix}:index:params"
+
+
+def keys_for(settings: Settings) -> Keys:
+    return Keys(settings.key_prefix)
