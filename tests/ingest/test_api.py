@@ -1,0 +1,147 @@
+"""The ingest HTTP API against a real Redis: what it accepts, enqueues and refuses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from services.ingest.app import create_app
+from shared.models import RawArticle
+from shared.settings import Settings
+from shared.streams import decode
+
+Queued = Callable[[], list[RawArticle]]
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def queued(settings: Settings) -> Iterator[Queued]:
+    assert settings.redis_url
+    sync = redis.Redis.from_url(settings.redis_url)
+
+    def read() -> list[RawArticle]:
+        return [decode(RawArticle, fields) for _, fields in sync.xrange(settings.stream_raw)]
+
+    yield read
+    sync.close()
+
+
+def test_posted_article_is_queued_with_its_id(client: TestClient, queued: Queued) -> None:
+    response = client.post("/articles", json={"text": "Hallo Welt", "url": "https://a.example/x/"})
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued"
+    [article] = queued()
+    assert (article.id, article.text, article.canonical_url) == (
+        body["id"], "Hallo Welt", "https://a.example/x",
+    )  # fmt: skip
+
+
+def test_html_is_reduced_to_article_text(client: TestClient, queued: Queued) -> None:
+    html = "<nav>Menu</nav><article><p>Der Text.</p></article><footer>F</footer>"
+    assert client.post("/articles", json={"html": html}).status_code == 202
+    assert queued()[0].text == "Der Text."
+
+
+def test_retry_with_the_same_idempotency_key_returns_the_same_id_once_queued(
+    client: TestClient, queued: Queued
+) -> None:
+    headers = {"Idempotency-Key": "feed-42"}
+    first = client.post("/articles", json={"text": "a"}, headers=headers)
+    second = client.post("/articles", json={"text": "a"}, headers=headers)
+    assert first.json()["id"] == second.json()["id"]
+    assert second.status_code == 202
+    assert len(queued()) == 1
+
+
+def test_distinct_idempotency_keys_queue_separately(client: TestClient, queued: Queued) -> None:
+    client.post("/articles", json={"text": "a"}, headers={"Idempotency-Key": "k1"})
+    client.post("/articles", json={"text": "a"}, headers={"Idempotency-Key": "k2"})
+    assert len(queued()) == 2
+
+
+def test_batch_queues_every_item_in_order(client: TestClient, queued: Queued) -> None:
+    response = client.post("/articles/batch", json=[{"text": f"t{i}"} for i in range(5)])
+    assert response.status_code == 202
+    ids = response.json()["ids"]
+    assert [a.id for a in queued()] == ids
+    assert ids == sorted(ids)  # ids sort by ingest order
+
+
+def test_batch_with_one_bad_item_names_it_and_queues_nothing(
+    client: TestClient, queued: Queued
+) -> None:
+    items = [{"text": "ok"}] * 3 + [{"title": "no text"}] + [{"text": "ok"}]
+    response = client.post("/articles/batch", json=items)
+    assert response.status_code == 422
+    assert [e["loc"][:2] for e in response.json()["detail"]] == [["body", 3]]
+    assert queued() == []
+
+
+def test_batch_with_html_lacking_text_names_the_item_and_field(
+    client: TestClient, queued: Queued
+) -> None:
+    response = client.post("/articles/batch", json=[{"text": "ok"}, {"html": "<nav>x</nav>"}])
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", 1, "html"]
+    assert queued() == []
+
+
+def test_batch_over_the_limit_is_refused(settings: Settings) -> None:
+    small = settings.model_copy(update={"max_batch_items": 3})
+    with TestClient(create_app(small)) as client:
+        response = client.post("/articles/batch", json=[{"text": "x"}] * 4)
+    assert response.status_code == 422
+    assert "1 to 3 articles" in response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": "x"}, None),
+        ({"text": "   "}, None),
+        ({"text": 5}, "text"),
+        ({"text": "x", "url": "not a url"}, "url"),
+        ({"text": "x", "published_at": "gestern"}, "published_at"),
+    ],
+)
+def test_invalid_article_is_a_422_naming_the_problem(
+    client: TestClient, queued: Queued, body: dict[str, object], field: str | None
+) -> None:
+    response = client.post("/articles", json=body)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    if field:
+        assert detail[0]["loc"] == ["body", field]
+    assert queued() == []
+
+
+def test_malformed_json_is_a_422(client: TestClient) -> None:
+    response = client.post(
+        "/articles", content=b'{"text": "x"', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_body_over_the_size_limit_is_a_413(settings: Settings, queued: Queued) -> None:
+    small = settings.model_copy(update={"max_body_bytes": 2048})
+    with TestClient(create_app(small)) as client:
+        response = client.post("/articles", content=json.dumps({"text": "x" * 5000}),
+                               headers={"content-type": "application/json"})  # fmt: skip
+    assert response.status_code == 413
+    assert response.json()["detail"][0]["loc"] == ["body"]
+    assert queued() == []
+
+
+def test_health_reports_ok_when_redis_answers(client: TestClient) -> None:
+    assert client.get("/health").json() == {"status": "ok"}

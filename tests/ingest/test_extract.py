@@ -1,0 +1,35 @@
+from services.ingest.extract import extract
+
+PAGE = """<html><head><title>Page title</title>
+<meta property="og:title" content="Social title">
+<link rel="canonical" href="/politik/gespraeche"></head>
+<body><header>Site header</header><nav>Home | Politik</nav>
+<article><h1>Gespräche in Riad</h1><p>Die USA und <b>Russland</b> verhandeln.</p>
+<p>Zweiter<br>Absatz</p><script>track()</script><aside>Mehr zum Thema</aside></article>
+<footer>Impressum</footer></body></html>"""
+
+
+def test_page_furniture_is_dropped() -> None:
+    text = extract(PAGE).text
+    for furniture in ("Site header", "Home | Politik", "track()", "Mehr zum Thema", "Impressum"):
+        assert furniture not in text
+
+
+def test_blocks_become_lines_and_inline_tags_do_not_split_sentences() -> None:
+    assert (
+        extract(PAGE).text == "Gespräche in Riad\nDie USA und Russland verhandeln.\nZweiter\nAbsatz"
+    )
+
+
+def test_social_title_is_preferred_over_the_page_title() -> None:
+    assert extract(PAGE).title == "Social title"
+
+
+def test_canonical_link_is_resolved_against_the_page_url() -> None:
+    assert extract(PAGE, "https://zeitung.example/x?y=1").canonical_link == (
+        "https://zeitung.example/politik/gespraeche"
+    )
+
+
+def test_body_is_used_when_there_is_no_article_element() -> None:
+    assert extract("<body><p>Nur Text</p><footer>f</footer></body>").text == "Nur Text"
