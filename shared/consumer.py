@@ -165,7 +165,7 @@ class GroupConsumer(Generic[M]):
             failed_at=datetime.now(UTC),
         )
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(self.settings.stream_dead, encode(letter))  # type: ignore[arg-type]
+            pipe.xadd(self.settings.stream_dead, encode(letter))
             pipe.xack(self.stream, self.group, message_id)
             pipe.delete(
                 self.keys.deliveries(self.group, message_id),

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from pydantic import BaseModel
+from redis.typing import EncodableT, FieldT
 
 from shared.settings import Settings
 
@@ -20,7 +21,7 @@ STORE_GROUP = "store"
 M = TypeVar("M", bound=BaseModel)
 
 
-def encode(model: BaseModel) -> dict[str, bytes]:
+def encode(model: BaseModel) -> dict[FieldT, EncodableT]:
     return {DATA_FIELD: model.model_dump_json().encode()}
 
 

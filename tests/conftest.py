@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -20,7 +19,6 @@ import redis.asyncio as aioredis
 from shared.redis import EmbeddedRedis
 from shared.settings import Settings
 
-T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
 
@@ -93,20 +91,3 @@ def _postgres_database(base_url: str) -> Iterator[str]:
         yield plain.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    done: Callable[[T], bool],
-    timeout: float = 15.0,  # noqa: ASYNC109  (a deadline for polling, not for one await)
-    interval: float = 0.05,
-) -> T:
-    """Poll ``probe`` until ``done`` holds for its value; fail with the last value seen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s; last value: {value!r}")
-        await asyncio.sleep(interval)

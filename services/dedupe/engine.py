@@ -82,7 +82,7 @@ class DedupeEngine:
                 )
                 pipe.multi()  # type: ignore[no-untyped-call]
                 self.index.record(pipe, article.id, feats, decision)
-                pipe.xadd(out, encode(verdict))  # type: ignore[arg-type]
+                pipe.xadd(out, encode(verdict))
                 pipe.xack(delivery.stream, delivery.group, delivery.message_id)
                 try:
                     await pipe.execute()

@@ -110,20 +110,14 @@ async def list_articles(
 
 
 async def stats(session: AsyncSession) -> Stats:
-    by_status = dict(
-        (await session.execute(select(ArticleRow.status, func.count()).group_by(ArticleRow.status)))
-        .tuples()
-        .all()
+    statuses = await session.execute(
+        select(ArticleRow.status, func.count()).group_by(ArticleRow.status)
     )
-    by_reason = dict(
-        (
-            await session.execute(
-                select(DuplicateRow.reason, func.count()).group_by(DuplicateRow.reason)
-            )
-        )
-        .tuples()
-        .all()
+    reasons = await session.execute(
+        select(DuplicateRow.reason, func.count()).group_by(DuplicateRow.reason)
     )
+    by_status: dict[str, int] = {status: count for status, count in statuses.all()}
+    by_reason: dict[str, int] = {reason: count for reason, count in reasons.all()}
     canonical = by_status.get("canonical", 0)
     duplicates = by_status.get("duplicate", 0)
     return Stats(

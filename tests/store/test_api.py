@@ -1,0 +1,91 @@
+"""The store's read API, and its verdict consumers fed through a real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+
+from services.store.app import create_app
+from shared.settings import Settings
+from shared.streams import encode
+from tests.factories import raw_article, verdict
+from tests.waiting import wait_until
+
+
+@pytest.fixture
+def store(settings: Settings, database_url: str) -> Iterator[TestClient]:
+    configured = settings.model_copy(update={"database_url": database_url})
+    with TestClient(create_app(configured)) as client:
+        yield client
+
+
+@pytest.fixture
+def publish(settings: Settings) -> Iterator[redis.Redis]:
+    assert settings.redis_url
+    client = redis.Redis.from_url(settings.redis_url)
+    yield client
+    client.close()
+
+
+def _wait_stored(store: TestClient, count: int) -> dict[str, object]:
+    return wait_until(lambda: store.get("/stats").json(), lambda s: s["articles"] == count)
+
+
+def test_published_verdicts_are_stored_and_served(
+    store: TestClient, publish: redis.Redis, settings: Settings
+) -> None:
+    original = raw_article("Der Originaltext", url="https://a.example/1", title="T", source="wire")
+    copy = raw_article("Der Originaltext, kopiert")
+    publish.xadd(settings.stream_canonical, encode(verdict(original)))
+    publish.xadd(settings.stream_duplicates, encode(verdict(copy, original.id, "near", 0.8)))
+    assert _wait_stored(store, 2)["articles"] == 2
+
+    body = store.get(f"/articles/{copy.id}").json()
+    assert (body["status"], body["canonical_id"], body["similarity"], body["reason"]) == (
+        "duplicate", original.id, 0.8, "near",
+    )  # fmt: skip
+    canonical = store.get(f"/articles/{original.id}").json()
+    assert (canonical["status"], canonical["canonical_id"], canonical["story_id"]) == (
+        "canonical", original.id, original.id,
+    )  # fmt: skip
+    dups = store.get(f"/articles/{original.id}/duplicates").json()
+    assert [(d["id"], d["reason"]) for d in dups["duplicates"]] == [(copy.id, "near")]
+
+
+def test_verdicts_are_acked_only_once_stored(
+    store: TestClient, publish: redis.Redis, settings: Settings
+) -> None:
+    publish.xadd(settings.stream_canonical, encode(verdict(raw_article("x"))))
+    _wait_stored(store, 1)
+    pending = publish.xpending(settings.stream_canonical, "store")
+    assert pending["pending"] == 0
+
+
+def test_unknown_article_is_a_404_naming_the_id(store: TestClient) -> None:
+    response = store.get("/articles/NOPE")
+    assert response.status_code == 404
+    assert "NOPE" in response.json()["detail"]
+
+
+def test_bad_listing_parameters_are_422(store: TestClient) -> None:
+    assert store.get("/articles?limit=0").status_code == 422
+    assert store.get("/articles?status=maybe").status_code == 422
+
+
+def test_listing_returns_a_cursor_for_the_next_page(
+    store: TestClient, publish: redis.Redis, settings: Settings
+) -> None:
+    for i in range(3):
+        publish.xadd(settings.stream_canonical, encode(verdict(raw_article(f"t{i}"))))
+    _wait_stored(store, 3)
+    first = store.get("/articles?limit=2").json()
+    second = store.get(f"/articles?limit=2&cursor={first['next_cursor']}").json()
+    assert len(first["items"]) == 2 and len(second["items"]) == 1
+    assert second["next_cursor"] is None
+
+
+def test_health_checks_database_and_redis(store: TestClient) -> None:
+    assert store.get("/health").json() == {"status": "ok"}

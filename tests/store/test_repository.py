@@ -1,0 +1,116 @@
+"""Store persistence on SQLite and (with TEST_DATABASE_URL) PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from services.store import repository
+from services.store.db import ArticleRow, DuplicateRow, create_schema, make_engine, sessions
+from tests.factories import raw_article, verdict
+
+Factory = async_sessionmaker[Any]
+
+
+@pytest.fixture
+async def session_factory(database_url: str) -> AsyncIterator[async_sessionmaker[Any]]:
+    engine = make_engine(database_url)
+    await create_schema(engine)
+    yield sessions(engine)
+    await engine.dispose()
+
+
+async def _save(factory: async_sessionmaker[Any], verdicts: list[Any]) -> None:
+    async with factory() as session, session.begin():
+        await repository.save_verdicts(session, verdicts)
+
+
+async def test_saving_the_same_verdicts_twice_stores_them_once(session_factory: Factory) -> None:
+    original = raw_article("Original text", source="wire")
+    copy = raw_article("Copy text")
+    batch = [verdict(original), verdict(copy, original.id, "near", 0.91)]
+    await _save(session_factory, batch)
+    await _save(session_factory, batch)
+    async with session_factory() as session:
+        articles = await session.scalar(select(func.count()).select_from(ArticleRow))
+        duplicates = await session.scalar(select(func.count()).select_from(DuplicateRow))
+    assert (articles, duplicates) == (2, 1)
+
+
+async def test_stored_duplicate_reads_back_with_its_canonical_and_similarity(
+    session_factory: Factory,
+) -> None:
+    original = raw_article("Original", url="https://a.example/1", title="T", source="wire")
+    copy = raw_article("Copy")
+    await _save(session_factory, [verdict(original), verdict(copy, original.id, "near", 0.91)])
+    async with session_factory() as session:
+        stored = await repository.get_article(session, copy.id)
+        canonical = await repository.get_article(session, original.id)
+    assert stored is not None and canonical is not None
+    assert (stored.status, stored.canonical_id, stored.similarity, stored.reason) == (
+        "duplicate", original.id, 0.91, "near",
+    )  # fmt: skip
+    assert (canonical.status, canonical.canonical_id, canonical.similarity, canonical.reason) == (
+        "canonical", original.id, None, None,
+    )  # fmt: skip
+    assert canonical.ingested_at == original.ingested_at
+    assert (canonical.title, canonical.source, canonical.url) == (
+        "T",
+        "wire",
+        "https://a.example/1",
+    )
+
+
+async def test_duplicates_of_a_canonical_are_listed_in_ingest_order(
+    session_factory: Factory,
+) -> None:
+    original = raw_article("Original")
+    copies = [raw_article(f"Copy {i}") for i in range(3)]
+    await _save(session_factory, [verdict(original)])
+    await _save(session_factory, [verdict(c, original.id, "exact", 1.0) for c in reversed(copies)])
+    async with session_factory() as session:
+        listed = await repository.duplicates_of(session, original.id)
+    assert [d.id for d in listed] == [c.id for c in copies]
+    assert {d.reason for d in listed} == {"exact"}
+
+
+async def test_listing_pages_newest_first_through_a_cursor(session_factory: Factory) -> None:
+    articles = [raw_article(f"Text {i}") for i in range(5)]
+    await _save(session_factory, [verdict(a) for a in articles])
+    seen: list[str] = []
+    cursor = None
+    async with session_factory() as session:
+        while True:
+            items, cursor = await repository.list_articles(
+                session, status=None, source=None, limit=2, cursor=cursor
+            )
+            seen.extend(i.id for i in items)
+            if cursor is None:
+                break
+    assert seen == [a.id for a in reversed(articles)]
+
+
+async def test_listing_filters_by_status_and_source(session_factory: Factory) -> None:
+    a = raw_article("A", source="wire")
+    b = raw_article("B", source="blog")
+    c = raw_article("C", source="wire")
+    await _save(session_factory, [verdict(a), verdict(b), verdict(c, a.id, "url")])
+    async with session_factory() as session:
+        wire_canonical, _ = await repository.list_articles(
+            session, status="canonical", source="wire", limit=10, cursor=None
+        )
+    assert [i.id for i in wire_canonical] == [a.id]
+
+
+async def test_stats_count_duplicates_by_reason(session_factory: Factory) -> None:
+    a = raw_article("A")
+    dups = [verdict(raw_article(f"D{i}"), a.id, r) for i, r in enumerate(["exact", "near", "near"])]
+    await _save(session_factory, [verdict(a), *dups])
+    async with session_factory() as session:
+        stats = await repository.stats(session)
+    assert (stats.articles, stats.canonical, stats.duplicates) == (4, 1, 3)
+    assert stats.duplicates_by_reason == {"exact": 1, "near": 2}
