@@ -1,0 +1,162 @@
+"""The dedupe engine against a real Redis: verdicts, the shared index, redelivery."""
+
+from __future__ import annotations
+
+import pytest
+import redis.asyncio as aioredis
+
+from services.dedupe.app import signer_for
+from services.dedupe.decide import Decision
+from services.dedupe.engine import DedupeEngine
+from services.dedupe.index import IndexMismatch, RedisIndex
+from services.republish import republished
+from shared.consumer import Delivery
+from shared.models import RawArticle, Verdict
+from shared.settings import Settings
+from shared.streams import DEDUPE_GROUP, decode, encode, keys_for
+from tests.conftest import SEEDS
+from tests.factories import raw_article
+
+
+def _index(redis: aioredis.Redis, settings: Settings) -> RedisIndex:
+    return RedisIndex(redis, keys_for(settings), signer_for(settings), 3600)
+
+
+@pytest.fixture
+async def engine(redis: aioredis.Redis, settings: Settings) -> DedupeEngine:
+    await redis.xgroup_create(settings.stream_raw, DEDUPE_GROUP, id="0", mkstream=True)
+    return DedupeEngine(redis, _index(redis, settings), settings)
+
+
+async def _deliver(
+    redis: aioredis.Redis, settings: Settings, article: RawArticle
+) -> Delivery[RawArticle]:
+    await redis.xadd(settings.stream_raw, encode(article))
+    [[_, entries]] = await redis.xreadgroup(
+        DEDUPE_GROUP, "test", {settings.stream_raw: ">"}, count=1
+    )
+    message_id = entries[0][0].decode()
+    return Delivery(settings.stream_raw, DEDUPE_GROUP, message_id, article)
+
+
+async def _judge(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings, article: RawArticle
+) -> Decision:
+    return await engine.judge(await _deliver(redis, settings, article))
+
+
+async def _published(redis: aioredis.Redis, stream: str) -> list[Verdict]:
+    return [decode(Verdict, fields) for _, fields in await redis.xrange(stream)]
+
+
+SEED_TEXT = SEEDS[0].read_text(encoding="utf-8")
+
+
+async def test_first_article_is_canonical_and_published_as_such(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    article = raw_article(SEED_TEXT)
+    decision = await _judge(engine, redis, settings, article)
+    assert (decision.status, decision.canonical_id) == ("canonical", article.id)
+    [published] = await _published(redis, settings.stream_canonical)
+    assert (published.id, published.status, published.text) == (article.id, "canonical", SEED_TEXT)
+
+
+async def test_exact_copy_is_an_exact_duplicate_of_the_first(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    first = raw_article(SEED_TEXT, url="https://a.example/1")
+    copy = raw_article(SEED_TEXT, url="https://b.example/2")
+    await _judge(engine, redis, settings, first)
+    decision = await _judge(engine, redis, settings, copy)
+    assert (decision.status, decision.canonical_id, decision.reason) == (
+        "duplicate",
+        first.id,
+        "exact",
+    )
+    [published] = await _published(redis, settings.stream_duplicates)
+    assert (published.id, published.canonical_id, published.reason) == (copy.id, first.id, "exact")
+
+
+async def test_same_canonical_url_with_other_text_is_a_url_duplicate(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    first = raw_article("Eine Meldung über Riad.", url="https://a.example/story")
+    second = raw_article("Ganz andere Worte hier.", url="https://a.example/story")
+    await _judge(engine, redis, settings, first)
+    decision = await _judge(engine, redis, settings, second)
+    assert (decision.canonical_id, decision.reason) == (first.id, "url")
+
+
+async def test_republished_copy_is_a_near_duplicate_with_its_similarity(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    first = raw_article(SEED_TEXT)
+    copy = raw_article(republished(SEED_TEXT, 1))
+    await _judge(engine, redis, settings, first)
+    decision = await _judge(engine, redis, settings, copy)
+    assert (decision.canonical_id, decision.reason, decision.measure) == (
+        first.id,
+        "near",
+        "jaccard",
+    )
+    assert decision.similarity is not None and decision.similarity >= settings.threshold
+
+
+async def test_a_copy_of_a_duplicate_points_at_the_canonical(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    first = raw_article(SEED_TEXT)
+    copy = raw_article(republished(SEED_TEXT, 1))
+    copy_of_copy = raw_article(copy.text)
+    for article in (first, copy):
+        await _judge(engine, redis, settings, article)
+    decision = await _judge(engine, redis, settings, copy_of_copy)
+    assert (decision.canonical_id, decision.reason) == (first.id, "exact")
+
+
+async def test_the_five_seeds_stay_canonical(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    for path in SEEDS:
+        decision = await _judge(
+            engine, redis, settings, raw_article(path.read_text(encoding="utf-8"))
+        )
+        assert decision.status == "canonical", path.name
+
+
+async def test_judging_a_redelivered_article_repeats_the_verdict_without_publishing_again(
+    engine: DedupeEngine,
+    redis: aioredis.Redis,
+    settings: Settings,
+) -> None:
+    first = raw_article(SEED_TEXT)
+    copy = raw_article(SEED_TEXT)
+    await _judge(engine, redis, settings, first)
+    delivery = await _deliver(redis, settings, copy)
+    again = [await engine.judge(delivery), await engine.judge(delivery)]
+    assert again[0] == again[1]
+    assert len(await _published(redis, settings.stream_duplicates)) == 1
+
+
+async def test_the_raw_entry_is_acked_with_the_verdict(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    await _judge(engine, redis, settings, raw_article(SEED_TEXT))
+    assert (await redis.xpending(settings.stream_raw, DEDUPE_GROUP))["pending"] == 0
+
+
+async def test_index_refuses_a_process_with_other_parameters(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    await _index(redis, settings).claim_params()
+    other = settings.model_copy(update={"num_perm": 64})
+    with pytest.raises(IndexMismatch, match="num_perm: index has 128, this process 64"):
+        await _index(redis, other).claim_params()
+
+
+async def test_index_accepts_a_process_with_the_same_parameters(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    await _index(redis, settings).claim_params()
+    await _index(redis, settings).claim_params()

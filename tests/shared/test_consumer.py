@@ -1,0 +1,133 @@
+"""Group consumption through FastStream on a real Redis: acks, retries and the dead stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import pytest
+import redis.asyncio as aioredis
+from pydantic import BaseModel
+
+from shared.broker import make_broker
+from shared.consumer import Delivery, GroupConsumer
+from shared.models import DeadLetter
+from shared.settings import Settings
+from shared.streams import decode, encode
+from tests.waiting import eventually
+
+Run = Callable[..., Awaitable[None]]
+
+
+class Item(BaseModel):
+    n: int
+
+
+class Recorder:
+    """Handles items, failing on the ones it is told to; acks what it handled."""
+
+    def __init__(self, redis: aioredis.Redis, failing: set[int]) -> None:
+        self.redis = redis
+        self.failing = failing
+        self.handled: list[int] = []
+        self.attempts: dict[int, int] = {}
+
+    async def handle(self, deliveries: Sequence[Delivery[Item]]) -> None:
+        for d in deliveries:
+            self.attempts[d.item.n] = self.attempts.get(d.item.n, 0) + 1
+            if d.item.n in self.failing:
+                raise RuntimeError(f"cannot handle {d.item.n}")
+        for d in deliveries:
+            self.handled.append(d.item.n)
+            await self.redis.xack(d.stream, d.group, d.message_id)
+
+
+@pytest.fixture
+async def run(redis: aioredis.Redis, settings: Settings) -> AsyncIterator[Run]:
+    brokers = []
+
+    async def start(recorder: Recorder, **overrides: object) -> None:
+        configured = settings.model_copy(update={"max_deliveries": 3, **overrides})
+        assert configured.redis_url
+        broker = make_broker(configured.redis_url)
+        GroupConsumer(
+            redis=redis, settings=configured, stream=settings.stream_raw, group="g",
+            model=Item, handler=recorder.handle,
+        ).register(broker)  # fmt: skip
+        await broker.start()
+        brokers.append(broker)
+
+    yield start
+    for broker in brokers:
+        await broker.stop()
+
+
+async def _dead(redis: aioredis.Redis, settings: Settings) -> list[DeadLetter]:
+    return [decode(DeadLetter, f) for _, f in await redis.xrange(settings.stream_dead)]
+
+
+async def _pending(redis: aioredis.Redis, settings: Settings) -> int:
+    return int((await redis.xpending(settings.stream_raw, "g"))["pending"])
+
+
+async def test_every_good_entry_is_handled_once_and_acked(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    recorder = Recorder(redis, failing=set())
+    await run(recorder)
+    for n in range(20):
+        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+    await eventually(
+        lambda: _pending(redis, settings), lambda p: p == 0 and len(recorder.handled) == 20
+    )
+    assert sorted(recorder.handled) == list(range(20))
+
+
+async def test_an_unparseable_entry_goes_to_the_dead_stream_at_once(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    recorder = Recorder(redis, failing=set())
+    await run(recorder)
+    await redis.xadd(settings.stream_raw, {"__data__": b'{"n": "not a number"}'})
+    await redis.xadd(settings.stream_raw, encode(Item(n=1)))
+    [letter] = await eventually(lambda: _dead(redis, settings), lambda d: len(d) == 1)
+    assert letter.deliveries == 1
+    assert "invalid payload" in letter.error
+    assert letter.payload == '{"n": "not a number"}'
+    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
+    assert recorder.handled == [1]
+
+
+async def test_a_failing_entry_does_not_hold_back_its_batch(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    recorder = Recorder(redis, failing={3})
+    await run(recorder)
+    for n in range(6):
+        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+    await eventually(lambda: _pending(redis, settings), lambda p: len(recorder.handled) == 5)
+    assert sorted(recorder.handled) == [0, 1, 2, 4, 5]
+
+
+async def test_an_entry_failing_every_delivery_is_dead_lettered_with_its_error(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    recorder = Recorder(redis, failing={7})
+    await run(recorder)
+    await redis.xadd(settings.stream_raw, encode(Item(n=7)))
+    [letter] = await eventually(lambda: _dead(redis, settings), lambda d: len(d) == 1)
+    assert (letter.deliveries, letter.stream, letter.group) == (3, settings.stream_raw, "g")
+    assert "cannot handle 7" in letter.error
+    assert recorder.attempts[7] == 3
+    assert await _pending(redis, settings) == 0
+
+
+async def test_an_entry_left_by_a_dead_consumer_is_claimed_and_handled(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    await redis.xgroup_create(settings.stream_raw, "g", id="0", mkstream=True)
+    await redis.xadd(settings.stream_raw, encode(Item(n=9)))
+    await redis.xreadgroup("g", "crashed-consumer", {settings.stream_raw: ">"})
+    recorder = Recorder(redis, failing=set())
+    await run(recorder)
+    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
+    assert recorder.handled == [9]
