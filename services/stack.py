@@ -16,7 +16,7 @@ from types import TracebackType
 import httpx
 
 from shared.redis import EmbeddedRedis, free_port
-from shared.settings import Settings
+from shared.settings import Settings, settings_env
 
 SERVICES = ("store", "dedupe", "ingest")
 
@@ -48,11 +48,9 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[service]}"
 
     def env(self, service: str) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(self.extra_env)
         assert self.redis_url is not None
+        env = {**os.environ, **settings_env(self.settings), **self.extra_env}
         env["REDIS_URL"] = self.redis_url
-        env["NEWSDEDUP_DATA_DIR"] = str(self.data_dir)
         env[f"NEWSDEDUP_{service.upper()}_HOST"] = "127.0.0.1"
         env[f"NEWSDEDUP_{service.upper()}_PORT"] = str(self.ports[service])
         env["NEWSDEDUP_CONSUMER_NAME"] = f"{service}-{time.time_ns()}"

@@ -123,3 +123,12 @@ def load_settings(**overrides: object) -> Settings:
             field = str(error["loc"][0]) if error["loc"] else "?"
             problems.append(f"{env_name(field)}: {error['msg']} (got {error.get('input')!r})")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from exc
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that reproduces ``settings`` in a child process."""
+    env: dict[str, str] = {}
+    for field, value in settings.model_dump().items():
+        if value is not None:
+            env[env_name(field)] = str(value)
+    return env

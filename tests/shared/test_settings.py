@@ -1,0 +1,45 @@
+import pytest
+
+from shared.settings import Settings, SettingsError, load_settings, settings_env
+
+
+def test_defaults_follow_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("REDIS_URL", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    s = load_settings()
+    assert (s.stream_raw, s.stream_canonical, s.stream_duplicates, s.stream_dead) == (
+        "articles:raw", "articles:canonical", "articles:duplicates", "articles:dead",
+    )  # fmt: skip
+    assert (s.ingest_port, s.store_port, s.threshold, s.num_perm) == (8000, 8001, 0.5, 128)
+    assert s.effective_database_url.startswith("sqlite+aiosqlite:///")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("NEWSDEDUP_THRESHOLD", "1.5"),
+        ("NEWSDEDUP_NUM_PERM", "many"),
+        ("NEWSDEDUP_INGEST_PORT", "70000"),
+        ("REDIS_URL", "localhost:6379"),
+        ("DATABASE_URL", "mysql://x"),
+        ("LOG_FORMAT", "xml"),
+    ],
+)
+def test_a_bad_value_fails_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=f"{variable}: "):
+        load_settings()
+
+
+def test_libpq_database_urls_get_the_async_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db:5432/news")
+    assert load_settings().database_url == "postgresql+asyncpg://u:p@db:5432/news"
+
+
+def test_settings_survive_the_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Settings(redis_url="redis://h:1/0", threshold=0.7, stream_raw="x:raw", num_perm=64)
+    for name, value in settings_env(original).items():
+        monkeypatch.setenv(name, value)
+    assert load_settings() == original

@@ -1,0 +1,77 @@
+"""docker-compose.yml, validated by Debian's docker-compose (no Docker engine runs here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+COMPOSE = shutil.which("docker-compose")
+pytestmark = pytest.mark.skipif(COMPOSE is None, reason="docker-compose is not installed")
+
+
+def _config(**env: str) -> subprocess.CompletedProcess[str]:
+    assert COMPOSE
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
+    return subprocess.run(
+        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True, text=True, env={**clean, **env}, cwd=ROOT / "tests", check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def config() -> dict[str, Any]:
+    result = _config(POSTGRES_PASSWORD="secret")
+    assert result.returncode == 0, result.stderr
+    parsed: dict[str, Any] = yaml.safe_load(result.stdout)
+    return parsed
+
+
+def test_compose_file_is_valid() -> None:
+    assert _config(POSTGRES_PASSWORD="secret").returncode == 0
+
+
+def test_compose_refuses_to_run_without_a_database_password() -> None:
+    result = _config()
+    assert result.returncode != 0
+    assert "POSTGRES_PASSWORD" in result.stderr
+
+
+def test_every_service_is_there_with_a_healthcheck(config: dict[str, Any]) -> None:
+    services = config["services"]
+    assert set(services) == {"redis", "postgres", "ingest", "dedupe", "store"}
+    for name, service in services.items():
+        assert service["healthcheck"]["test"], name
+
+
+def test_services_wait_for_healthy_dependencies(config: dict[str, Any]) -> None:
+    services = config["services"]
+    for name in ("ingest", "dedupe", "store"):
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert services["store"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+
+
+def test_redis_keeps_an_append_only_file_on_a_volume(config: dict[str, Any]) -> None:
+    redis = config["services"]["redis"]
+    assert redis["command"][redis["command"].index("--appendonly") + 1] == "yes"
+    assert any(v["target"] == "/data" for v in redis["volumes"])
+
+
+def test_app_services_share_one_image_and_get_redis_from_env(config: dict[str, Any]) -> None:
+    services = config["services"]
+    for name in ("ingest", "dedupe", "store"):
+        assert services[name]["image"] == "newsdedup:latest"
+        assert services[name]["command"] == ["serve", name]
+        assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    assert services["store"]["environment"]["DATABASE_URL"].startswith("postgresql://")
+
+
+def test_dedupe_publishes_no_port_so_it_can_scale(config: dict[str, Any]) -> None:
+    assert "ports" not in config["services"]["dedupe"]
+    assert "container_name" not in config["services"]["dedupe"]
