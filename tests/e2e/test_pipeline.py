@@ -51,13 +51,10 @@ def test_seeds_and_their_copies_end_as_five_canonical_articles(stack: Stack) -> 
     seed_ids = ids[:5]
     for n, seed_id in enumerate(seed_ids):
         assert _article(stack, seed_id)["status"] == "canonical"
-        republished, exact = ids[5 + 2 * n], ids[6 + 2 * n]
-        assert (_article(stack, republished)["canonical_id"], _article(stack, republished)["reason"]) == (
-            seed_id, "near",
-        )  # fmt: skip
-        assert (_article(stack, exact)["canonical_id"], _article(stack, exact)["reason"]) == (
-            seed_id, "exact",
-        )  # fmt: skip
+        republished = _article(stack, ids[5 + 2 * n])
+        exact = _article(stack, ids[6 + 2 * n])
+        assert (republished["canonical_id"], republished["reason"]) == (seed_id, "near")
+        assert (exact["canonical_id"], exact["reason"]) == (seed_id, "exact")
 
 
 def _unique_texts(count: int, seed: int) -> list[str]:
