@@ -100,10 +100,15 @@ def ingest_cmd(paths: tuple[Path, ...], api: str | None, source: str | None) -> 
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 def demo(data_dir: Path | None) -> None:
     """Start the stack, ingest seeds/ and republished copies, print what dedupe decided."""
+    import tempfile
+
     from services.demo import run_demo
 
-    settings = _settings(data_dir=data_dir, ingest_port=0, store_port=0)
-    run_demo(settings, Path("seeds"))
+    # The demo never touches configured servers: its own embedded Redis and SQLite, fresh each run.
+    with tempfile.TemporaryDirectory(prefix="newsdedup-demo-") as scratch:
+        settings = _settings(data_dir=data_dir or Path(scratch), ingest_port=0, store_port=0)
+        settings = settings.model_copy(update={"redis_url": None, "database_url": None})
+        run_demo(settings, Path("seeds"))
 
 
 if __name__ == "__main__":

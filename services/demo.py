@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -44,13 +45,13 @@ def wait_for_stored(store_url: str, count: int, timeout: float = 60.0) -> dict[s
         time.sleep(0.1)
 
 
-def _snippet(text: str) -> str:
+def _snippet(text: str, width: int = 60) -> str:
     line = " ".join(text.split())
-    return line[:70] + ("…" if len(line) > 70 else "")
+    return line[:width] + ("…" if len(line) > width else "")
 
 
 def run_demo(settings: Settings, seed_dir: Path, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=None if sys.stdout.isatty() else 140)
     bodies = demo_articles(seed_dir)
     with Stack(settings) as stack:
         console.print(f"stack up: ingest {stack.url('ingest')}, store {stack.url('store')}")
@@ -58,22 +59,15 @@ def run_demo(settings: Settings, seed_dir: Path, console: Console | None = None)
         stats = wait_for_stored(stack.url("store"), len(ids["ids"]))
         page = httpx.get(stack.url("store") + "/articles?status=canonical&limit=500").json()
         table = Table(title=f"{stats['canonical']} canonical, {stats['duplicates']} duplicates")
-        for column in (
-            "canonical article",
-            "source",
-            "duplicate",
-            "source",
-            "reason",
-            "similarity",
-        ):
-            table.add_column(column)
+        for column in ("canonical article", "id", "duplicate id", "source", "reason", "similarity"):
+            table.add_column(column, no_wrap=column != "canonical article")
         for article in reversed(page["items"]):
             dups = httpx.get(f"{stack.url('store')}/articles/{article['id']}/duplicates").json()
             first = True
             for dup in dups["duplicates"] or [None]:
                 table.add_row(
-                    f"{article['id']}\n{_snippet(article['text'])}" if first else "",
-                    article["source"] if first else "",
+                    _snippet(article["text"]) if first else "",
+                    article["id"] if first else "",
                     dup["id"] if dup else "-",
                     dup["source"] if dup else "",
                     dup["reason"] if dup else "",

@@ -1,0 +1,62 @@
+"""The README's commands as a user runs them: `newsdedup demo` and `newsdedup up`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from shared.redis import free_port
+from tests.conftest import ROOT
+from tests.waiting import wait_until
+
+CLI = [sys.executable, "-m", "services.cli"]
+
+
+def _env_without_servers() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+
+
+def test_demo_prints_five_canonical_seeds_and_their_ten_copies() -> None:
+    result = subprocess.run(
+        [*CLI, "demo"], cwd=ROOT, capture_output=True, text=True, timeout=180,
+        env=_env_without_servers(), check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "5 canonical, 10 duplicates" in result.stdout
+    assert result.stdout.count("exact") == 5 and result.stdout.count("near") == 5
+
+
+def _ok(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_up_runs_the_stack_on_embedded_redis_and_stops_on_sigterm(tmp_path: Path) -> None:
+    ingest, store = free_port(), free_port()
+    process = subprocess.Popen(
+        [*CLI, "up", "--ingest-port", str(ingest), "--store-port", str(store),
+         "--data-dir", str(tmp_path / "data")],
+        cwd=ROOT, env=_env_without_servers(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: _ok(f"http://127.0.0.1:{store}/health"), bool, timeout=60)
+        wait_until(lambda: _ok(f"http://127.0.0.1:{ingest}/health"), bool, timeout=30)
+        posted = httpx.post(f"http://127.0.0.1:{ingest}/articles", json={"text": "Hallo"})
+        article_url = f"http://127.0.0.1:{store}/articles/{posted.json()['id']}"
+        stored = wait_until(lambda: httpx.get(article_url), lambda r: r.status_code == 200)
+        assert stored.json()["status"] == "canonical"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err[-2000:]
+    assert f"http://127.0.0.1:{ingest}" in out and "(embedded)" in out
+    assert (tmp_path / "data" / "store.db").exists()
+    assert (tmp_path / "data" / "redis" / "appendonly.aof").exists()
