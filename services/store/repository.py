@@ -14,6 +14,9 @@ from services.store.schemas import DuplicateOut, Stats, StoredArticle
 from shared.models import Verdict
 
 
+_DUPLICATE_FIELDS = {"canonical_id", "similarity", "reason", "measure"}
+
+
 def _insert(session: AsyncSession, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
@@ -23,45 +26,22 @@ async def save_verdicts(session: AsyncSession, verdicts: Sequence[Verdict]) -> N
     """Insert-or-ignore: a redelivered verdict leaves the rows exactly as they were."""
     if not verdicts:
         return
-    articles = [
-        {
-            "id": v.id, "url": v.url, "canonical_url": v.canonical_url, "title": v.title,
-            "source": v.source, "language": v.language, "published_at": v.published_at,
-            "ingested_at": v.ingested_at, "decided_at": v.decided_at, "text": v.text,
-            "content_sha256": v.content_sha256, "status": v.status,
-            "canonical_id": v.canonical_id, "story_id": v.story_id,
-        }
-        for v in verdicts
-    ]  # fmt: skip
+    article_columns = set(ArticleRow.__table__.columns.keys())
+    articles = [v.model_dump(include=article_columns) for v in verdicts]
     await session.execute(_insert(session, ArticleRow).on_conflict_do_nothing(), articles)
     duplicates = [
-        {"article_id": v.id, "canonical_id": v.canonical_id, "similarity": v.similarity,
-         "reason": v.reason, "measure": v.measure}
+        {"article_id": v.id, **v.model_dump(include=_DUPLICATE_FIELDS)}
         for v in verdicts
         if v.status == "duplicate"
-    ]  # fmt: skip
+    ]
     if duplicates:
         await session.execute(_insert(session, DuplicateRow).on_conflict_do_nothing(), duplicates)
 
 
 def _stored(row: ArticleRow, dup: DuplicateRow | None) -> StoredArticle:
-    return StoredArticle(
-        id=row.id,
-        url=row.url,
-        canonical_url=row.canonical_url,
-        title=row.title,
-        source=row.source,
-        language=row.language,
-        published_at=row.published_at,
-        ingested_at=row.ingested_at,
-        text=row.text,
-        status=row.status,
-        canonical_id=row.canonical_id,
-        similarity=dup.similarity if dup else None,
-        reason=dup.reason if dup else None,
-        measure=dup.measure if dup else None,
-        story_id=row.story_id,
-    )
+    match = {f: getattr(dup, f) if dup else None for f in ("similarity", "reason", "measure")}
+    own = {f: getattr(row, f) for f in StoredArticle.model_fields if f not in match}
+    return StoredArticle.model_validate(own | match)
 
 
 def _with_duplicate_info() -> Any:
