@@ -13,7 +13,6 @@ from services.store.db import ArticleRow, DuplicateRow
 from services.store.schemas import DuplicateOut, Stats, StoredArticle
 from shared.models import Verdict
 
-
 _DUPLICATE_FIELDS = {"canonical_id", "similarity", "reason", "measure"}
 
 
