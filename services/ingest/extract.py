@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, NavigableString, Tag
 
 _FURNITURE = ("script", "style", "nav", "header", "footer", "aside", "noscript", "form", "iframe")
 _BLOCKS = (
@@ -33,6 +33,25 @@ def _first_attr(soup: BeautifulSoup, name: str, attrs: dict[str, Any], attr: str
     return None
 
 
+def _block_text(root: Tag) -> str:
+    """Text with a line break around every block element, in one pass over the tree.
+
+    One linear walk: editing the tree per block (appending separators) is quadratic on deeply
+    nested markup, which is exactly what a hostile page sends.
+    """
+    parts: list[str] = []
+    for node in root.descendants:
+        if isinstance(node, Tag):
+            if node.name in _BLOCKS or node.name == "br":
+                parts.append("\n")
+        elif type(node) is NavigableString:  # not comments, doctypes or CDATA
+            previous = node.previous_sibling
+            if isinstance(previous, Tag) and previous.name in _BLOCKS:
+                parts.append("\n")
+            parts.append(str(node))
+    return "".join(parts)
+
+
 def extract(html: str, base_url: str | None = None) -> Extracted:
     """Text of the ``<article>`` (or the body when there is none), one line per block."""
     soup = BeautifulSoup(html, "lxml")
@@ -47,11 +66,7 @@ def extract(html: str, base_url: str | None = None) -> Extracted:
     if soup.title:
         soup.title.decompose()
     root = soup.find("article") or soup.body or soup
-    for br in root.find_all("br"):
-        br.replace_with("\n")
-    for block in root.find_all(_BLOCKS):
-        block.append("\n")
-    raw = root.get_text()
+    raw = _block_text(root)
     lines = (_BLANKS.sub(" ", line).strip() for line in raw.splitlines())
     return Extracted(
         text="\n".join(line for line in lines if line), title=title, canonical_link=canonical

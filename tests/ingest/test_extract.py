@@ -33,3 +33,11 @@ def test_canonical_link_is_resolved_against_the_page_url() -> None:
 
 def test_body_is_used_when_there_is_no_article_element() -> None:
     assert extract("<body><p>Nur Text</p><footer>f</footer></body>").text == "Nur Text"
+
+
+def test_deeply_nested_markup_is_reduced_to_its_text() -> None:
+    assert extract("<div>" * 20000 + "innen").text == "innen"
+
+
+def test_comments_are_not_article_text() -> None:
+    assert extract("<div><p>a</p>tail<!-- note --></div>").text == "a\ntail"
