@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, NavigableString, Tag
+from bs4 import BeautifulSoup
+from bs4.element import NavigableString, Tag
 
 _FURNITURE = ("script", "style", "nav", "header", "footer", "aside", "noscript", "form", "iframe")
 _BLOCKS = (
