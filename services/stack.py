@@ -47,13 +47,13 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
-    def env(self, service: str) -> dict[str, str]:
+    def env(self, service: str, name: str | None = None) -> dict[str, str]:
         assert self.redis_url is not None
         env = {**os.environ, **settings_env(self.settings), **self.extra_env}
         env["REDIS_URL"] = self.redis_url
         env[f"NEWSDEDUP_{service.upper()}_HOST"] = "127.0.0.1"
-        env[f"NEWSDEDUP_{service.upper()}_PORT"] = str(self.ports[service])
-        env["NEWSDEDUP_CONSUMER_NAME"] = f"{service}-{time.time_ns()}"
+        env[f"NEWSDEDUP_{service.upper()}_PORT"] = str(self.ports[name or service])
+        env["NEWSDEDUP_CONSUMER_NAME"] = f"{name or service}-{time.time_ns()}"
         return env
 
     def start_redis(self) -> None:
@@ -61,32 +61,35 @@ class Stack:
             self.redis = EmbeddedRedis(self.data_dir / "redis").start()
             self.redis_url = self.redis.url
 
-    def start_service(self, service: str, timeout: float = 30.0) -> None:
+    def start_service(self, service: str, timeout: float = 30.0, replica: int = 0) -> None:
+        """Start ``service``; replicas 1, 2, ... run beside replica 0 as ``<service>-<n>``."""
+        name = f"{service}-{replica}" if replica else service
+        self.ports.setdefault(name, free_port())
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = (self.log_dir / f"{service}.log").open("ab")
-        self.processes[service] = subprocess.Popen(
+        log = (self.log_dir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "serve", service],
-            env=self.env(service),
+            env=self.env(service, name),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        self.wait_healthy(service, timeout)
+        self.wait_healthy(name, timeout)
 
-    def wait_healthy(self, service: str, timeout: float) -> None:
+    def wait_healthy(self, name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        process = self.processes[service]
+        process = self.processes[name]
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise RuntimeError(
-                    f"{service} exited with {process.returncode}; see {self.log_dir / service}.log"
+                    f"{name} exited with {process.returncode}; see {self.log_dir / name}.log"
                 )
             try:
-                if httpx.get(self.url(service) + "/health", timeout=1).status_code == 200:
+                if httpx.get(self.url(name) + "/health", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"{service} not healthy after {timeout}s")
+        raise TimeoutError(f"{name} not healthy after {timeout}s")
 
     def kill(self, service: str) -> None:
         """SIGKILL: no shutdown hooks run, pending entries stay with the dead consumer."""

@@ -13,7 +13,7 @@ database commit): an entry is acked exactly when its effect exists.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -45,6 +45,17 @@ class Delivery(Generic[M]):
 
 
 Handler = Callable[[Sequence[Delivery[M]]], Awaitable[None]]
+
+
+class BatchFailures(Exception):
+    """Raised by a handler that processed a batch entry by entry: which entries failed, and why.
+
+    The rest of the batch is done; only these stay pending for a retry.
+    """
+
+    def __init__(self, failures: Mapping[str, BaseException]) -> None:
+        super().__init__(f"{len(failures)} entries failed")
+        self.failures = failures
 
 
 class GroupConsumer(Generic[M]):
@@ -128,6 +139,11 @@ class GroupConsumer(Generic[M]):
         try:
             await self.handler(deliveries)
             return
+        except BatchFailures as failed:
+            for delivery in deliveries:
+                if delivery.message_id in failed.failures:
+                    await self._record_failure(delivery, failed.failures[delivery.message_id])
+            return
         except Exception as exc:
             if len(deliveries) == 1:
                 await self._record_failure(deliveries[0], exc)
@@ -137,10 +153,12 @@ class GroupConsumer(Generic[M]):
         for delivery in deliveries:
             try:
                 await self.handler([delivery])
+            except BatchFailures as failed:
+                await self._record_failure(delivery, next(iter(failed.failures.values())))
             except Exception as exc:
                 await self._record_failure(delivery, exc)
 
-    async def _record_failure(self, delivery: Delivery[M], exc: Exception) -> None:
+    async def _record_failure(self, delivery: Delivery[M], exc: BaseException) -> None:
         log.exception(
             "processing failed; entry stays pending for a retry",
             extra={"stream": self.stream, "message_id": delivery.message_id},

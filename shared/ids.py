@@ -45,3 +45,15 @@ def id_time_ms(article_id: str) -> int:
     for char in article_id[:10]:
         value = value * 32 + _ALPHABET.index(char)
     return value
+
+
+def id_to_bytes(article_id: str) -> bytes:
+    """The 16-byte binary form of a ULID: compact index entries that still sort by ingest time."""
+    value = 0
+    for char in article_id.upper():
+        value = value * 32 + _ALPHABET.index(char)
+    return value.to_bytes(16, "big")
+
+
+def id_from_bytes(data: bytes) -> str:
+    return _encode(int.from_bytes(data, "big"), 26)

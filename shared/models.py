@@ -83,17 +83,25 @@ class RawArticle(BaseModel):
     content_sha256: str
 
 
-Reason = Literal["exact", "url", "near"]
+Reason = Literal["exact", "near", "update"]
+Measure = Literal["jaccard", "containment"]
 
 
 class Verdict(RawArticle):
-    """The dedupe decision on one article, published once to the canonical or duplicates stream."""
+    """The dedupe decision on one article, published once to the canonical or duplicates stream.
+
+    For a duplicate: ``reason`` says why (``exact`` text, ``near`` text by ``measure`` at
+    ``similarity``, or ``update``: a new version posted under the same canonical URL),
+    ``matched_id`` the article it matched, ``canonical_id`` the canonical article that one
+    belongs to (often the same).
+    """
 
     status: Literal["canonical", "duplicate"]
     canonical_id: str
     similarity: float | None = None
     reason: Reason | None = None
-    measure: Literal["jaccard"] | None = None
+    measure: Measure | None = None
+    matched_id: str | None = None
     story_id: str
     decided_at: AwareDatetime
 

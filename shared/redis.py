@@ -17,10 +17,19 @@ from types import TracebackType
 import redis
 import redis.asyncio as aioredis
 
+MAX_CONNECTIONS = 64
+
 
 def async_client(url: str) -> aioredis.Redis:
-    """One pooled client per process; callers keep it for the process lifetime."""
-    return aioredis.Redis.from_url(url, health_check_interval=30)
+    """One pooled client per process; callers keep it for the process lifetime.
+
+    A batch is judged concurrently, so many coroutines want a connection at once: the pool makes
+    them wait for one instead of failing when all are in use.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=60, health_check_interval=30
+    )
+    return aioredis.Redis(connection_pool=pool)
 
 
 def redis_server_binary() -> str:

@@ -48,11 +48,21 @@ class Settings(BaseSettings):
     stream_dead: str = "articles:dead"
     key_prefix: str = Field(default="nd", min_length=1)
 
+    # A duplicate needs estimated Jaccard >= threshold (copies, light edits) or, for teasers and
+    # extended copies, estimated containment >= containment_threshold. LSH bands are tuned to the
+    # lower candidate_threshold so that a half-length teaser (Jaccard ~0.5) is still a candidate.
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
+    containment_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
+    candidate_threshold: float = Field(default=0.3, gt=0.0, lt=1.0)
+    containment_min_shingles: int = Field(default=40, ge=1)
     num_perm: int = Field(default=128, ge=16, le=1024)
     shingle_size: int = Field(default=5, ge=1, le=12)
     seed: int = Field(default=1, ge=0)
     index_horizon_days: float = Field(default=14.0, gt=0)
+    index_shards: int = Field(default=4096, ge=1, le=1 << 20)
+    boilerplate_min_articles: int = Field(default=3, ge=2)
+    decide_timeout_ms: int = Field(default=60_000, ge=100)
+    settle_ms: int = Field(default=20, ge=0, le=10_000)
 
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_batch_items: int = Field(default=1000, ge=1)
@@ -94,8 +104,8 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{self.data_dir / 'store.db'}"
 
     @property
-    def index_horizon_seconds(self) -> int:
-        return int(self.index_horizon_days * 86400)
+    def index_horizon_ms(self) -> int:
+        return int(self.index_horizon_days * 86_400_000)
 
 
 _ENV_NAMES = {

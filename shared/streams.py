@@ -46,20 +46,21 @@ class Keys:
     def idempotency(self, key: str) -> str:
         return f"{self.prefix}:idem:{key}"
 
-    def exact(self, content_hash: str) -> str:
-        return f"{self.prefix}:exact:{content_hash}"
-
     def url(self, url_hash: str) -> str:
         return f"{self.prefix}:url:{url_hash}"
 
-    def band(self, band: int, bucket: str) -> str:
-        return f"{self.prefix}:lsh:{band}:{bucket}"
+    # An article's entry and verdict share the hash tag {<id>}: one Redis Cluster slot.
+    def entry(self, article_id: str) -> str:
+        return f"{self.prefix}:e:{{{article_id}}}"
 
-    def signature(self, article_id: str) -> str:
-        return f"{self.prefix}:sig:{article_id}"
+    def bucket(self, generation: int, shard: int) -> str:
+        return f"{self.prefix}:lsh:{generation}:{shard}"
 
     def verdict(self, article_id: str) -> str:
-        return f"{self.prefix}:verdict:{article_id}"
+        return f"{self.prefix}:verdict:{{{article_id}}}"
+
+    def boilerplate(self, source: str) -> str:
+        return f"{self.prefix}:bp:{source}"
 
     def deliveries(self, group: str, message_id: str) -> str:
         return f"{self.prefix}:deliveries:{group}:{message_id}"

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import redis.asyncio as aioredis
 from fastapi import FastAPI
 
 from services.dedupe.engine import DedupeEngine
 from services.dedupe.index import RedisIndex
 from services.dedupe.signature import SignatureParams, Signer
+from services.dedupe.window import Window
 from shared.broker import make_broker
 from shared.consumer import GroupConsumer
 from shared.health import health_router, redis_ping
@@ -25,9 +27,28 @@ def signer_for(settings: Settings) -> Signer:
             num_perm=settings.num_perm,
             seed=settings.seed,
             shingle_size=settings.shingle_size,
-            threshold=settings.threshold,
+            candidate_threshold=settings.candidate_threshold,
         )
     )
+
+
+def index_for(redis: aioredis.Redis, settings: Settings) -> RedisIndex:
+    return RedisIndex(
+        redis,
+        keys_for(settings),
+        signer_for(settings),
+        Window(settings.index_horizon_ms),
+        settings.index_shards,
+    )
+
+
+def verification_params(settings: Settings) -> dict[str, str]:
+    """Thresholds are recorded too: replicas judging with different ones would disagree."""
+    return {
+        "threshold": str(settings.threshold),
+        "containment_threshold": str(settings.containment_threshold),
+        "containment_min_shingles": str(settings.containment_min_shingles),
+    }
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -38,10 +59,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = async_client(redis_url)
-        index = RedisIndex(
-            redis, keys_for(settings), signer_for(settings), settings.index_horizon_seconds
-        )
-        await index.claim_params()
+        index = index_for(redis, settings)
+        await index.claim_params(verification_params(settings))
         engine = DedupeEngine(redis, index, settings)
         broker = make_broker(redis_url)
         GroupConsumer(

@@ -1,28 +1,52 @@
-"""One article through dedupe: features, evidence from the index, decision, durable commit.
+"""One article through dedupe: features, the agreement protocol, durable commit.
 
-The commit is one Redis transaction holding the index writes, the verdict on its output stream
-and the ack of the raw entry: a crash leaves either all of it or none, so a redelivered article
-is judged again from scratch or finds its recorded verdict and is only acked.
+The protocol (see ``services.dedupe.decide``) runs for every article of a batch at once: an
+article may have to wait for another one of the same batch to settle. The commit is one Redis
+transaction holding the final index writes, the verdict on its output stream and the ack of the
+raw entry: a crash leaves either all of it or none, so a redelivered article is judged again or
+finds its recorded verdict and is only acked.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from services.dedupe.decide import Decision, decide
+from services.dedupe.boilerplate import edge_keys
+from services.dedupe.decide import (
+    Canonical,
+    Decision,
+    DuplicateOf,
+    Entry,
+    State,
+    Thresholds,
+    WaitFor,
+    YieldTo,
+    canonical,
+    following,
+    judge,
+    update_of,
+)
 from services.dedupe.features import features
 from services.dedupe.index import RedisIndex
-from shared.consumer import Delivery
+from shared.consumer import BatchFailures, Delivery
+from shared.ids import id_time_ms
 from shared.models import RawArticle, Verdict
 from shared.settings import Settings
 from shared.streams import encode
 
 log = logging.getLogger("newsdedup.dedupe")
+
+
+class SettleTimeout(TimeoutError):
+    """Another article this one depends on did not settle in time; the delivery is retried."""
 
 
 def verdict_for(article: RawArticle, decision: Decision) -> Verdict:
@@ -33,10 +57,40 @@ def verdict_for(article: RawArticle, decision: Decision) -> Verdict:
         similarity=decision.similarity,
         reason=decision.reason,
         measure=decision.measure,
+        matched_id=decision.matched_id,
         # Until stories group related coverage, each canonical article is its own story.
         story_id=decision.canonical_id,
         decided_at=datetime.now(UTC),
     )
+
+
+def thresholds_for(settings: Settings) -> Thresholds:
+    return Thresholds(
+        settings.threshold, settings.containment_threshold, settings.containment_min_shingles
+    )
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class _Filed:
+    """Where an article sits in the index while the protocol runs."""
+
+    entry: Entry
+    buckets: Sequence[bytes]
+    generation: int | None
+    expiry_ms: int
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A filed article waiting to be judged; ``url_owner`` if its URL was posted before."""
+
+    delivery: Delivery[RawArticle]
+    filed: _Filed
+    url_owner: tuple[str, bytes] | None
 
 
 class DedupeEngine:
@@ -44,57 +98,202 @@ class DedupeEngine:
         self.redis = redis
         self.index = index
         self.settings = settings
+        self.thresholds = thresholds_for(settings)
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
-        # In order: an article must see the index writes of the one before it in the batch.
-        for delivery in deliveries:
-            await self.judge(delivery)
+        """Files the whole batch first, earliest ingest first, then judges it concurrently.
+
+        Filing before judging means that of two similar articles in one batch, the later one
+        always sees the earlier one, so the earlier one ends canonical.
+        """
+        ordered = sorted(deliveries, key=lambda d: d.item.id)
+        prepared = await asyncio.gather(*(self.prepare(d) for d in ordered), return_exceptions=True)
+        pending = [p for p in prepared if isinstance(p, Pending)]
+        if pending:
+            # Filing took time; claim the entries afresh so none looks abandoned while judged.
+            await self.redis.xclaim(
+                pending[0].delivery.stream, pending[0].delivery.group,
+                self.settings.consumer_name, 0, [p.delivery.message_id for p in pending],
+                justid=True,
+            )  # fmt: skip
+        finished = await asyncio.gather(*(self.finish(p) for p in pending), return_exceptions=True)
+        failures: dict[str, BaseException] = {
+            d.message_id: r
+            for d, r in zip(ordered, prepared, strict=True)
+            if isinstance(r, Exception)
+        }
+        failures |= {
+            p.delivery.message_id: r
+            for p, r in zip(pending, finished, strict=True)
+            if isinstance(r, Exception)
+        }
+        if failures:
+            raise BatchFailures(failures)
 
     async def judge(self, delivery: Delivery[RawArticle]) -> Decision:
+        prepared = await self.prepare(delivery)
+        return prepared if isinstance(prepared, Decision) else await self.finish(prepared)
+
+    async def prepare(self, delivery: Delivery[RawArticle]) -> Pending | Decision:
+        """Compute features and file the article, or return (and ack) a decision already taken."""
         article = delivery.item
-        verdict_key = self.index.keys.verdict(article.id)
+        recorded = await self.index.recorded(article.id)
+        if recorded is not None:
+            await self.redis.xack(delivery.stream, delivery.group, delivery.message_id)
+            return recorded
+        now = _now_ms()
+        ingest_ms = id_time_ms(article.id)
+        recurring: set[bytes] = set()
+        if article.source:
+            recurring = await self.index.recurring_lines(
+                article.source,
+                edge_keys(article.text),
+                now,
+                self.settings.boilerplate_min_articles,
+            )
+        feats = features(article.text, article.canonical_url, self.index.signer, recurring)
+        expiry = self.index.window.entry_expiry_ms(ingest_ms, now)
+        entry = Entry(
+            article.id, State.CONTENDING, bytes.fromhex(feats.content_hash[:16]), feats.size,
+            feats.signature,
+        )  # fmt: skip
+        if feats.url_hash is not None:
+            owner = await self.index.claim_url(
+                feats.url_hash, article.id, entry.content_key, expiry
+            )
+            if owner[0] != article.id:
+                return Pending(delivery, _Filed(entry, feats.buckets, None, expiry), owner)
+        generation = self.index.window.filed(now, ingest_ms)
+        if not await self.index.insert(entry, feats.buckets, generation, expiry):
+            return await self.prepare(delivery)  # decided meanwhile: take that decision
+        return Pending(delivery, _Filed(entry, feats.buckets, generation, expiry), None)
+
+    async def finish(self, pending: Pending) -> Decision:
+        """Decide (waiting on other articles where the protocol says so), then commit."""
+        if pending.url_owner is not None:
+            # A canonical URL seen before: this is a new version of the article posted there.
+            owner, owner_key = pending.url_owner
+            same_text = owner_key == pending.filed.entry.content_key
+            decision = update_of(await self._settled(owner, pending.delivery), owner, same_text)
+        else:
+            decision = await self._by_content(pending.filed, pending.delivery)
+        return await self._commit(pending.delivery, pending.filed, decision)
+
+    async def _by_content(self, filed: _Filed, delivery: Delivery[RawArticle]) -> Decision:
+        entry = filed.entry
+        ingest_ms = id_time_ms(entry.article_id)
+        deadline = time.monotonic() + self.settings.decide_timeout_ms / 1000
+        grace = self.settings.settle_ms / 1000
+        while True:
+            candidates = await self.index.candidates(
+                entry.article_id, filed.buckets, _now_ms(), ingest_ms
+            )
+            outcome = judge(entry, candidates, self.thresholds)
+            if isinstance(outcome, Canonical):
+                if grace <= 0:
+                    return canonical(entry.article_id)
+                # An earlier copy taken by another worker a moment later than this one may not
+                # be filed yet; one look after a short grace lets it be the canonical one.
+                await asyncio.sleep(grace)
+                grace = 0
+                continue
+            if isinstance(outcome, DuplicateOf):
+                return following(outcome.match, canonical(outcome.match.article_id))
+            if isinstance(outcome, YieldTo):
+                await self.index.withdraw(entry, filed.expiry_ms)
+                matched = await self._settled(outcome.match.article_id, delivery)
+                return following(outcome.match, matched)
+            assert isinstance(outcome, WaitFor)
+            waiting = outcome.article_ids
+
+            async def settled(ids: Sequence[str] = waiting) -> bool:
+                states = await self.index.states(ids)
+                return all(s is not State.CONTENDING for s in states.values())
+
+            what = f"later contenders {', '.join(waiting)} did not settle"
+            await self._poll(settled, deadline, what, delivery)
+
+    async def _settled(self, article_id: str, delivery: Delivery[RawArticle]) -> Decision:
+        """The final decision on an article another replica (or this one) is judging."""
+        deadline = time.monotonic() + self.settings.decide_timeout_ms / 1000
+        found: list[Decision] = []
+
+        async def check() -> bool:
+            decision = await self.index.recorded(article_id)
+            if decision is not None:
+                found.append(decision)
+            return decision is not None
+
+        await self._poll(check, deadline, f"article {article_id} was not decided", delivery)
+        return found[0]
+
+    async def _poll(
+        self,
+        check: Callable[[], Awaitable[bool]],
+        deadline: float,
+        what: str,
+        delivery: Delivery[RawArticle],
+    ) -> None:
+        """Wait for ``check``, keeping the delivery claimed so no other worker takes it over.
+
+        A delivery idle for ``claim_idle_ms`` is reclaimed as abandoned; re-claiming it for this
+        consumer (XCLAIM JUSTID) resets its idle time while it legitimately waits.
+        """
+        delay = 0.002
+        touch_every = self.settings.claim_idle_ms / 2000
+        next_touch = time.monotonic() + touch_every
+        while not await check():
+            now = time.monotonic()
+            if now >= deadline:
+                raise SettleTimeout(what)
+            if now >= next_touch:
+                await self.redis.xclaim(
+                    delivery.stream, delivery.group, self.settings.consumer_name, 0,
+                    [delivery.message_id], justid=True,
+                )  # fmt: skip
+                next_touch = now + touch_every
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    async def _commit(
+        self, delivery: Delivery[RawArticle], filed: _Filed, decision: Decision
+    ) -> Decision:
+        article = delivery.item
+        out = (
+            self.settings.stream_canonical
+            if decision.is_canonical
+            else self.settings.stream_duplicates
+        )
+        keys = self.index.keys
         while True:
             async with self.redis.pipeline(transaction=True) as pipe:
-                # WATCH makes a second consumer racing on the same entry (a reclaim of a slow
-                # one) fail its commit instead of publishing the article twice.
-                await pipe.watch(verdict_key)
-                recorded = await self.index.recorded(article.id)
-                if recorded is not None:
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.xack(delivery.stream, delivery.group, delivery.message_id)
-                    await pipe.execute()
-                    return recorded
-                feats = features(article.text, article.canonical_url, self.index.signer)
-                evidence = await self.index.evidence(feats)
-                decision = decide(
-                    article.id,
-                    feats.signature,
-                    exact_owner=evidence.exact_owner,
-                    url_owner=evidence.url_owner,
-                    candidates=evidence.candidates,
-                    threshold=self.settings.threshold,
-                )
-                verdict = verdict_for(article, decision)
-                out = (
-                    self.settings.stream_canonical
-                    if decision.is_canonical
-                    else self.settings.stream_duplicates
-                )
+                # A second consumer judging the same entry (a reclaim of a slow one) changes one
+                # of these keys when it commits; this commit then fails and finds its verdict.
+                await pipe.watch(keys.verdict(article.id), keys.entry(article.id))
+                recorded = await self.index.recorded(article.id, watching=pipe)
                 pipe.multi()  # type: ignore[no-untyped-call]
-                self.index.record(pipe, article.id, feats, decision)
-                pipe.xadd(out, encode(verdict))
+                if recorded is None:
+                    self.index.record(
+                        pipe, filed.entry, filed.buckets, filed.generation, decision,
+                        filed.expiry_ms,
+                    )  # fmt: skip
+                    pipe.xadd(out, encode(verdict_for(article, decision)))
                 pipe.xack(delivery.stream, delivery.group, delivery.message_id)
                 try:
                     await pipe.execute()
+                    break
                 except WatchError:
                     continue
-            log.info(
-                "verdict",
-                extra={
-                    "article_id": article.id,
-                    "status": decision.status,
-                    "canonical_id": decision.canonical_id,
-                    "reason": decision.reason,
-                },
-            )
-            return decision
+        final = recorded or decision
+        log.info(
+            "verdict",
+            extra={
+                "article_id": article.id,
+                "status": final.status,
+                "canonical_id": final.canonical_id,
+                "reason": final.reason,
+                "measure": final.measure,
+                "similarity": final.similarity,
+            },
+        )
+        return final

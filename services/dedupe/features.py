@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 
+from services.dedupe.boilerplate import strip_boilerplate
 from services.dedupe.normalize import normalize, tokens
 from services.dedupe.shingles import content_hash, shingles
 from services.dedupe.signature import Signature, Signer
@@ -15,11 +17,25 @@ class Features:
     content_hash: str
     url_hash: str | None
     signature: Signature
-    buckets: list[str]
+    size: int  # distinct shingles: with the signature, what containment is estimated from
+    buckets: list[bytes]
 
 
-def features(text: str, canonical_url: str | None, signer: Signer) -> Features:
-    words = tokens(normalize(text))
-    signature = signer.sign(shingles(words, signer.params.shingle_size))
-    url_hash = hashlib.sha256(canonical_url.encode()).hexdigest() if canonical_url else None
-    return Features(content_hash(words), url_hash, signature, signer.band_keys(signature))
+def url_hash(canonical_url: str | None) -> str | None:
+    return hashlib.sha256(canonical_url.encode()).hexdigest() if canonical_url else None
+
+
+def features(
+    text: str, canonical_url: str | None, signer: Signer, recurring: Collection[bytes] = ()
+) -> Features:
+    """``recurring`` holds the keys of edge lines known to recur in the article's source."""
+    words = tokens(normalize(strip_boilerplate(text, recurring)))
+    grams = shingles(words, signer.params.shingle_size)
+    signature = signer.sign(grams)
+    return Features(
+        content_hash(words),
+        url_hash(canonical_url),
+        signature,
+        len(grams),
+        signer.band_keys(signature),
+    )

@@ -1,7 +1,8 @@
 """MinHash signatures and LSH banding, from datasketch, with a fast shingle hash.
 
 datasketch hashes shingles with SHA-1 by default; xxh32 gives the same 32-bit range at a fraction
-of the cost. Permutations are drawn once per process, not once per article.
+of the cost. Permutations are drawn once per process, not once per article. Signatures are stored
+as datasketch ``LeanMinHash`` bytes: seed and hash values only, 528 bytes at 128 permutations.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import xxhash
-from datasketch import MinHash
+from datasketch import LeanMinHash, MinHash
 from datasketch.lsh import _optimal_param
 
 Signature = npt.NDArray[np.uint32]
@@ -23,12 +24,12 @@ class SignatureParams:
     num_perm: int
     seed: int
     shingle_size: int
-    threshold: float
+    candidate_threshold: float
 
     @property
     def bands_rows(self) -> tuple[int, int]:
-        """Bands × rows minimising false positives + false negatives at the threshold."""
-        bands, rows = _optimal_param(self.threshold, self.num_perm, 0.5, 0.5)
+        """Bands × rows minimising false positives + false negatives at the candidate threshold."""
+        bands, rows = _optimal_param(self.candidate_threshold, self.num_perm, 0.5, 0.5)
         return int(bands), int(rows)
 
 
@@ -57,11 +58,11 @@ class Signer:
             minhash.update_batch(shingles)
         return np.asarray(minhash.hashvalues, dtype=np.uint32)
 
-    def band_keys(self, signature: Signature) -> list[str]:
-        """One bucket id per band: articles sharing a bucket are LSH candidates."""
+    def band_keys(self, signature: Signature) -> list[bytes]:
+        """One 8-byte bucket id per band: articles sharing a bucket are LSH candidates."""
         rows = self.rows
         return [
-            xxhash.xxh3_64_hexdigest(signature[i * rows : (i + 1) * rows].tobytes())
+            xxhash.xxh3_64_digest(signature[i * rows : (i + 1) * rows].tobytes())
             for i in range(self.bands)
         ]
 
@@ -71,9 +72,26 @@ def jaccard(a: Signature, b: Signature) -> float:
     return float(np.count_nonzero(a == b)) / len(a)
 
 
-def to_bytes(signature: Signature) -> bytes:
-    return signature.astype("<u4").tobytes()
+def containment(jaccard: float, size_a: int, size_b: int) -> float:
+    """Estimated |A∩B| / min(|A|, |B|): how much of the shorter text the longer one contains.
+
+    A teaser is contained in its full article and a wire story in a local outlet's extended copy,
+    though their Jaccard is low. Taking the shorter set makes the measure symmetric, so the two
+    articles of a pair, judged on different replicas, agree on it.
+    """
+    smaller = min(size_a, size_b)
+    if smaller <= 0:
+        return 0.0
+    intersection = jaccard * (size_a + size_b) / (1.0 + jaccard)
+    return min(1.0, intersection / smaller)
+
+
+def to_bytes(signature: Signature, seed: int) -> bytes:
+    lean = LeanMinHash(seed=seed, hashvalues=signature, scheme=SCHEME)
+    buffer = bytearray(lean.bytesize())
+    lean.serialize(buffer)
+    return bytes(buffer)
 
 
 def from_bytes(data: bytes) -> Signature:
-    return np.frombuffer(data, dtype="<u4").astype(np.uint32)
+    return np.asarray(LeanMinHash.deserialize(data).hashvalues, dtype=np.uint32)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from shared.models import Reason
+
 
 class StoredArticle(BaseModel):
     id: str
@@ -21,7 +23,7 @@ class StoredArticle(BaseModel):
     status: Literal["canonical", "duplicate"]
     canonical_id: str
     similarity: float | None
-    reason: Literal["exact", "url", "near"] | None
+    reason: Reason | None
     measure: str | None
     story_id: str
 

@@ -1,8 +1,26 @@
+"""The verdict rule on its own: which outcome each view of the index leads to."""
+
 import numpy as np
 
-from services.dedupe.decide import Candidate, decide
+from services.dedupe.decide import (
+    Canonical,
+    Decision,
+    DuplicateOf,
+    Entry,
+    Match,
+    State,
+    Thresholds,
+    WaitFor,
+    YieldTo,
+    canonical,
+    following,
+    judge,
+    match,
+    update_of,
+)
 
 SIG = np.arange(100, dtype=np.uint32)
+T = Thresholds(jaccard=0.5, containment=0.8, containment_min_shingles=10)
 
 
 def _sig_sharing(fraction: float) -> np.ndarray:
@@ -12,50 +30,115 @@ def _sig_sharing(fraction: float) -> np.ndarray:
     return other
 
 
-def _decide(**kw: object):  # type: ignore[no-untyped-def]
-    args = {"exact_owner": None, "url_owner": None, "candidates": [], "threshold": 0.5}
-    args.update(kw)
-    return decide("B", SIG, **args)  # type: ignore[arg-type]
+def _entry(
+    article_id: str,
+    state: State = State.CONTENDING,
+    sharing: float = 1.0,
+    size: int = 100,
+    key: bytes | None = None,
+) -> Entry:
+    return Entry(article_id, state, key or article_id.encode().ljust(8, b"-"), size,
+                 _sig_sharing(sharing))  # fmt: skip
 
 
-def test_nothing_known_means_canonical_of_itself() -> None:
-    decision = _decide()
-    assert (decision.status, decision.canonical_id, decision.reason) == ("canonical", "B", None)
+OWN = _entry("M")
 
 
-def test_same_content_is_an_exact_duplicate_of_its_owner() -> None:
-    decision = _decide(exact_owner="A", url_owner="C")
-    assert (decision.status, decision.canonical_id, decision.reason) == ("duplicate", "A", "exact")
-    assert decision.similarity == 1.0
+def test_nothing_similar_means_canonical() -> None:
+    assert judge(OWN, [], T) == Canonical()
 
 
-def test_same_canonical_url_is_a_url_duplicate() -> None:
-    decision = _decide(url_owner="A")
-    assert (decision.canonical_id, decision.reason) == ("A", "url")
+def test_dissimilar_candidates_are_ignored() -> None:
+    assert judge(OWN, [_entry("A", State.CANONICAL, sharing=0.2)], T) == Canonical()
 
 
-def test_owning_the_keys_itself_is_no_duplicate() -> None:
-    assert _decide(exact_owner="B", url_owner="B").status == "canonical"
+def test_its_own_entry_is_no_candidate() -> None:
+    assert judge(OWN, [OWN], T) == Canonical()
 
 
-def test_most_similar_candidate_above_threshold_is_the_canonical() -> None:
-    decision = _decide(
-        candidates=[Candidate("A", _sig_sharing(0.6)), Candidate("C", _sig_sharing(0.9))]
+def test_a_similar_canonical_article_makes_it_a_duplicate_of_that_article() -> None:
+    outcome = judge(OWN, [_entry("Z", State.CANONICAL, sharing=0.8)], T)
+    assert outcome == DuplicateOf(Match("Z", 0.8, "jaccard", exact=False))
+
+
+def test_the_most_similar_canonical_wins() -> None:
+    outcome = judge(OWN, [_entry("A", State.CANONICAL, 0.6), _entry("B", State.CANONICAL, 0.9)], T)
+    assert isinstance(outcome, DuplicateOf) and outcome.match.article_id == "B"
+
+
+def test_equally_similar_canonicals_resolve_to_the_earliest_id() -> None:
+    outcome = judge(OWN, [_entry("B", State.CANONICAL, 0.7), _entry("A", State.CANONICAL, 0.7)], T)
+    assert isinstance(outcome, DuplicateOf) and outcome.match.article_id == "A"
+
+
+def test_identical_text_beats_a_higher_estimate() -> None:
+    same = _entry("B", State.CANONICAL, sharing=0.9, key=OWN.content_key)
+    outcome = judge(OWN, [_entry("A", State.CANONICAL, 1.0), same], T)
+    assert outcome == DuplicateOf(Match("B", 1.0, "jaccard", exact=True))
+
+
+def test_an_earlier_similar_contender_makes_it_yield() -> None:
+    assert judge(OWN, [_entry("A", State.CONTENDING, 0.9)], T) == YieldTo(
+        Match("A", 0.9, "jaccard", exact=False)
     )
-    assert (decision.canonical_id, decision.reason, decision.measure) == ("C", "near", "jaccard")
-    assert decision.similarity == 0.9
 
 
-def test_equally_similar_candidates_resolve_to_the_earliest_id() -> None:
-    decision = _decide(
-        candidates=[Candidate("C", _sig_sharing(0.8)), Candidate("A", _sig_sharing(0.8))]
-    )
-    assert decision.canonical_id == "A"
+def test_an_earlier_withdrawn_article_makes_it_yield_too() -> None:
+    outcome = judge(OWN, [_entry("A", State.WITHDRAWN, 0.9)], T)
+    assert isinstance(outcome, YieldTo)
 
 
-def test_candidates_below_the_threshold_leave_the_article_canonical() -> None:
-    assert _decide(candidates=[Candidate("A", _sig_sharing(0.4))]).status == "canonical"
+def test_a_later_similar_contender_is_waited_for() -> None:
+    outcome = judge(OWN, [_entry("Z", State.CONTENDING, 0.9), _entry("Y", State.CONTENDING)], T)
+    assert outcome == WaitFor(("Y", "Z"))
 
 
-def test_the_article_is_never_its_own_candidate() -> None:
-    assert _decide(candidates=[Candidate("B", SIG)]).status == "canonical"
+def test_a_later_withdrawn_article_does_not_stand_in_the_way() -> None:
+    assert judge(OWN, [_entry("Z", State.WITHDRAWN, 0.9)], T) == Canonical()
+
+
+def test_a_final_canonical_wins_over_an_earlier_contender() -> None:
+    outcome = judge(OWN, [_entry("A", State.CONTENDING), _entry("Z", State.CANONICAL, 0.6)], T)
+    assert isinstance(outcome, DuplicateOf) and outcome.match.article_id == "Z"
+
+
+def test_a_contained_teaser_matches_by_containment() -> None:
+    # Jaccard 0.45 between a set of 50 and one of 100 shingles: |A∩B| = 0.45*150/1.45 ≈ 46.6,
+    # so 93% of the shorter text is in the longer one.
+    found = match(_entry("M", size=50), _entry("A", sharing=0.45, size=100), T)
+    assert found == Match("A", 0.931, "containment", exact=False)
+
+
+def test_containment_is_symmetric() -> None:
+    a, b = _entry("A", size=50), _entry("B", sharing=0.45, size=100)
+    assert match(a, b, T) == Match("B", 0.931, "containment", exact=False)
+    assert match(b, a, T) == Match("A", 0.931, "containment", exact=False)
+
+
+def test_containment_needs_enough_shingles_in_the_shorter_text() -> None:
+    assert match(_entry("M", size=9), _entry("A", sharing=0.45, size=18), T) is None
+
+
+def test_low_overlap_of_similar_sizes_is_no_match() -> None:
+    assert match(_entry("M", size=100), _entry("A", sharing=0.3, size=100), T) is None
+
+
+def test_following_an_article_points_at_its_canonical() -> None:
+    found = Match("B", 0.8, "containment", exact=False)
+    decision = following(found, Decision("duplicate", "A", 0.9, "near", "jaccard", "A"))
+    assert decision == Decision("duplicate", "A", 0.8, "near", "containment", "B")
+
+
+def test_following_a_canonical_article_points_at_it() -> None:
+    decision = following(Match("A", 1.0, "jaccard", exact=True), canonical("A"))
+    assert (decision.canonical_id, decision.reason, decision.matched_id) == ("A", "exact", "A")
+
+
+def test_changed_text_under_a_known_url_is_an_update() -> None:
+    decision = update_of(canonical("A"), "A", same_text=False)
+    assert decision == Decision("duplicate", "A", None, "update", None, "A")
+
+
+def test_same_text_under_a_known_url_is_an_exact_duplicate() -> None:
+    decision = update_of(Decision("duplicate", "Z", 0.9, "near", "jaccard", "Z"), "A", True)
+    assert decision == Decision("duplicate", "Z", 1.0, "exact", "jaccard", "A")

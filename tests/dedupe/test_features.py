@@ -7,7 +7,7 @@ from services.dedupe.signature import SignatureParams, Signer, jaccard
 from services.republish import republished
 from tests.conftest import SEEDS
 
-SIGNER = Signer(SignatureParams(num_perm=128, seed=1, shingle_size=5, threshold=0.5))
+SIGNER = Signer(SignatureParams(num_perm=128, seed=1, shingle_size=5, candidate_threshold=0.3))
 
 
 @pytest.mark.parametrize("seed_path", SEEDS, ids=lambda p: p.stem)

@@ -2,77 +2,171 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
-from services.dedupe.decide import Decision
+from services.dedupe.decide import Decision, Entry, State, canonical
 from services.dedupe.features import Features, features
-from services.dedupe.index import RedisIndex
+from services.dedupe.index import RedisIndex, decode_entry, encode_entry
 from services.dedupe.signature import SignatureParams, Signer
+from services.dedupe.window import Window
+from shared.ids import new_id
 from shared.streams import Keys
 from tests.conftest import SEEDS
 
-SIGNER = Signer(SignatureParams(num_perm=128, seed=1, shingle_size=5, threshold=0.5))
+SIGNER = Signer(SignatureParams(num_perm=128, seed=1, shingle_size=5, candidate_threshold=0.3))
 TEXT = SEEDS[0].read_text(encoding="utf-8")
-HORIZON = 3600
+HORIZON_MS = 3_600_000
+FEATS = features(TEXT, None, SIGNER)
 
 
 @pytest.fixture
 async def index() -> AsyncIterator[RedisIndex]:
     client = fakeredis.FakeAsyncRedis()
-    yield RedisIndex(client, Keys("nd"), SIGNER, HORIZON)
+    yield RedisIndex(client, Keys("nd"), SIGNER, Window(HORIZON_MS), shards=16)
     await client.aclose()
 
 
-async def _record(index: RedisIndex, article_id: str, feats: Features, decision: Decision) -> None:
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+def _entry(article_id: str, feats: Features = FEATS, state: State = State.CONTENDING) -> Entry:
+    return Entry(article_id, state, bytes.fromhex(feats.content_hash[:16]), feats.size,
+                 feats.signature)  # fmt: skip
+
+
+async def _insert(index: RedisIndex, entry: Entry) -> None:
+    await index.insert(entry, FEATS.buckets, index.window.generation(_now()), _now() + HORIZON_MS)
+
+
+async def _record(index: RedisIndex, entry: Entry, decision: Decision) -> None:
     redis: aioredis.Redis = index.redis
     async with redis.pipeline(transaction=True) as pipe:
-        index.record(pipe, article_id, feats, decision)
+        generation = index.window.generation(_now())
+        index.record(pipe, entry, FEATS.buckets, generation, decision, _now() + HORIZON_MS)
         await pipe.execute()
 
 
-async def test_an_empty_index_has_no_evidence(index: RedisIndex) -> None:
-    evidence = await index.evidence(features(TEXT, "https://a.example/1", SIGNER))
-    assert (evidence.exact_owner, evidence.url_owner, evidence.candidates) == (None, None, [])
+async def _candidates(index: RedisIndex, article_id: str) -> list[Entry]:
+    return await index.candidates(article_id, FEATS.buckets, _now(), _now())
 
 
-async def test_a_recorded_canonical_is_found_by_content_url_and_lsh(index: RedisIndex) -> None:
-    feats = features(TEXT, "https://a.example/1", SIGNER)
-    await _record(index, "A", feats, Decision("canonical", "A"))
-    evidence = await index.evidence(feats)
-    assert (evidence.exact_owner, evidence.url_owner) == ("A", "A")
-    assert [c.article_id for c in evidence.candidates] == ["A"]
+def test_an_entry_reads_back_as_it_was_written() -> None:
+    entry = _entry(new_id(), state=State.WITHDRAWN)
+    back = decode_entry(entry.article_id, encode_entry(entry, seed=1))
+    assert (back.state, back.content_key, back.size) == (entry.state, entry.content_key, entry.size)
+    assert (back.signature == entry.signature).all()
 
 
-async def test_a_duplicate_does_not_enter_the_lsh_index(index: RedisIndex) -> None:
-    feats = features(TEXT, None, SIGNER)
-    await _record(index, "B", feats, Decision("duplicate", "A", 0.9, "near", "jaccard"))
-    assert (await index.evidence(feats)).candidates == []
+async def test_an_empty_index_has_no_candidates(index: RedisIndex) -> None:
+    assert await _candidates(index, new_id()) == []
 
 
-async def test_content_and_url_keep_their_first_owner(index: RedisIndex) -> None:
-    feats = features(TEXT, "https://a.example/1", SIGNER)
-    await _record(index, "A", feats, Decision("canonical", "A"))
-    await _record(index, "C", feats, Decision("canonical", "C"))
-    evidence = await index.evidence(feats)
-    assert (evidence.exact_owner, evidence.url_owner) == ("A", "A")
+async def test_an_inserted_article_is_a_candidate_for_another_with_its_buckets(
+    index: RedisIndex,
+) -> None:
+    first = _entry(new_id())
+    await _insert(index, first)
+    [found] = await _candidates(index, new_id())
+    assert (found.article_id, found.state, found.size) == (first.article_id, State.CONTENDING,
+                                                          FEATS.size)  # fmt: skip
 
 
-async def test_every_index_key_expires_after_the_horizon(index: RedisIndex) -> None:
-    await _record(
-        index, "A", features(TEXT, "https://a.example/1", SIGNER), Decision("canonical", "A")
-    )
+async def test_an_article_is_not_its_own_candidate(index: RedisIndex) -> None:
+    entry = _entry(new_id())
+    await _insert(index, entry)
+    assert await _candidates(index, entry.article_id) == []
+
+
+async def test_an_undecided_article_has_no_recorded_decision(index: RedisIndex) -> None:
+    entry = _entry(new_id())
+    await _insert(index, entry)
+    assert await index.recorded(entry.article_id) is None
+
+
+async def test_a_canonical_decision_is_recorded_as_the_entry_state(index: RedisIndex) -> None:
+    entry = _entry(new_id())
+    await _insert(index, entry)
+    await _record(index, entry, canonical(entry.article_id))
+    assert await index.recorded(entry.article_id) == canonical(entry.article_id)
+    assert (await index.states([entry.article_id])) == {entry.article_id: State.CANONICAL}
+
+
+async def test_a_duplicate_keeps_its_decision_and_leaves_the_lsh_index(index: RedisIndex) -> None:
+    entry = _entry(new_id())
+    await _insert(index, entry)
+    decision = Decision("duplicate", "A", 0.87, "near", "jaccard", "A")
+    await _record(index, entry, decision)
+    assert await index.recorded(entry.article_id) == decision
+    assert await _candidates(index, new_id()) == []
+    assert await index.redis.zcard(index.keys.bucket(index.window.generation(_now()), 0)) == 0
+
+
+async def test_withdrawing_changes_only_the_state(index: RedisIndex) -> None:
+    entry = _entry(new_id())
+    await _insert(index, entry)
+    await index.withdraw(entry, _now() + HORIZON_MS)
+    [found] = await _candidates(index, new_id())
+    assert (found.state, found.content_key) == (State.WITHDRAWN, entry.content_key)
+
+
+async def test_every_index_key_expires(index: RedisIndex) -> None:
+    entry = _entry(new_id())
+    await _insert(index, entry)
     keys = await index.redis.keys("nd:*")
-    assert len(keys) == 4 + SIGNER.bands  # verdict, exact, url, signature, one bucket per band
+    assert len(keys) > 1
     for key in keys:
-        assert 0 < await index.redis.ttl(key) <= HORIZON
+        assert await index.redis.pttl(key) > 0
 
 
-async def test_a_recorded_decision_reads_back_unchanged(index: RedisIndex) -> None:
-    decision = Decision("duplicate", "A", 0.87, "near", "jaccard")
-    await _record(index, "B", features(TEXT, None, SIGNER), decision)
-    assert await index.recorded("B") == decision
-    assert await index.recorded("unknown") is None
+async def test_the_entry_expires_a_horizon_after_ingest(index: RedisIndex) -> None:
+    entry = _entry(new_id())
+    await _insert(index, entry)
+    ttl = await index.redis.pttl(index.keys.entry(entry.article_id))
+    assert HORIZON_MS - 5_000 < ttl <= HORIZON_MS
+
+
+async def test_a_url_belongs_to_the_first_article_posted_under_it(index: RedisIndex) -> None:
+    first = await index.claim_url("h", "A" * 26, b"11111111", _now() + HORIZON_MS)
+    second = await index.claim_url("h", "B" * 26, b"22222222", _now() + HORIZON_MS)
+    assert first == ("A" * 26, b"11111111")
+    assert second == ("A" * 26, b"11111111")
+
+
+async def test_an_edge_line_recurs_once_seen_in_enough_articles_of_a_source(
+    index: RedisIndex,
+) -> None:
+    seen = [await index.recurring_lines("site", [b"header.."], _now(), 3) for _ in range(3)]
+    assert seen == [set(), set(), {b"header.."}]
+
+
+async def test_line_counts_are_kept_per_source(index: RedisIndex) -> None:
+    for _ in range(3):
+        await index.recurring_lines("site", [b"header.."], _now(), 3)
+    assert await index.recurring_lines("other", [b"header.."], _now(), 3) == set()
+
+
+async def test_a_late_write_never_turns_a_canonical_article_back_into_a_contender(
+    index: RedisIndex,
+) -> None:
+    entry = _entry(new_id())
+    await _insert(index, entry)
+    await _record(index, entry, canonical(entry.article_id))
+    filed_again = await index.insert(entry, FEATS.buckets, 0, _now() + HORIZON_MS)
+    assert filed_again is False
+    assert await index.recorded(entry.article_id) == canonical(entry.article_id)
+
+
+async def test_a_late_write_never_brings_a_decided_duplicate_back_into_the_index(
+    index: RedisIndex,
+) -> None:
+    entry = _entry(new_id())
+    await _insert(index, entry)
+    await _record(index, entry, Decision("duplicate", "A", 0.9, "near", "jaccard", "A"))
+    assert await index.insert(entry, FEATS.buckets, 0, _now() + HORIZON_MS) is False
+    assert await _candidates(index, new_id()) == []

@@ -1,9 +1,16 @@
 import numpy as np
 import pytest
 
-from services.dedupe.signature import SignatureParams, Signer, from_bytes, jaccard, to_bytes
+from services.dedupe.signature import (
+    SignatureParams,
+    Signer,
+    containment,
+    from_bytes,
+    jaccard,
+    to_bytes,
+)
 
-PARAMS = SignatureParams(num_perm=128, seed=1, shingle_size=5, threshold=0.5)
+PARAMS = SignatureParams(num_perm=128, seed=1, shingle_size=5, candidate_threshold=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +36,8 @@ def test_estimate_is_close_to_the_true_jaccard(signer: Signer, overlap: int) -> 
 
 def test_signature_survives_the_byte_round_trip(signer: Signer) -> None:
     signature = signer.sign(_items(0, 50))
-    assert np.array_equal(from_bytes(to_bytes(signature)), signature)
-    assert len(to_bytes(signature)) == 4 * PARAMS.num_perm
+    assert np.array_equal(from_bytes(to_bytes(signature, seed=1)), signature)
+    assert len(to_bytes(signature, seed=1)) == 4 * PARAMS.num_perm + 16  # LeanMinHash header
 
 
 def test_banding_follows_the_threshold() -> None:
@@ -56,3 +63,16 @@ def test_unrelated_signatures_share_no_bucket(signer: Signer) -> None:
 def test_another_seed_gives_another_signature() -> None:
     other = Signer(SignatureParams(128, 2, 5, 0.5))
     assert not np.array_equal(other.sign(_items(0, 50)), Signer(PARAMS).sign(_items(0, 50)))
+
+
+def test_containment_of_a_half_length_prefix_is_whole() -> None:
+    # A teaser keeping half of a 100-shingle text: Jaccard 0.5 and all of it contained.
+    assert containment(0.5, 50, 100) == 1.0
+
+
+def test_containment_of_unrelated_texts_is_zero() -> None:
+    assert containment(0.0, 80, 100) == 0.0
+
+
+def test_containment_of_an_empty_text_is_zero() -> None:
+    assert containment(0.0, 0, 100) == 0.0

@@ -53,7 +53,8 @@ def test_seeds_and_their_copies_end_as_five_canonical_articles(stack: Stack) -> 
         assert _article(stack, seed_id)["status"] == "canonical"
         republished = _article(stack, ids[5 + 2 * n])
         exact = _article(stack, ids[6 + 2 * n])
-        assert (republished["canonical_id"], republished["reason"]) == (seed_id, "near")
+        assert republished["canonical_id"] == seed_id
+        assert republished["reason"] in ("near", "exact")
         assert (exact["canonical_id"], exact["reason"]) == (seed_id, "exact")
 
 

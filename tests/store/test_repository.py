@@ -98,7 +98,7 @@ async def test_listing_filters_by_status_and_source(session_factory: Factory) ->
     a = raw_article("A", source="wire")
     b = raw_article("B", source="blog")
     c = raw_article("C", source="wire")
-    await _save(session_factory, [verdict(a), verdict(b), verdict(c, a.id, "url")])
+    await _save(session_factory, [verdict(a), verdict(b), verdict(c, a.id, "exact")])
     async with session_factory() as session:
         wire_canonical, _ = await repository.list_articles(
             session, status="canonical", source="wire", limit=10, cursor=None

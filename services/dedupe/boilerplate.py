@@ -1,0 +1,110 @@
+"""Boilerplate lines: what an outlet wraps around every article, which is not the article.
+
+Two signals find it. Lines that read like page furniture in any outlet ("Mehr zum Thema", "Quelle:
+dpa", cookie and newsletter prompts, share buttons) match a fixed list of patterns. Lines that
+recur at the top or bottom of many articles of one source (a site header, a signature, a legal
+footer) are learned from the stream: the index counts, per source, in how many articles each edge
+line appeared, and a line seen in enough of them is dropped. Both run before normalisation, so
+republishing a wire story with new furniture leaves the shingles of the story itself.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection
+
+import xxhash
+
+# Lines are looked at only at the top and bottom of an article, where outlets put furniture;
+# the body of a wire story is never learned as boilerplate however often it is republished.
+HEAD_LINES = 3
+TAIL_LINES = 6
+MAX_LINE_CHARS = 200
+
+_PATTERNS = [
+    # German
+    r"mehr zum thema\b.*",
+    r"(lesen|sehen|hoeren|hören) sie (auch|mehr)\b.*",
+    r"(auch|ebenfalls) interessant\b.*",
+    r"quelle ?: ?.{0,60}",
+    r"\(?(dpa|afp|ap|reuters|epd|kna|sid)(/[a-z]+)*\)?[ .]*",
+    r"(mit )?material (von|der|des) .{0,60}",
+    r"kommentare? \(\d+\)|\d+ kommentare?|(diskutieren sie mit|jetzt kommentieren"
+    r"|zu den kommentaren|kommentar schreiben)\b.{0,80}",
+    r"(teilen|drucken|versenden|merken|anzeige|werbung)( ?[|/·•-] ?\w+)*\.?",
+    r".{0,80}\b(wir (verwenden|nutzen) cookies|(diese|unsere) (web)?seite (verwendet|nutzt) "
+    r"cookies|cookie-?einstellungen|datenschutzerklaerung|datenschutzerklärung)\b.{0,120}",
+    r".{0,60}\b(unseren|unser|den|zum) newsletter\b.{0,100}",
+    r"(foto|bild|grafik)s? ?: ?.{0,80}",
+    r"(startseite|home)( ?[>›»/|] ?.{0,40})+",
+    r"(stand|aktualisiert|veroeffentlicht|veröffentlicht)( am)? ?:? ?\d.{0,40}",
+    r"(aktualisiert|veroeffentlicht|veröffentlicht) vor .{0,30}",
+    r"lesezeit:? ?\d+ ?(min|minuten)\.?",
+    r"newsletter (abonnieren|bestellen)\b.{0,60}|alle rechte vorbehalten\.?",
+    r"(ein )?(artikel|beitrag) (von|aus) .{0,60}",
+    # English
+    r"(read|see) (more|also)\b.{0,100}",
+    r"related( stories| articles| coverage)?:.{0,100}|more on this( story)?:.{0,100}",
+    r"(share|print|email|tweet)( ?[|/·•-] ?\w+)*\.?",
+    r"(sign up|subscribe)\b.{0,120}",
+    r"(advertisement|sponsored|click here)\b.{0,80}",
+    r"\d+ min(ute)? read|updated \d+ (minutes?|hours?) ago",
+    r"(photo|image)( credit)?s? ?: ?.{0,80}",
+    r"(source|via) ?: ?.{0,60}",
+    r"comments? \(\d+\)|\d+ comments?|(leave a comment|join the (conversation|discussion)"
+    r"|show comments)\b.{0,80}",
+    r".{0,80}\b(we use cookies|this (web)?site uses cookies|cookie (settings|policy)"
+    r"|privacy policy)\b.{0,120}",
+    r"copyright\b.{0,120}|©.{0,120}|all rights reserved\.?",
+]
+_FURNITURE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
+_SPACE = re.compile(r"\s+")
+
+
+def _line_form(line: str) -> str:
+    return _SPACE.sub(" ", unicodedata.normalize("NFKC", line)).strip().casefold()
+
+
+def is_furniture(line: str) -> bool:
+    """A short line that reads like page furniture, whatever the outlet."""
+    form = _line_form(line)
+    return len(form) <= MAX_LINE_CHARS and _FURNITURE.fullmatch(form) is not None
+
+
+def line_key(line: str) -> bytes:
+    """8 bytes per edge line: the per-source counts stay small however many articles arrive."""
+    return xxhash.xxh3_64_digest(_line_form(line).encode())
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def edge_lines(text: str) -> list[str]:
+    """The lines whose recurrence is counted: short ones at the top and bottom of the text."""
+    lines = _lines(text)
+    edge = lines[:HEAD_LINES] + lines[max(HEAD_LINES, len(lines) - TAIL_LINES) :]
+    return [line for line in edge if len(_line_form(line)) <= MAX_LINE_CHARS]
+
+
+def edge_keys(text: str) -> list[bytes]:
+    return list(dict.fromkeys(line_key(line) for line in edge_lines(text)))
+
+
+def strip_boilerplate(text: str, recurring: Collection[bytes] = ()) -> str:
+    """The text without furniture lines and without edge lines known to recur in its source.
+
+    If everything would go (a very short text made only of such lines), the text stays as it is:
+    an article is never reduced to nothing.
+    """
+    lines = text.splitlines()
+    edge = set(edge_lines(text)) if recurring else set()
+    kept = [
+        line
+        for line in lines
+        if not (line.strip() and is_furniture(line))
+        and not (line in edge and line_key(line) in recurring)
+    ]
+    result = "\n".join(kept)
+    return result if result.strip() else text
