@@ -27,6 +27,7 @@ def verdict(
     canonical_id: str | None = None,
     reason: str | None = None,
     similarity: float | None = None,
+    matched_id: str | None = None,
 ) -> Verdict:
     duplicate = canonical_id is not None and canonical_id != article.id
     return Verdict(
@@ -36,6 +37,7 @@ def verdict(
         similarity=similarity,
         reason=reason,  # type: ignore[arg-type]
         measure="jaccard" if reason == "near" else None,
+        matched_id=matched_id or (canonical_id if duplicate else None),
         story_id=canonical_id or article.id,
         decided_at=datetime.now(UTC),
     )

@@ -52,6 +52,8 @@ class ArticleRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     canonical_id: Mapped[str] = mapped_column(String(32))
     story_id: Mapped[str] = mapped_column(String(32), index=True)
+    # The version whose text the row holds: the article's own id until an update replaces it.
+    version_id: Mapped[str] = mapped_column(String(32))
 
 
 class DuplicateRow(Base):
@@ -64,6 +66,21 @@ class DuplicateRow(Base):
     similarity: Mapped[float | None] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(String(16), index=True)
     measure: Mapped[str | None] = mapped_column(String(16))
+    matched_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class VersionRow(Base):
+    """Every text an article had, once it has had more than one: its history."""
+
+    __tablename__ = "article_versions"
+
+    version_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    article_id: Mapped[str] = mapped_column(String(32), index=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.store.db import ArticleRow, DuplicateRow
-from services.store.schemas import DuplicateOut, Stats, StoredArticle
+from services.store.db import ArticleRow, DuplicateRow, VersionRow
+from services.store.schemas import DuplicateOut, Stats, StoredArticle, VersionOut
 from shared.models import Verdict
 
-_DUPLICATE_FIELDS = {"canonical_id", "similarity", "reason", "measure"}
+_DUPLICATE_FIELDS = {"canonical_id", "similarity", "reason", "measure", "matched_id"}
+_VERSION_FIELDS = {"url", "title", "ingested_at", "text", "content_sha256"}
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -22,23 +23,92 @@ def _insert(session: AsyncSession, table: Any) -> Any:
 
 
 async def save_verdicts(session: AsyncSession, verdicts: Sequence[Verdict]) -> None:
-    """Insert-or-ignore: a redelivered verdict leaves the rows exactly as they were."""
+    """Insert-or-ignore: a redelivered verdict leaves the rows exactly as they were.
+
+    An ``update`` (changed text under a known canonical URL) is no article of its own: it is
+    a version of the article first posted there, whose row then holds the newest text.
+    """
     if not verdicts:
         return
-    article_columns = set(ArticleRow.__table__.columns.keys())
-    articles = [v.model_dump(include=article_columns) for v in verdicts]
-    await session.execute(_insert(session, ArticleRow).on_conflict_do_nothing(), articles)
-    duplicates = [
-        {"article_id": v.id, **v.model_dump(include=_DUPLICATE_FIELDS)}
-        for v in verdicts
-        if v.status == "duplicate"
+    updates = [v for v in verdicts if v.reason == "update" and v.matched_id]
+    articles = [v for v in verdicts if v not in updates]
+    if articles:
+        columns = set(ArticleRow.__table__.columns.keys())
+        rows = [v.model_dump(include=columns) | {"version_id": v.id} for v in articles]
+        await session.execute(_insert(session, ArticleRow).on_conflict_do_nothing(), rows)
+        duplicates = [
+            {"article_id": v.id, **v.model_dump(include=_DUPLICATE_FIELDS)}
+            for v in articles
+            if v.status == "duplicate"
+        ]
+        if duplicates:
+            statement = _insert(session, DuplicateRow).on_conflict_do_nothing()
+            await session.execute(statement, duplicates)
+    if updates:
+        versions = [
+            {
+                "version_id": v.id,
+                "article_id": v.matched_id,
+                **v.model_dump(include=_VERSION_FIELDS),
+            }
+            for v in updates
+        ]
+        await session.execute(_insert(session, VersionRow).on_conflict_do_nothing(), versions)
+    # Verdicts of one article's versions may arrive in any order, and before the article's own.
+    touched = {v.matched_id for v in updates if v.matched_id} | {v.id for v in articles}
+    await _show_newest_versions(session, touched)
+
+
+async def _show_newest_versions(session: AsyncSession, article_ids: set[str]) -> None:
+    newest = await session.execute(
+        select(VersionRow.article_id, func.max(VersionRow.version_id))
+        .where(VersionRow.article_id.in_(article_ids))
+        .group_by(VersionRow.article_id)
+    )
+    for article_id, version_id in newest.all():
+        row = await session.get(ArticleRow, article_id)
+        if row is None or version_id <= row.version_id:
+            continue
+        replaced = {f: getattr(row, f) for f in _VERSION_FIELDS}  # kept as history
+        await session.execute(
+            _insert(session, VersionRow).on_conflict_do_nothing(),
+            [{"version_id": row.version_id, "article_id": row.id, **replaced}],
+        )
+        version = await session.get(VersionRow, version_id)
+        assert version is not None
+        for field in _VERSION_FIELDS - {"ingested_at"}:
+            setattr(row, field, getattr(version, field))
+        row.version_id = version_id
+    await session.flush()
+
+
+async def versions_of(session: AsyncSession, article_id: str) -> list[VersionOut] | None:
+    """Every text the article had, oldest first; None if there is no such article."""
+    row = await session.get(ArticleRow, article_id)
+    if row is None:
+        return None
+    result = await session.execute(
+        select(VersionRow)
+        .where(VersionRow.article_id == article_id)
+        .order_by(VersionRow.version_id)
+    )
+    rows = result.scalars().all()
+    if not rows:
+        return [VersionOut(version_id=row.id, **{f: getattr(row, f) for f in _VERSION_FIELDS})]
+    return [
+        VersionOut(version_id=v.version_id, **{f: getattr(v, f) for f in _VERSION_FIELDS})
+        for v in rows
     ]
-    if duplicates:
-        await session.execute(_insert(session, DuplicateRow).on_conflict_do_nothing(), duplicates)
+
+
+async def version_parent(session: AsyncSession, version_id: str) -> str | None:
+    """The article a posted update became a version of."""
+    row = await session.get(VersionRow, version_id)
+    return row.article_id if row else None
 
 
 def _stored(row: ArticleRow, dup: DuplicateRow | None) -> StoredArticle:
-    match = {f: getattr(dup, f) if dup else None for f in ("similarity", "reason", "measure")}
+    match = {f: getattr(dup, f) if dup else None for f in _DUPLICATE_FIELDS - {"canonical_id"}}
     own = {f: getattr(row, f) for f in StoredArticle.model_fields if f not in match}
     return StoredArticle.model_validate(own | match)
 
@@ -65,7 +135,7 @@ async def duplicates_of(session: AsyncSession, canonical_id: str) -> list[Duplic
     return [
         DuplicateOut(
             id=a.id, url=a.url, title=a.title, source=a.source, ingested_at=a.ingested_at,
-            similarity=d.similarity, reason=d.reason, measure=d.measure,
+            similarity=d.similarity, reason=d.reason, measure=d.measure, matched_id=d.matched_id,
         )
         for a, d in result.all()
     ]  # fmt: skip
@@ -95,6 +165,11 @@ async def stats(session: AsyncSession) -> Stats:
     reasons = await session.execute(
         select(DuplicateRow.reason, func.count()).group_by(DuplicateRow.reason)
     )
+    updates = await session.scalar(
+        select(func.count())
+        .select_from(VersionRow)
+        .where(VersionRow.version_id != VersionRow.article_id)
+    )
     by_status: dict[str, int] = {status: count for status, count in statuses.all()}
     by_reason: dict[str, int] = {reason: count for reason, count in reasons.all()}
     canonical = by_status.get("canonical", 0)
@@ -104,4 +179,5 @@ async def stats(session: AsyncSession) -> Stats:
         canonical=canonical,
         duplicates=duplicates,
         duplicates_by_reason=by_reason,
+        updates=updates or 0,
     )

@@ -6,11 +6,18 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.store import repository
-from services.store.schemas import ArticlesPage, DuplicatesPage, Stats, StoredArticle
+from services.store.schemas import (
+    ArticlesPage,
+    DuplicatesPage,
+    Stats,
+    StoredArticle,
+    VersionsPage,
+)
 
 router = APIRouter()
 
@@ -33,12 +40,28 @@ def _not_found(article_id: str) -> HTTPException:
     return HTTPException(404, detail=f"no stored article with id {article_id!r}")
 
 
-@router.get("/articles/{article_id}", response_model=StoredArticle)
-async def get_article(article_id: str, session: SessionDep) -> StoredArticle:
+@router.get(
+    "/articles/{article_id}",
+    response_model=StoredArticle,
+    responses={307: {"description": "the id is an update: a version of this other article"}},
+)
+async def get_article(article_id: str, session: SessionDep) -> StoredArticle | RedirectResponse:
     article = await repository.get_article(session, article_id)
     if article is None:
+        parent = await repository.version_parent(session, article_id)
+        if parent is not None and parent != article_id:
+            return RedirectResponse(f"/articles/{parent}", status_code=307)
         raise _not_found(article_id)
     return article
+
+
+@router.get("/articles/{article_id}/versions", response_model=VersionsPage)
+async def get_versions(article_id: str, session: SessionDep) -> VersionsPage:
+    """The article's texts, oldest first; the last one is what ``/articles/{id}`` shows."""
+    versions = await repository.versions_of(session, article_id)
+    if versions is None:
+        raise _not_found(article_id)
+    return VersionsPage(article_id=article_id, versions=versions)
 
 
 @router.get("/articles/{article_id}/duplicates", response_model=DuplicatesPage)

@@ -11,6 +11,10 @@ from shared.models import Reason
 
 
 class StoredArticle(BaseModel):
+    """A stored article. For a duplicate, the explanation of its verdict: ``reason``, the
+    ``measure`` that matched and its value (``similarity``), the article it matched
+    (``matched_id``) and the canonical article that one belongs to (``canonical_id``)."""
+
     id: str
     url: str | None
     canonical_url: str | None
@@ -25,7 +29,9 @@ class StoredArticle(BaseModel):
     similarity: float | None
     reason: Reason | None
     measure: str | None
+    matched_id: str | None
     story_id: str
+    version_id: str
 
 
 class DuplicateOut(BaseModel):
@@ -37,6 +43,21 @@ class DuplicateOut(BaseModel):
     similarity: float | None
     reason: str
     measure: str | None
+    matched_id: str | None
+
+
+class VersionOut(BaseModel):
+    version_id: str
+    url: str | None
+    title: str | None
+    ingested_at: datetime
+    text: str
+    content_sha256: str
+
+
+class VersionsPage(BaseModel):
+    article_id: str
+    versions: list[VersionOut]
 
 
 class DuplicatesPage(BaseModel):
@@ -54,3 +75,4 @@ class Stats(BaseModel):
     canonical: int
     duplicates: int
     duplicates_by_reason: dict[str, int]
+    updates: int

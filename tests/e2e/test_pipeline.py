@@ -109,3 +109,16 @@ def test_cli_ingest_posts_files_and_reports_counts(stack: Stack, tmp_path: Path)
         "eins",
         "zwei",
     ]
+
+
+def test_changed_text_posted_under_the_same_url_updates_the_stored_article(stack: Stack) -> None:
+    url = "https://news.example/politik/riad-gespraeche"
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))[:2]]
+    [first] = _post_batch(stack, [{"url": url, "text": texts[0]}])
+    wait_until(lambda: _stats(stack), lambda s: s["articles"] == 1)
+    [second] = _post_batch(stack, [{"url": url + "?utm_source=feed", "text": texts[1]}])
+
+    wait_until(lambda: _stats(stack), lambda s: s["updates"] == 1)
+    assert _article(stack, first)["text"] == texts[1]
+    versions = httpx.get(f"{stack.url('store')}/articles/{first}/versions").json()["versions"]
+    assert [v["version_id"] for v in versions] == [first, second]

@@ -47,6 +47,7 @@ def test_published_verdicts_are_stored_and_served(
     assert (body["status"], body["canonical_id"], body["similarity"], body["reason"]) == (
         "duplicate", original.id, 0.8, "near",
     )  # fmt: skip
+    assert (body["measure"], body["matched_id"]) == ("jaccard", original.id)
     canonical = store.get(f"/articles/{original.id}").json()
     assert (canonical["status"], canonical["canonical_id"], canonical["story_id"]) == (
         "canonical", original.id, original.id,
@@ -89,3 +90,36 @@ def test_listing_returns_a_cursor_for_the_next_page(
 
 def test_health_checks_database_and_redis(store: TestClient) -> None:
     assert store.get("/health").json() == {"status": "ok"}
+
+
+def test_an_update_is_served_as_a_version_of_its_article(
+    store: TestClient, publish: redis.Redis, settings: Settings
+) -> None:
+    original = raw_article("Erste Fassung", url="https://a.example/story")
+    update = raw_article("Korrigierte Fassung", url="https://a.example/story")
+    publish.xadd(settings.stream_canonical, encode(verdict(original)))
+    publish.xadd(settings.stream_duplicates, encode(verdict(update, original.id, "update")))
+    wait_until(lambda: store.get("/stats").json(), lambda s: s["updates"] == 1)
+
+    assert store.get(f"/articles/{original.id}").json()["text"] == "Korrigierte Fassung"
+    versions = store.get(f"/articles/{original.id}/versions").json()["versions"]
+    assert [v["version_id"] for v in versions] == [original.id, update.id]
+
+
+def test_the_id_of_an_update_redirects_to_its_article(
+    store: TestClient, publish: redis.Redis, settings: Settings
+) -> None:
+    original = raw_article("Erste Fassung", url="https://a.example/story")
+    update = raw_article("Korrigierte Fassung", url="https://a.example/story")
+    publish.xadd(settings.stream_duplicates, encode(verdict(update, original.id, "update")))
+    publish.xadd(settings.stream_canonical, encode(verdict(original)))
+    wait_until(lambda: store.get("/stats").json(), lambda s: s["updates"] == 1)
+
+    response = store.get(f"/articles/{update.id}", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (
+        307, f"/articles/{original.id}",
+    )  # fmt: skip
+
+
+def test_versions_of_an_unknown_article_are_a_404(store: TestClient) -> None:
+    assert store.get("/articles/01UNKNOWN/versions").status_code == 404

@@ -114,3 +114,75 @@ async def test_stats_count_duplicates_by_reason(session_factory: Factory) -> Non
         stats = await repository.stats(session)
     assert (stats.articles, stats.canonical, stats.duplicates) == (4, 1, 3)
     assert stats.duplicates_by_reason == {"exact": 1, "near": 2}
+
+
+async def test_a_duplicate_reads_back_with_the_article_it_matched(session_factory: Factory) -> None:
+    original = raw_article("Original")
+    copy = raw_article("Copy of a copy")
+    followed = verdict(copy, original.id, "near", 0.8, matched_id="01OTHERCOPY")
+    await _save(session_factory, [verdict(original), followed])
+    async with session_factory() as session:
+        stored = await repository.get_article(session, copy.id)
+    assert stored is not None
+    assert (stored.canonical_id, stored.matched_id, stored.measure, stored.similarity) == (
+        original.id, "01OTHERCOPY", "jaccard", 0.8,
+    )  # fmt: skip
+
+
+def _update(of: Any, text: str) -> Any:
+    return verdict(raw_article(text, url=of.url), of.id, "update")
+
+
+async def _texts(factory: Factory, article_id: str) -> tuple[str | None, list[str]]:
+    async with factory() as session:
+        article = await repository.get_article(session, article_id)
+        versions = await repository.versions_of(session, article_id)
+    return (article.text if article else None), [v.text for v in versions or []]
+
+
+async def test_an_update_puts_the_newest_text_on_the_article_and_keeps_the_old_one(
+    session_factory: Factory,
+) -> None:
+    original = raw_article("First text", url="https://a.example/story")
+    await _save(session_factory, [verdict(original)])
+    await _save(session_factory, [_update(original, "Corrected text")])
+    assert await _texts(session_factory, original.id) == (
+        "Corrected text", ["First text", "Corrected text"],
+    )  # fmt: skip
+
+
+async def test_an_update_stored_before_its_article_still_ends_on_the_article(
+    session_factory: Factory,
+) -> None:
+    original = raw_article("First text", url="https://a.example/story")
+    await _save(session_factory, [_update(original, "Corrected text")])
+    await _save(session_factory, [verdict(original)])
+    assert await _texts(session_factory, original.id) == (
+        "Corrected text", ["First text", "Corrected text"],
+    )  # fmt: skip
+
+
+async def test_an_older_update_arriving_late_does_not_replace_a_newer_one(
+    session_factory: Factory,
+) -> None:
+    original = raw_article("First text", url="https://a.example/story")
+    second, third = _update(original, "Second text"), _update(original, "Third text")
+    await _save(session_factory, [verdict(original), third])
+    await _save(session_factory, [second])
+    assert await _texts(session_factory, original.id) == (
+        "Third text", ["First text", "Second text", "Third text"],
+    )  # fmt: skip
+
+
+async def test_an_article_never_updated_has_one_version(session_factory: Factory) -> None:
+    original = raw_article("Only text")
+    await _save(session_factory, [verdict(original)])
+    assert await _texts(session_factory, original.id) == ("Only text", ["Only text"])
+
+
+async def test_stats_count_updates_apart_from_articles(session_factory: Factory) -> None:
+    original = raw_article("First text", url="https://a.example/story")
+    await _save(session_factory, [verdict(original), _update(original, "Corrected")])
+    async with session_factory() as session:
+        stats = await repository.stats(session)
+    assert (stats.articles, stats.updates) == (1, 1)
