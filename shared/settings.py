@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     containment_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
     candidate_threshold: float = Field(default=0.3, gt=0.0, lt=1.0)
-    containment_min_shingles: int = Field(default=40, ge=1)
+    containment_min_shingles: int = Field(default=20, ge=1)
     num_perm: int = Field(default=128, ge=16, le=1024)
     shingle_size: int = Field(default=5, ge=1, le=12)
     seed: int = Field(default=1, ge=0)

@@ -1,0 +1,343 @@
+"""Accuracy of the dedupe engine on a labelled corpus of real news and republished copies.
+
+    python -m benchmarks.accuracy [--data PATH] [--per-transformation 150] [--seed 7]
+
+The corpus (``benchmarks.corpus``) goes through the real dedupe engine against a real Redis
+(REDIS_URL, or an embedded server started for the run), in ingest order, in stream batches.
+Gold duplicate groups: each copy with the article it was made from, plus the pairs of base
+articles that already are duplicates by the engine's own definition, computed exactly (Jaccard of
+the shingle sets >= threshold, or containment >= the containment threshold), joined transitively.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from rich.console import Console
+from rich.table import Table
+
+from benchmarks.corpus import (
+    DEFAULT_DATA,
+    TRANSFORMATIONS,
+    Corpus,
+    Doc,
+    build,
+    load_news,
+    load_seeds,
+)
+from services.dedupe.app import index_for, signer_for, verification_params
+from services.dedupe.boilerplate import strip_boilerplate
+from services.dedupe.engine import DedupeEngine
+from services.dedupe.normalize import normalize, tokens
+from services.dedupe.shingles import shingles
+from services.dedupe.signature import Signer
+from shared.consumer import Delivery
+from shared.ids import new_id
+from shared.models import RawArticle, Verdict
+from shared.redis import EmbeddedRedis
+from shared.settings import Settings
+from shared.streams import DEDUPE_GROUP, decode, encode
+
+# -- gold ------------------------------------------------------------------------------------
+
+
+def shingle_sets(docs: Sequence[Doc], size: int) -> list[set[bytes]]:
+    return [set(shingles(tokens(normalize(strip_boilerplate(d.text))), size)) for d in docs]
+
+
+def similar_pairs(
+    sets: Sequence[set[bytes]], jaccard: float, containment: float, min_shingles: int
+) -> dict[tuple[int, int], float]:
+    """Every pair of sets that is a duplicate pair by exact Jaccard or containment, with its
+    exact Jaccard; found through an inverted index, so only pairs sharing a shingle are scored."""
+    postings: dict[bytes, list[int]] = defaultdict(list)
+    for i, s in enumerate(sets):
+        for g in s:
+            postings[g].append(i)
+    found: dict[tuple[int, int], float] = {}
+    for i, s in enumerate(sets):
+        shared: Counter[int] = Counter()
+        for g in s:
+            shared.update(j for j in postings[g] if j > i)
+        for j, inter in shared.items():
+            union = len(s) + len(sets[j]) - inter
+            smaller = min(len(s), len(sets[j]))
+            exact_j = inter / union
+            contained = smaller >= min_shingles and inter / smaller >= containment
+            if exact_j >= jaccard or contained:
+                found[(i, j)] = exact_j
+    return found
+
+
+class Groups:
+    """Union-find over document keys."""
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.parent = {k: k for k in keys}
+
+    def find(self, key: str) -> str:
+        while self.parent[key] != key:
+            self.parent[key] = self.parent[self.parent[key]]
+            key = self.parent[key]
+        return key
+
+    def join(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def label(self) -> dict[str, str]:
+        return {k: self.find(k) for k in self.parent}
+
+
+# -- metrics ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Score:
+    true_pairs: int
+    predicted_pairs: int
+    gold_pairs: int
+
+    @property
+    def precision(self) -> float:
+        return self.true_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.true_pairs / self.gold_pairs if self.gold_pairs else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
+
+
+def pairwise(gold: dict[str, str], predicted: dict[str, str]) -> Score:
+    """Pairwise precision/recall of duplicate links over two clusterings of the same keys."""
+    both = Counter((gold[k], predicted[k]) for k in gold)
+    return Score(
+        sum(_pairs(n) for n in both.values()),
+        sum(_pairs(n) for n in Counter(predicted.values()).values()),
+        sum(_pairs(n) for n in Counter(gold.values()).values()),
+    )
+
+
+def pairwise_for(keys: Iterable[str], gold: dict[str, str], predicted: dict[str, str]) -> Score:
+    """The links of ``keys`` alone: each key's gold partners against its predicted partners."""
+    gold_members: dict[str, set[str]] = defaultdict(set)
+    predicted_members: dict[str, set[str]] = defaultdict(set)
+    for k in gold:
+        gold_members[gold[k]].add(k)
+        predicted_members[predicted[k]].add(k)
+    tp = pp = gp = 0
+    for k in keys:
+        g = gold_members[gold[k]] - {k}
+        p = predicted_members[predicted[k]] - {k}
+        tp, pp, gp = tp + len(g & p), pp + len(p), gp + len(g)
+    return Score(tp, pp, gp)
+
+
+# -- running the engine ----------------------------------------------------------------------
+
+INGESTED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def judge_all(docs: Sequence[Doc], settings: Settings) -> dict[str, Verdict]:
+    """Every document through the real engine: XADD in ingest order, consumed in batches."""
+    assert settings.redis_url
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    index = index_for(redis, settings)
+    await index.claim_params(verification_params(settings))
+    engine = DedupeEngine(redis, index, settings)
+    await redis.xgroup_create(settings.stream_raw, DEDUPE_GROUP, id="0", mkstream=True)
+    keys_by_id: dict[str, str] = {}
+    for start in range(0, len(docs), 500):
+        chunk = docs[start : start + 500]
+        async with redis.pipeline(transaction=False) as pipe:
+            for doc in chunk:
+                article = RawArticle(
+                    id=new_id(), url=doc.url, canonical_url=doc.url, title=doc.title,
+                    source=doc.source, ingested_at=INGESTED_AT, text=doc.text,
+                    content_sha256="-",
+                )  # fmt: skip
+                keys_by_id[article.id] = doc.key
+                pipe.xadd(settings.stream_raw, encode(article))
+            await pipe.execute()
+    while True:
+        reply: Any = await redis.xreadgroup(
+            DEDUPE_GROUP, "bench", {settings.stream_raw: ">"}, count=settings.batch_size
+        )
+        if not reply:
+            break
+        [[_, entries]] = reply
+        deliveries = [
+            Delivery(settings.stream_raw, DEDUPE_GROUP, mid.decode(), decode(RawArticle, fields))
+            for mid, fields in entries
+        ]
+        await engine.handle(deliveries)
+    verdicts: dict[str, Verdict] = {}
+    for stream in (settings.stream_canonical, settings.stream_duplicates):
+        published: Any = await redis.xrange(stream)
+        for _, fields in published:
+            verdict = decode(Verdict, fields)
+            verdicts[keys_by_id[verdict.id]] = verdict
+    await redis.aclose()
+    # Canonical ids as document keys, so they compare with the gold groups.
+    return {
+        key: v.model_copy(update={"canonical_id": keys_by_id[v.canonical_id]})
+        for key, v in verdicts.items()
+    }
+
+
+async def index_memory(settings: Settings) -> dict[str, int]:
+    """Bytes Redis reports (MEMORY USAGE) for each kind of index key."""
+    assert settings.redis_url
+    redis = aioredis.Redis.from_url(settings.redis_url)
+    usage: Counter[str] = Counter()
+    async for key in redis.scan_iter(match=f"{settings.key_prefix}:*", count=1000):
+        kind = key.decode().split(":")[1]
+        usage[kind] += int(await redis.memory_usage(key, samples=0) or 0)
+    await redis.aclose()
+    return dict(usage)
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def lsh_recall(
+    docs: Sequence[Doc], sets: Sequence[set[bytes]], pairs: Iterable[tuple[int, int]],
+    signer: Signer,
+) -> tuple[int, int]:  # fmt: skip
+    """Of the pairs with exact Jaccard >= threshold, how many share an LSH bucket."""
+    buckets = [signer.band_keys(signer.sign(sorted(s))) for s in sets]
+    pairs = list(pairs)
+    found = sum(any(a == b for a, b in zip(buckets[i], buckets[j], strict=True)) for i, j in pairs)
+    return found, len(pairs)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--per-transformation", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    console = Console()
+    try:
+        base = load_news(args.data) + load_seeds()
+    except FileNotFoundError as missing:
+        console.print(f"[red]{missing}[/red]")
+        return 2
+    corpus = build(base, args.per_transformation, args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        embedded = not os.environ.get("REDIS_URL")
+        server = EmbeddedRedis(Path(tmp), appendonly=False).start() if embedded else None
+        try:
+            tag = f"bench{time.time_ns()}"
+            settings = Settings(
+                redis_url=os.environ.get("REDIS_URL") or (server.url if server else None),
+                data_dir=Path(tmp),
+                key_prefix=tag,
+                stream_raw=f"{tag}:raw",
+                stream_canonical=f"{tag}:canonical",
+                stream_duplicates=f"{tag}:duplicates",
+            )
+            report(console, corpus, base, settings)
+        finally:
+            if server is not None:
+                server.stop()
+    return 0
+
+
+def report(console: Console, corpus: Corpus, base: list[Doc], settings: Settings) -> None:
+    started = time.perf_counter()
+    sets = shingle_sets(base, settings.shingle_size)
+    gold_base = similar_pairs(
+        sets, settings.threshold, settings.containment_threshold, settings.containment_min_shingles
+    )
+    groups = Groups(d.key for d in corpus.docs)
+    for i, j in gold_base:
+        groups.join(base[i].key, base[j].key)
+    for copies in corpus.copies.values():
+        for copy in copies:
+            assert copy.base is not None
+            groups.join(copy.key, copy.base)
+    gold = groups.label()
+
+    verdicts = asyncio.run(judge_all(corpus.docs, settings))
+    elapsed = time.perf_counter() - started
+    predicted = {k: v.canonical_id for k, v in verdicts.items()}
+    memory = asyncio.run(index_memory(settings))
+
+    table = Table(title=f"dedupe accuracy: {len(corpus.docs)} articles ({len(base)} base)")
+    for column in ("links", "n", "precision", "recall", "F1"):
+        table.add_column(column, justify="right" if column != "links" else "left")
+    overall = pairwise(gold, predicted)
+    table.add_row("all", str(len(gold)), f"{overall.precision:.4f}", f"{overall.recall:.4f}",
+                  f"{overall.f1:.4f}")  # fmt: skip
+    for name in TRANSFORMATIONS:
+        keys = [c.key for c in corpus.copies[name]]
+        score = pairwise_for(keys, gold, predicted)
+        table.add_row(name, str(len(keys)), f"{score.precision:.4f}", f"{score.recall:.4f}",
+                      f"{score.f1:.4f}")  # fmt: skip
+    console.print(table)
+    texts = {d.key: d.text for d in corpus.docs}
+    for name in TRANSFORMATIONS:
+        missed = [c for c in corpus.copies[name] if predicted[c.key] != predicted[c.base or ""]]
+        for copy in missed[:3]:
+            v = verdicts[copy.key]
+            console.print(
+                f"  missed {name}: {copy.key} ({len(copy.text.split())} words) judged "
+                f"{v.status} {v.canonical_id} {v.measure or ''} {v.similarity or ''}; base has "
+                f"{len(texts[copy.base or ''].split())} words"
+            )
+
+    singles = Counter(gold.values())
+    different = [d.key for d in base if singles[gold[d.key]] == 1]
+    false_dups = [k for k in different if verdicts[k].status == "duplicate"]
+    console.print(
+        f"false duplicates among {len(different)} base articles with no true duplicate: "
+        f"{len(false_dups)} ({len(false_dups) / len(different):.3%})"
+    )
+    for key in false_dups[:10]:
+        v = verdicts[key]
+        console.print(f"  {key} -> {v.canonical_id} ({v.measure} {v.similarity})")
+    seeds = [d.key for d in base if d.key.startswith("seed:")]
+    seed_dups = sum(verdicts[k].status == "duplicate" for k in seeds)
+    console.print(f"seeds marked duplicates: {seed_dups} of {len(seeds)}")
+    console.print(f"true duplicate pairs among base articles: {len(gold_base)}")
+
+    at_threshold = [p for p, j in gold_base.items() if j >= settings.threshold]
+    found, total = lsh_recall(base, sets, at_threshold, signer_for(settings))
+    console.print(
+        f"LSH recall vs exact all-pairs Jaccard >= {settings.threshold}: {found}/{total}"
+        + (f" = {found / total:.4f}" if total else "")
+    )
+    canonical = sum(v.status == "canonical" for v in verdicts.values())
+    indexed = memory.get("e", 0) + memory.get("lsh", 0)
+    console.print(
+        f"Redis memory: {indexed / canonical:.0f} B per indexed (canonical) article "
+        f"(entry {memory.get('e', 0) / canonical:.0f} + LSH buckets "
+        f"{memory.get('lsh', 0) / canonical:.0f}); duplicates' verdicts "
+        f"{memory.get('verdict', 0) / max(1, len(verdicts) - canonical):.0f} B each; "
+        f"boilerplate counts {memory.get('bp', 0)} B, URL keys {memory.get('url', 0)} B in all"
+    )
+    console.print(f"{len(corpus.docs)} articles judged in {elapsed:.1f} s (incl. gold computation)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
