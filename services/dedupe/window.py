@@ -39,7 +39,7 @@ class Window:
 
     def entry_expiry_ms(self, ingest_ms: int, now_ms: int) -> int:
         """Absolute expiry of an article's entry: its ingest time plus the horizon."""
-        return max(ingest_ms + self.horizon_ms, now_ms + SKEW_MS)
+        return max(ingest_ms + self.horizon_ms, now_ms + min(SKEW_MS, self.horizon_ms))
 
     def generation_expiry_ms(self, generation: int) -> int:
         """A generation's buckets outlive the last entry filed in them."""

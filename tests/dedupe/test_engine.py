@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from services.dedupe.app import index_for
+from services.dedupe.app import index_for, verification_params
 from services.dedupe.decide import Decision
 from services.dedupe.engine import DedupeEngine
 from services.dedupe.index import IndexMismatch, RedisIndex
@@ -16,6 +16,7 @@ from shared.settings import Settings
 from shared.streams import DEDUPE_GROUP, decode, encode
 from tests.conftest import SEEDS
 from tests.factories import raw_article
+from tests.waiting import eventually
 
 
 def _index(redis: aioredis.Redis, settings: Settings) -> RedisIndex:
@@ -224,3 +225,26 @@ async def test_index_accepts_a_process_with_the_same_parameters(
 ) -> None:
     await _index(redis, settings).claim_params()
     await _index(redis, settings).claim_params()
+
+
+async def test_an_article_leaves_the_index_after_the_horizon_and_a_copy_is_canonical_again(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    short = settings.model_copy(update={"index_horizon_days": 1.0 / 86400})  # one second
+    await redis.xgroup_create(short.stream_raw, DEDUPE_GROUP, id="0", mkstream=True)
+    engine = DedupeEngine(redis, _index(redis, short), short)
+    first = raw_article(SEED_TEXT)
+    await _judge(engine, redis, short, first)
+    entry = engine.index.keys.entry(first.id)
+    await eventually(lambda: redis.exists(entry), lambda exists: exists == 0, timeout=10)
+    decision = await _judge(engine, redis, short, raw_article(SEED_TEXT))
+    assert decision.status == "canonical"
+
+
+async def test_index_refuses_a_process_with_other_thresholds(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    await _index(redis, settings).claim_params(verification_params(settings))
+    other = settings.model_copy(update={"threshold": 0.7})
+    with pytest.raises(IndexMismatch, match=r"threshold: index has 0\.5, this process 0\.7"):
+        await _index(redis, other).claim_params(verification_params(other))
