@@ -19,22 +19,20 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
+from services.dedupe.buckets import LshBuckets
 from services.dedupe.decide import Decision, Entry, State, canonical
 from services.dedupe.signature import SCHEME, Signer, from_bytes, to_bytes
 from services.dedupe.window import Window
-from shared.ids import id_from_bytes, id_to_bytes
 from shared.redis import as_bytes, as_text
 from shared.streams import Keys
 
 _HEADER = struct.Struct("<c8sI")  # state, content key, shingle count
-_BAND = struct.Struct(">H")
-_ID_BYTES = 16
 
 
 # Write an article's entry unless the article is decided already (canonical state, or a verdict):
@@ -63,10 +61,6 @@ def decode_entry(article_id: str, data: bytes) -> Entry:
     return Entry(article_id, State(state.decode()), content_key, size, signature)
 
 
-def bucket_prefix(band: int, bucket: bytes) -> bytes:
-    return _BAND.pack(band) + bucket
-
-
 class RedisIndex:
     def __init__(
         self, redis: aioredis.Redis, keys: Keys, signer: Signer, window: Window, shards: int
@@ -76,7 +70,7 @@ class RedisIndex:
         self.signer = signer
         self.window = window
         self.shards = shards
-        self._expiring: set[str] = set()  # bucket keys this process already gave an expiry
+        self.buckets = LshBuckets(redis, keys.bucket, window, shards)
         self._file = redis.register_script(_FILE_UNLESS_DECIDED)
 
     def params(self) -> dict[str, str]:
@@ -146,24 +140,7 @@ class RedisIndex:
         self, article_id: str, buckets: Sequence[bytes], now_ms: int, ingest_ms: int
     ) -> list[Entry]:
         """Every live entry sharing an LSH bucket with the article, itself excluded."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for generation in self.window.searched(now_ms, ingest_ms):
-                for band, bucket in enumerate(buckets):
-                    prefix = bucket_prefix(band, bucket)
-                    pipe.zrangebylex(
-                        self.keys.bucket(generation, self._shard(bucket)),
-                        b"[" + prefix,
-                        b"[" + prefix + b"\xff" * _ID_BYTES,
-                    )
-            replies = await pipe.execute()
-        own = id_to_bytes(article_id)
-        found = {
-            member[-_ID_BYTES:]
-            for members in replies
-            for member in members
-            if member[-_ID_BYTES:] != own
-        }
-        ids = sorted(id_from_bytes(raw) for raw in found)
+        ids = await self.buckets.sharing(article_id, buckets, now_ms, ingest_ms)
         if not ids:
             return []
         values = await self.redis.mget([self.keys.entry(i) for i in ids])
@@ -214,16 +191,7 @@ class RedisIndex:
         """
         if not await self._write_entry(entry, expiry_ms):
             return False
-        members = list(self._members(entry.article_id, buckets, generation))
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key, member in members:
-                pipe.zadd(key, {member: 0})
-                if key not in self._expiring:
-                    pipe.pexpireat(key, self.window.generation_expiry_ms(generation))
-            await pipe.execute()
-        if len(self._expiring) > 4 * self.shards:
-            self._expiring.clear()  # older generations' keys; re-setting an expiry is harmless
-        self._expiring.update(key for key, _ in members)
+        await self.buckets.add(entry.article_id, buckets, generation)
         return True
 
     async def withdraw(self, entry: Entry, expiry_ms: int) -> None:
@@ -256,18 +224,4 @@ class RedisIndex:
         pipe.set(self.keys.verdict(entry.article_id), json.dumps(asdict(decision)), pxat=expiry_ms)
         pipe.delete(key)
         if generation is not None:
-            for bucket_key, member in self._members(entry.article_id, buckets, generation):
-                pipe.zrem(bucket_key, member)
-
-    def _shard(self, bucket: bytes) -> int:
-        return int.from_bytes(bucket[:4], "big") % self.shards
-
-    def _members(
-        self, article_id: str, buckets: Sequence[bytes], generation: int
-    ) -> Iterable[tuple[str, bytes]]:
-        own = id_to_bytes(article_id)
-        for band, bucket in enumerate(buckets):
-            yield (
-                self.keys.bucket(generation, self._shard(bucket)),
-                bucket_prefix(band, bucket) + own,
-            )
+            self.buckets.remove(pipe, entry.article_id, buckets, generation)

@@ -1,0 +1,132 @@
+"""Salient terms: what an article is about, for grouping different coverage of one event.
+
+Two articles about the same event share few sentences but many names: people, places,
+organisations, and the rare content words of the event. A term's salience is its frequency in
+the article times its inverse document frequency in the stream (learned as articles arrive), so
+that words every article uses weigh nothing. Capitalisation marks names in English; in German
+every noun is capitalised, so there the rarity alone has to tell names from common nouns.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping
+
+from services.dedupe.normalize import normalize
+
+TOP_TERMS = 20
+NAME_BOOST = 1.5  # a capitalised word inside an English sentence is most likely a name
+
+_WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]")
+_SENTENCE_END = re.compile(r"[.!?:\"“”„]\s*$")
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_GERMAN = _word_set(
+    """
+    aber alle allem allen aller alles als also am an ander andere anderen auch auf aus bei
+    beim bereits bis bisher bin bist da dabei dadurch dafuer dagegen daher damit dann darauf
+    darum das dass dem den denen denn der deren des deshalb dessen die dies diese diesem
+    diesen dieser dieses doch dort du durch ein eine einem einen einer eines einige er es
+    etwa euch fuer gegen gewesen gibt habe haben hat hatte hatten hier hin hinter ich ihm
+    ihn ihnen ihr ihre ihrem ihren ihrer im immer in ins ist ja jede jedoch jetzt kann kein
+    keine koennen konnte man mehr mehrere mit muss nach nicht nichts noch nun nur ob oder
+    ohne schon sehr sei seien sein seine seinem seinen seiner seit sich sie sind so solche
+    soll sollen sollte sondern sowie ueber um und uns unter vom von vor waehrend war waren
+    was weil weiter weitere welche wenn wer werde werden wie wieder will wir wird wurde
+    wurden zu zum zur zwar zwischen sagte sagt heute gestern morgen jahr jahre jahren erste
+    ersten ersten neue neuen mal dazu laut demnach sowohl einen wegen unter etwa rund gut
+    ganz viele vielen eigenen wuerde wuerden beide beiden unser unsere unseren erklaert
+    erklaerte stark starke staerker schwierig gemeinsam gemeinsame aeusserte betonte betont
+    sagen gesagt meinte teil seite seiten montag dienstag mittwoch donnerstag freitag
+    samstag sonntag januar februar maerz april mai juni juli august september oktober
+    november dezember uhr prozent woche wochen tag tage tagen monat monaten zeit beim kommen
+    kommt geht gehen steht stehen liegt lassen machen macht gemacht moeglich moeglichen
+    wichtig wichtige wichtigen groesste grosse grossen neuen neues letzte letzten naechste
+    naechsten weiterhin zudem allerdings bislang derzeit dabei darueber daran deutlich klar
+    weg fall frage fragen ziel ende beginn anfang
+    """
+)
+_ENGLISH = _word_set(
+    """
+    a about after again against all also an and any are as at be because been before being
+    between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers him his how i if in into is it its itself just more
+    most my no nor not now of off on once only or other our out over own said same she
+    should so some such than that the their them then there these they this those through to
+    too under until up very was we were what when where which while who whom why will with
+    would you your says say told according also new one two three first last year years time
+    week weeks monday tuesday wednesday thursday friday saturday sunday mr mrs ms people
+    would could many much may might must like well back still even made make get going since
+    around january february march april june july august september october november december
+    percent today yesterday tomorrow including however while among several another just
+    later earlier
+    """
+)
+_STOP = {normalize(w) for w in _GERMAN | _ENGLISH}
+
+
+def _stem(term: str) -> str:
+    """Strip one inflection ending, so "Gespräche"/"Gespräch" and "talks"/"talk" meet."""
+    if len(term) >= 6:
+        for ending in ("es", "en", "s", "e", "n"):
+            if term.endswith(ending):
+                return term[: -len(ending)]
+    return term
+
+
+def language_of(words: list[str]) -> str:
+    german = sum(w in _GERMAN for w in words)
+    english = sum(w in _ENGLISH for w in words)
+    return "de" if german > english else "en"
+
+
+def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[str]]:
+    """Each content term's count, and the terms that occur as names (English, mid-sentence)."""
+    counts: Counter[str] = Counter()
+    named: set[str] = set()
+    full = f"{title}.\n{text}" if title else text
+    raw = [m.group(0) for m in _WORD.finditer(full)]
+    english = language_of([normalize(w) for w in raw[:400]]) == "en"
+    previous = ""
+    for match in _WORD.finditer(full):
+        word = match.group(0)
+        before = full[max(0, match.start() - 3) : match.start()]
+        sentence_start = not previous or bool(_SENTENCE_END.search(before)) or "\n" in before
+        previous = word
+        form = normalize(word)
+        if len(form) < 3 or form in _STOP:
+            continue
+        term = _stem(form)
+        counts[term] += 1
+        if english and word[0].isupper() and not sentence_start:
+            named.add(term)
+    return counts, named
+
+
+def idf(document_frequency: int, documents: int) -> float:
+    """Smoothed: while the stream is young, every term is rare and counts about the same."""
+    return math.log((documents + 10) / (document_frequency + 1))
+
+
+def salient_terms(
+    counts: Counter[str],
+    named: set[str],
+    frequencies: Mapping[str, int],
+    documents: int,
+    top: int = TOP_TERMS,
+) -> dict[str, float]:
+    """The ``top`` terms by tf·idf (names boosted), weights normalised to sum to 1."""
+    scored = {
+        term: (1 + math.log(n)) * idf(frequencies.get(term, 0), documents)
+        * (NAME_BOOST if term in named else 1.0)
+        for term, n in counts.items()
+    }  # fmt: skip
+    best = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    total = sum(w for _, w in best if w > 0)
+    return {t: w / total for t, w in best if w > 0} if total else {}
