@@ -37,9 +37,8 @@ from benchmarks.corpus import (
     load_news,
     load_seeds,
 )
-from services.dedupe.app import index_for, signer_for, verification_params
+from services.dedupe.app import engine_for, signer_for, verification_params
 from services.dedupe.boilerplate import strip_boilerplate
-from services.dedupe.engine import DedupeEngine
 from services.dedupe.normalize import normalize, tokens
 from services.dedupe.shingles import shingles
 from services.dedupe.signature import Signer
@@ -161,9 +160,8 @@ async def judge_all(docs: Sequence[Doc], settings: Settings) -> dict[str, Verdic
     """Every document through the real engine: XADD in ingest order, consumed in batches."""
     assert settings.redis_url
     redis = aioredis.Redis.from_url(settings.redis_url)
-    index = index_for(redis, settings)
-    await index.claim_params(verification_params(settings))
-    engine = DedupeEngine(redis, index, settings)
+    engine = engine_for(redis, settings)
+    await engine.index.claim_params(verification_params(settings))
     await redis.xgroup_create(settings.stream_raw, DEDUPE_GROUP, id="0", mkstream=True)
     keys_by_id: dict[str, str] = {}
     for start in range(0, len(docs), 500):

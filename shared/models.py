@@ -93,7 +93,8 @@ class Verdict(RawArticle):
     For a duplicate: ``reason`` says why (``exact`` text, ``near`` text by ``measure`` at
     ``similarity``, or ``update``: a new version posted under the same canonical URL),
     ``matched_id`` the article it matched, ``canonical_id`` the canonical article that one
-    belongs to (often the same).
+    belongs to (often the same). ``story_id`` groups coverage of one event (a duplicate is in its
+    canonical article's story); ``story_terms`` are the story's top terms after this article.
     """
 
     status: Literal["canonical", "duplicate"]
@@ -103,6 +104,7 @@ class Verdict(RawArticle):
     measure: Measure | None = None
     matched_id: str | None = None
     story_id: str
+    story_terms: list[str] = Field(default_factory=list)
     decided_at: AwareDatetime
 
 

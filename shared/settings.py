@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     boilerplate_min_articles: int = Field(default=3, ge=2)
     decide_timeout_ms: int = Field(default=60_000, ge=100)
     settle_ms: int = Field(default=20, ge=0, le=10_000)
+    # A canonical article joins the open story whose representative terms are at least this
+    # similar (cosine of salient-term weights); a story closes after this long without one.
+    story_threshold: float = Field(default=0.2, gt=0.0, lt=1.0)
+    story_quiet_days: float = Field(default=3.0, gt=0)
 
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_batch_items: int = Field(default=1000, ge=1)
@@ -102,6 +106,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'store.db'}"
+
+    @property
+    def story_quiet_ms(self) -> int:
+        return int(self.story_quiet_days * 86_400_000)
 
     @property
     def index_horizon_ms(self) -> int:

@@ -59,6 +59,21 @@ class Keys:
     def verdict(self, article_id: str) -> str:
         return f"{self.prefix}:verdict:{{{article_id}}}"
 
+    def story_member(self, article_id: str) -> str:
+        return f"{self.prefix}:st:e:{{{article_id}}}"
+
+    def story_bucket(self, generation: int, shard: int) -> str:
+        return f"{self.prefix}:st:lsh:{generation}:{shard}"
+
+    def story(self, story_id: str) -> str:
+        return f"{self.prefix}:story:{{{story_id}}}"
+
+    def document_frequency(self, generation: int) -> str:
+        return f"{self.prefix}:df:{generation}"
+
+    def documents(self, generation: int) -> str:
+        return f"{self.prefix}:dfn:{generation}"
+
     def boilerplate(self, source: str) -> str:
         return f"{self.prefix}:bp:{source}"
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.dedupe.engine import DedupeEngine
 from services.dedupe.index import RedisIndex
 from services.dedupe.signature import SignatureParams, Signer
+from services.dedupe.story_index import StoryIndex
 from services.dedupe.window import Window
 from shared.broker import make_broker
 from shared.consumer import GroupConsumer
@@ -42,12 +43,26 @@ def index_for(redis: aioredis.Redis, settings: Settings) -> RedisIndex:
     )
 
 
+def story_index_for(redis: aioredis.Redis, settings: Settings) -> StoryIndex:
+    return StoryIndex(
+        redis, keys_for(settings), settings.seed, settings.story_quiet_ms, settings.index_shards
+    )
+
+
+def engine_for(redis: aioredis.Redis, settings: Settings) -> DedupeEngine:
+    return DedupeEngine(
+        redis, index_for(redis, settings), story_index_for(redis, settings), settings
+    )
+
+
 def verification_params(settings: Settings) -> dict[str, str]:
     """Thresholds are recorded too: replicas judging with different ones would disagree."""
     return {
         "threshold": str(settings.threshold),
         "containment_threshold": str(settings.containment_threshold),
         "containment_min_shingles": str(settings.containment_min_shingles),
+        "story_threshold": str(settings.story_threshold),
+        "story_quiet_days": str(settings.story_quiet_days),
     }
 
 
@@ -59,9 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = async_client(redis_url)
-        index = index_for(redis, settings)
-        await index.claim_params(verification_params(settings))
-        engine = DedupeEngine(redis, index, settings)
+        engine = engine_for(redis, settings)
+        await engine.index.claim_params(verification_params(settings))
         broker = make_broker(redis_url)
         GroupConsumer(
             redis=redis,

@@ -36,6 +36,8 @@ from services.dedupe.decide import (
 )
 from services.dedupe.features import features
 from services.dedupe.index import RedisIndex
+from services.dedupe.placing import Placement, StoryPlacer
+from services.dedupe.story_index import StoryIndex
 from shared.consumer import BatchFailures, Delivery
 from shared.ids import id_time_ms
 from shared.models import RawArticle, Verdict
@@ -49,7 +51,9 @@ class SettleTimeout(TimeoutError):
     """Another article this one depends on did not settle in time; the delivery is retried."""
 
 
-def verdict_for(article: RawArticle, decision: Decision) -> Verdict:
+def verdict_for(
+    article: RawArticle, decision: Decision, story_id: str, story_terms: list[str]
+) -> Verdict:
     return Verdict(
         **article.model_dump(),
         status=decision.status,
@@ -58,8 +62,8 @@ def verdict_for(article: RawArticle, decision: Decision) -> Verdict:
         reason=decision.reason,
         measure=decision.measure,
         matched_id=decision.matched_id,
-        # Until stories group related coverage, each canonical article is its own story.
-        story_id=decision.canonical_id,
+        story_id=story_id,
+        story_terms=story_terms,
         decided_at=datetime.now(UTC),
     )
 
@@ -94,11 +98,17 @@ class Pending:
 
 
 class DedupeEngine:
-    def __init__(self, redis: aioredis.Redis, index: RedisIndex, settings: Settings) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, index: RedisIndex, stories: StoryIndex, settings: Settings
+    ) -> None:
         self.redis = redis
         self.index = index
+        self.stories = stories
         self.settings = settings
         self.thresholds = thresholds_for(settings)
+        self.placer = StoryPlacer(
+            stories, settings.story_threshold, settings.decide_timeout_ms / 1000
+        )
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
         """Files the whole batch first, earliest ingest first, then judges it concurrently.
@@ -177,7 +187,12 @@ class DedupeEngine:
             decision = update_of(await self._settled(owner, pending.delivery), owner, same_text)
         else:
             decision = await self._by_content(pending.filed, pending.delivery)
-        return await self._commit(pending.delivery, pending.filed, decision)
+
+        async def poll(check: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
+            await self._poll(check, deadline, what, pending.delivery)
+
+        placement = await self.placer.place(pending.delivery.item, decision, poll)
+        return await self._commit(pending.delivery, pending.filed, decision, placement)
 
     async def _by_content(self, filed: _Filed, delivery: Delivery[RawArticle]) -> Decision:
         entry = filed.entry
@@ -256,7 +271,11 @@ class DedupeEngine:
             delay = min(delay * 2, 0.05)
 
     async def _commit(
-        self, delivery: Delivery[RawArticle], filed: _Filed, decision: Decision
+        self,
+        delivery: Delivery[RawArticle],
+        filed: _Filed,
+        decision: Decision,
+        placement: Placement,
     ) -> Decision:
         article = delivery.item
         out = (
@@ -269,15 +288,26 @@ class DedupeEngine:
             async with self.redis.pipeline(transaction=True) as pipe:
                 # A second consumer judging the same entry (a reclaim of a slow one) changes one
                 # of these keys when it commits; this commit then fails and finds its verdict.
-                await pipe.watch(keys.verdict(article.id), keys.entry(article.id))
+                # The story key too: another article joining the same story at once.
+                await pipe.watch(
+                    keys.verdict(article.id), keys.entry(article.id), keys.story(placement.story_id)
+                )
                 recorded = await self.index.recorded(article.id, watching=pipe)
+                story = await self.placer.story_after(
+                    pipe, placement, id_time_ms(article.id), _now_ms()
+                )
                 pipe.multi()  # type: ignore[no-untyped-call]
                 if recorded is None:
                     self.index.record(
                         pipe, filed.entry, filed.buckets, filed.generation, decision,
                         filed.expiry_ms,
                     )  # fmt: skip
-                    pipe.xadd(out, encode(verdict_for(article, decision)))
+                    if story is not None and placement.member is not None:
+                        self.stories.settle(pipe, placement.member, story, placement.expiry_ms)
+                    story_id = story.story_id if story else placement.story_id
+                    story_terms = story.top_terms() if story else []
+                    verdict = verdict_for(article, decision, story_id, story_terms)
+                    pipe.xadd(out, encode(verdict))
                 pipe.xack(delivery.stream, delivery.group, delivery.message_id)
                 try:
                     await pipe.execute()

@@ -38,7 +38,7 @@ _HEADER = struct.Struct("<c8sI")  # state, content key, shingle count
 # Write an article's entry unless the article is decided already (canonical state, or a verdict):
 # a slow worker's late write must never turn a decided article back into a contender. Both keys
 # carry the article id as hash tag, so the script touches one Redis Cluster slot.
-_FILE_UNLESS_DECIDED = """
+FILE_UNLESS_DECIDED = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 if redis.call('GETRANGE', KEYS[1], 0, 0) == 'K' then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
@@ -71,7 +71,7 @@ class RedisIndex:
         self.window = window
         self.shards = shards
         self.buckets = LshBuckets(redis, keys.bucket, window, shards)
-        self._file = redis.register_script(_FILE_UNLESS_DECIDED)
+        self._file = redis.register_script(FILE_UNLESS_DECIDED)
 
     def params(self) -> dict[str, str]:
         p = self.signer.params

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 
-from services.dedupe.app import index_for, verification_params
+from services.dedupe.app import engine_for, index_for, verification_params
 from services.dedupe.decide import Decision
 from services.dedupe.engine import DedupeEngine
 from services.dedupe.index import IndexMismatch, RedisIndex
@@ -26,7 +26,7 @@ def _index(redis: aioredis.Redis, settings: Settings) -> RedisIndex:
 @pytest.fixture
 async def engine(redis: aioredis.Redis, settings: Settings) -> DedupeEngine:
     await redis.xgroup_create(settings.stream_raw, DEDUPE_GROUP, id="0", mkstream=True)
-    return DedupeEngine(redis, _index(redis, settings), settings)
+    return engine_for(redis, settings)
 
 
 async def _deliver(
@@ -232,7 +232,7 @@ async def test_an_article_leaves_the_index_after_the_horizon_and_a_copy_is_canon
 ) -> None:
     short = settings.model_copy(update={"index_horizon_days": 1.0 / 86400})  # one second
     await redis.xgroup_create(short.stream_raw, DEDUPE_GROUP, id="0", mkstream=True)
-    engine = DedupeEngine(redis, _index(redis, short), short)
+    engine = engine_for(redis, short)
     first = raw_article(SEED_TEXT)
     await _judge(engine, redis, short, first)
     entry = engine.index.keys.entry(first.id)

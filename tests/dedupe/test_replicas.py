@@ -13,7 +13,7 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from services.dedupe.app import index_for
+from services.dedupe.app import engine_for
 from services.dedupe.decide import canonical
 from services.dedupe.engine import DedupeEngine, Pending
 from services.stack import Stack
@@ -31,7 +31,7 @@ EDITED = TEXT.replace("Riad", "Riyadh", 2)
 
 
 async def _engine(redis_client: aioredis.Redis, settings: Settings) -> DedupeEngine:
-    return DedupeEngine(redis_client, index_for(redis_client, settings), settings)
+    return engine_for(redis_client, settings)
 
 
 @pytest.fixture

@@ -1,0 +1,158 @@
+"""The shared story index in Redis, beside the dedupe index and built the same way.
+
+Keys (under the prefix; all expire):
+- ``st:e:{<id>}`` → a canonical article's story member: state, salient terms, story once
+  settled; lives for the story quiet time after ingest.
+- ``st:lsh:<generation>:<shard>`` → LSH buckets of the members' term-set MinHash (candidates).
+- ``story:{<id>}`` → a story's representative terms, member count, first and last seen; expires
+  a quiet time after its last member, which is when it closes.
+- ``df:<generation>`` / ``dfn:<generation>`` → document frequency of each term among canonical
+  articles, and their count: the inverse document frequency is learned from the stream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+
+from services.dedupe.buckets import LshBuckets
+from services.dedupe.decide import State
+from services.dedupe.index import FILE_UNLESS_DECIDED
+from services.dedupe.signature import SignatureParams, Signer
+from services.dedupe.stories import Member, Story
+from services.dedupe.window import SKEW_MS, Window
+from shared.redis import as_bytes, as_text
+from shared.streams import Keys
+
+# Term sets are small (20 terms) and same-event articles share only part of them: a short
+# signature, banded for a low Jaccard, finds the candidates; the representative decides.
+STORY_NUM_PERM = 64
+STORY_CANDIDATE_THRESHOLD = 0.15
+
+
+def story_signer(seed: int) -> Signer:
+    return Signer(SignatureParams(STORY_NUM_PERM, seed, 1, STORY_CANDIDATE_THRESHOLD))
+
+
+def encode_member(member: Member) -> bytes:
+    body = {"t": member.terms, "s": member.story_id}
+    return member.state.value.encode() + json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode_member(article_id: str, data: bytes) -> Member:
+    body = json.loads(data[1:])
+    return Member(article_id, State(data[:1].decode()), body["t"], body["s"])
+
+
+def encode_story(story: Story) -> str:
+    return json.dumps(asdict(story), separators=(",", ":"))
+
+
+def decode_story(data: bytes | str) -> Story:
+    return Story(**json.loads(data))
+
+
+class StoryIndex:
+    def __init__(
+        self, redis: aioredis.Redis, keys: Keys, seed: int, quiet_ms: int, shards: int
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.signer = story_signer(seed)
+        self.window = Window(quiet_ms)
+        self.quiet_ms = quiet_ms
+        self.buckets = LshBuckets(redis, keys.story_bucket, self.window, shards)
+        self._file = redis.register_script(FILE_UNLESS_DECIDED)
+
+    def term_buckets(self, terms: dict[str, float]) -> list[bytes]:
+        signature = self.signer.sign(sorted(t.encode() for t in terms))
+        return self.signer.band_keys(signature)
+
+    async def frequencies(self, terms: Sequence[str], now_ms: int) -> tuple[dict[str, int], int]:
+        """Document frequencies of ``terms`` and the number of documents, before this one;
+        then counts this one. Kept per generation so old counts expire."""
+        generation = self.window.generation(now_ms)
+        current, previous = (
+            self.keys.document_frequency(generation),
+            self.keys.document_frequency(generation - 1),
+        )
+        expiry = self.window.generation_expiry_ms(generation)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(current, list(terms))
+            pipe.hmget(previous, list(terms))
+            pipe.get(self.keys.documents(generation))
+            pipe.get(self.keys.documents(generation - 1))
+            for term in terms:
+                pipe.hincrby(current, term, 1)
+            pipe.incr(self.keys.documents(generation))
+            pipe.pexpireat(current, expiry)
+            pipe.pexpireat(self.keys.documents(generation), expiry)
+            now_counts, before_counts, docs_now, docs_before, *_ = await pipe.execute()
+        frequencies = {
+            term: int(a or 0) + int(b or 0)
+            for term, a, b in zip(terms, now_counts, before_counts, strict=True)
+        }
+        return frequencies, int(docs_now or 0) + int(docs_before or 0)
+
+    def expiry_ms(self, ingest_ms: int, now_ms: int) -> int:
+        return self.window.entry_expiry_ms(ingest_ms, now_ms)
+
+    async def file(
+        self, member: Member, buckets: Sequence[bytes], generation: int, expiry_ms: int
+    ) -> bool:
+        """File the article as a story contender; False if it is settled already."""
+        if not await self._write(member, expiry_ms):
+            return False
+        await self.buckets.add(member.article_id, buckets, generation)
+        return True
+
+    async def withdraw(self, member: Member, expiry_ms: int) -> None:
+        await self._write(replace(member, state=State.WITHDRAWN), expiry_ms)
+
+    async def _write(self, member: Member, expiry_ms: int) -> bool:
+        keys = [self.keys.story_member(member.article_id), self.keys.verdict(member.article_id)]
+        return bool(await self._file(keys=keys, args=[encode_member(member), expiry_ms]))
+
+    async def candidates(
+        self, article_id: str, buckets: Sequence[bytes], now_ms: int, ingest_ms: int
+    ) -> list[Member]:
+        ids = await self.buckets.sharing(article_id, buckets, now_ms, ingest_ms)
+        if not ids:
+            return []
+        values = await self.redis.mget([self.keys.story_member(i) for i in ids])
+        return [decode_member(i, as_bytes(v)) for i, v in zip(ids, values, strict=True) if v]
+
+    async def states(self, article_ids: Sequence[str]) -> dict[str, State | None]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for article_id in article_ids:
+                pipe.getrange(self.keys.story_member(article_id), 0, 0)
+            replies = await pipe.execute()
+        return {
+            i: State(as_text(r)) if r else None for i, r in zip(article_ids, replies, strict=True)
+        }
+
+    async def stories(self, story_ids: Sequence[str]) -> dict[str, Story]:
+        if not story_ids:
+            return {}
+        values = await self.redis.mget([self.keys.story(s) for s in story_ids])
+        return {s: decode_story(v) for s, v in zip(story_ids, values, strict=True) if v}
+
+    async def story_of(self, article_id: str) -> str | None:
+        """The story a settled canonical article belongs to."""
+        raw = await self.redis.get(self.keys.story_member(article_id))
+        return decode_member(article_id, as_bytes(raw)).story_id if raw else None
+
+    async def current(self, story_id: str, watching: Pipeline) -> Story | None:
+        raw = await watching.get(self.keys.story(story_id))
+        return decode_story(raw) if raw else None
+
+    def settle(self, pipe: Pipeline, member: Member, story: Story, expiry_ms: int) -> None:
+        """Queue the writes that put the article in ``story`` into the caller's transaction."""
+        settled = replace(member, state=State.CANONICAL, story_id=story.story_id)
+        pipe.set(self.keys.story_member(member.article_id), encode_member(settled), pxat=expiry_ms)
+        closes = story.last_seen_ms + self.quiet_ms + SKEW_MS
+        pipe.set(self.keys.story(story.story_id), encode_story(story), pxat=closes)
