@@ -109,9 +109,15 @@ def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[
     return counts, named
 
 
+MIN_DOCUMENTS = 100
+
+
 def idf(document_frequency: int, documents: int) -> float:
-    """Smoothed: while the stream is young, every term is rare and counts about the same."""
-    return math.log((documents + 10) / (document_frequency + 1))
+    """Until the stream has MIN_DOCUMENTS articles its frequencies say nothing (the first two
+    articles of one event would make their shared names look common): every term counts 1."""
+    if documents < MIN_DOCUMENTS:
+        return 1.0
+    return math.log((documents + 1) / (document_frequency + 1)) + 0.1
 
 
 def salient_terms(

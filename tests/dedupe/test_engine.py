@@ -248,3 +248,51 @@ async def test_index_refuses_a_process_with_other_thresholds(
     other = settings.model_copy(update={"threshold": 0.7})
     with pytest.raises(IndexMismatch, match=r"threshold: index has 0\.5, this process 0\.7"):
         await _index(redis, other).claim_params(verification_params(other))
+
+
+SPORTS = (
+    "Bayern Munich beat Borussia Dortmund 3-1 in the Bundesliga on Saturday. Harry Kane scored "
+    "twice at the Allianz Arena before Jamal Musiala added a third goal late in the second half, "
+    "and coach Vincent Kompany praised the defence after a difficult week for the club."
+)
+
+
+async def _story_of(engine: DedupeEngine, redis: aioredis.Redis, settings: Settings,
+                    text: str, **extra: object) -> str:  # fmt: skip
+    await _judge(engine, redis, settings, raw_article(text, **extra))
+    [*_, last] = await _published(redis, settings.stream_canonical) + await _published(
+        redis, settings.stream_duplicates
+    )
+    return last.story_id
+
+
+async def test_the_five_seeds_end_in_one_story(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    for path in SEEDS:
+        await _judge(engine, redis, settings, raw_article(path.read_text(encoding="utf-8")))
+    published = await _published(redis, settings.stream_canonical)
+    assert len(published) == 5
+    assert {v.story_id for v in published} == {published[0].id}
+    assert "russland" in published[-1].story_terms
+
+
+async def test_an_article_about_something_else_opens_its_own_story(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    await _judge(engine, redis, settings, raw_article(SEED_TEXT))
+    other = raw_article(SPORTS)
+    await _judge(engine, redis, settings, other)
+    stories = {v.id: v.story_id for v in await _published(redis, settings.stream_canonical)}
+    assert stories[other.id] == other.id
+
+
+async def test_a_duplicate_is_in_its_canonical_articles_story(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    first, second = (raw_article(p.read_text(encoding="utf-8")) for p in SEEDS[:2])
+    await _judge(engine, redis, settings, first)
+    await _judge(engine, redis, settings, second)  # joins the first one's story
+    await _judge(engine, redis, settings, raw_article(republished(second.text, 3)))
+    [copy] = await _published(redis, settings.stream_duplicates)
+    assert (copy.canonical_id, copy.story_id) == (second.id, first.id)

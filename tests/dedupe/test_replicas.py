@@ -188,3 +188,17 @@ def test_three_workers_never_make_both_articles_of_a_pair_canonical(
     # stalled for longer than the settle grace lets the later one win, which stays rare.
     assert sum(in_order) >= 0.95 * len(in_order)
     client.close()
+
+
+async def test_two_articles_on_one_event_filed_at_once_end_in_one_story(
+    replicas: tuple[DedupeEngine, DedupeEngine],
+) -> None:
+    one, two = replicas
+    first, second = (raw_article(p.read_text(encoding="utf-8")) for p in SEEDS[:2])
+    pending = await _file(one, first), await _file(two, second)
+    await asyncio.gather(two.finish(pending[1]), one.finish(pending[0]))
+    published = [
+        decode(Verdict, fields)
+        for _, fields in await one.redis.xrange(one.settings.stream_canonical)
+    ]
+    assert {v.id: v.story_id for v in published} == {first.id: first.id, second.id: first.id}

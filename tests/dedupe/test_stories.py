@@ -1,0 +1,102 @@
+"""Story grouping on its own: salient terms, the representative, and the story rule."""
+
+from collections import Counter
+
+from services.dedupe.decide import State
+from services.dedupe.stories import (
+    Await,
+    Join,
+    Member,
+    NewStory,
+    Story,
+    cosine,
+    judge_story,
+    opened,
+)
+from services.dedupe.terms import salient_terms, term_counts
+
+DAY = 86_400_000
+QUIET = 3 * DAY
+TERMS = {"rubio": 0.4, "lawrow": 0.3, "riad": 0.3}
+
+
+def _member(article_id: str, state: State, terms: dict[str, float] = TERMS,
+            story: str | None = None) -> Member:  # fmt: skip
+    return Member(article_id, state, terms, story)
+
+
+def _judge(candidates: list[Member], stories: dict[str, Story], now: int = DAY) -> object:
+    return judge_story(_member("M", State.CONTENDING), candidates, stories, 0.2, now, QUIET)
+
+
+def test_english_names_are_terms_marked_as_names() -> None:
+    counts, named = term_counts("The talks were held in Riyadh. Officials met Marco Rubio there.")
+    assert {"riyadh", "rubio", "marco"} <= named
+    assert "official" in counts and "official" not in named  # stemmed; at a sentence start
+
+
+def test_german_nouns_are_not_taken_for_names_by_their_capital() -> None:
+    counts, named = term_counts("Die Gespräche über den Krieg wurden in Riad fortgesetzt.")
+    assert named == set()
+    assert {"gespraech", "krieg", "riad"} <= set(counts)
+
+
+def test_function_words_are_no_terms() -> None:
+    counts, _ = term_counts("Und die Gespräche, sagte er, werden weitergehen. And they said so.")
+    assert not {"und", "die", "and", "they", "said", "sagte"} & set(counts)
+
+
+def test_a_term_every_article_has_weighs_less_than_a_rare_one() -> None:
+    counts = Counter({"russland": 3, "lawrow": 3})
+    terms = salient_terms(counts, set(), {"russland": 90, "lawrow": 1}, documents=100)
+    assert terms["lawrow"] > terms["russland"]
+
+
+def test_salient_weights_sum_to_one() -> None:
+    terms = salient_terms(Counter({"a1": 1, "b2": 2, "c3": 3}), set(), {}, documents=0)
+    assert round(sum(terms.values()), 6) == 1.0
+
+
+def test_cosine_of_disjoint_terms_is_zero_and_of_equal_terms_one() -> None:
+    assert cosine({"a": 1.0}, {"b": 1.0}) == 0.0
+    assert round(cosine(TERMS, dict(TERMS)), 6) == 1.0
+
+
+def test_joining_adds_the_members_terms_to_the_representative() -> None:
+    story = opened("S", {"rubio": 1.0}, at_ms=DAY).joined({"rubio": 0.5, "waltz": 0.5}, 2 * DAY)
+    assert (story.members, story.weights, story.first_seen_ms, story.last_seen_ms) == (
+        2, {"rubio": 1.5, "waltz": 0.5}, DAY, 2 * DAY,
+    )  # fmt: skip
+
+
+def test_nothing_similar_opens_a_new_story() -> None:
+    assert _judge([], {}) == NewStory()
+
+
+def test_a_similar_open_story_is_joined() -> None:
+    story = opened("S", TERMS, at_ms=DAY)
+    assert _judge([_member("A", State.CANONICAL, story="S")], {"S": story}) == Join("S", 1.0)
+
+
+def test_a_story_quiet_for_longer_than_the_quiet_time_is_closed() -> None:
+    story = opened("S", TERMS, at_ms=0)
+    candidates = [_member("A", State.CANONICAL, story="S")]
+    assert _judge(candidates, {"S": story}, now=QUIET + 1) == NewStory()
+
+
+def test_a_member_similar_to_the_article_does_not_pull_it_into_a_story_about_else() -> None:
+    # A's own terms match, but A's story is about other things: no chaining through A.
+    story = opened("S", {"trump": 0.5, "mexiko": 0.5}, at_ms=DAY)
+    assert _judge([_member("A", State.CANONICAL, story="S")], {"S": story}) == NewStory()
+
+
+def test_an_earlier_similar_contender_is_waited_for_after_withdrawing() -> None:
+    assert _judge([_member("A", State.CONTENDING)], {}) == Await(("A",), withdraw=True)
+
+
+def test_a_later_similar_contender_is_waited_for_without_withdrawing() -> None:
+    assert _judge([_member("Z", State.CONTENDING)], {}) == Await(("Z",), withdraw=False)
+
+
+def test_a_later_withdrawn_article_does_not_stand_in_the_way() -> None:
+    assert _judge([_member("Z", State.WITHDRAWN)], {}) == NewStory()
