@@ -28,6 +28,8 @@ def verdict(
     reason: str | None = None,
     similarity: float | None = None,
     matched_id: str | None = None,
+    story_id: str | None = None,
+    story_terms: list[str] | None = None,
 ) -> Verdict:
     duplicate = canonical_id is not None and canonical_id != article.id
     return Verdict(
@@ -38,6 +40,7 @@ def verdict(
         reason=reason,  # type: ignore[arg-type]
         measure="jaccard" if reason == "near" else None,
         matched_id=matched_id or (canonical_id if duplicate else None),
-        story_id=canonical_id or article.id,
+        story_id=story_id or canonical_id or article.id,
+        story_terms=story_terms or [],
         decided_at=datetime.now(UTC),
     )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Float, String, Text, TypeDecorator, event
+from sqlalchemy import JSON, DateTime, Float, String, Text, TypeDecorator, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -52,6 +52,7 @@ class ArticleRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     canonical_id: Mapped[str] = mapped_column(String(32))
     story_id: Mapped[str] = mapped_column(String(32), index=True)
+    story_terms: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The version whose text the row holds: the article's own id until an update replaces it.
     version_id: Mapped[str] = mapped_column(String(32))
 

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.store.db import ArticleRow, DuplicateRow, VersionRow
-from services.store.schemas import DuplicateOut, Stats, StoredArticle, VersionOut
+from services.store.schemas import (
+    DuplicateOut,
+    Stats,
+    StoredArticle,
+    StoryArticle,
+    StoryDetail,
+    StorySummary,
+    VersionOut,
+)
 from shared.models import Verdict
 
 _DUPLICATE_FIELDS = {"canonical_id", "similarity", "reason", "measure", "matched_id"}
@@ -181,3 +190,84 @@ async def stats(session: AsyncSession) -> Stats:
         duplicates_by_reason=by_reason,
         updates=updates or 0,
     )
+
+
+def _story_summaries() -> Any:
+    canonical = func.sum(case((ArticleRow.status == "canonical", 1), else_=0))
+    duplicates = func.sum(case((ArticleRow.status == "duplicate", 1), else_=0))
+    last_seen = func.max(ArticleRow.ingested_at)
+    return (
+        select(
+            ArticleRow.story_id,
+            func.min(ArticleRow.ingested_at),
+            last_seen,
+            canonical,
+            duplicates,
+        )
+        .group_by(ArticleRow.story_id)
+        .order_by(last_seen.desc(), ArticleRow.story_id.desc())
+    )
+
+
+async def _top_terms(session: AsyncSession, story_ids: list[str]) -> dict[str, list[str]]:
+    """The terms the newest canonical article of each story carried (that carried any)."""
+    rows = await session.execute(
+        select(ArticleRow.story_id, ArticleRow.story_terms)
+        .where(ArticleRow.story_id.in_(story_ids), ArticleRow.status == "canonical")
+        .order_by(ArticleRow.id.desc())
+    )
+    terms: dict[str, list[str]] = {}
+    for story_id, story_terms in rows.all():
+        if story_terms:
+            terms.setdefault(story_id, story_terms)
+    return terms
+
+
+async def list_stories(
+    session: AsyncSession, *, since: datetime | None, limit: int
+) -> list[StorySummary]:
+    """Stories seen since ``since``, most recently active first."""
+    query = _story_summaries().limit(limit)
+    if since is not None:
+        query = query.having(func.max(ArticleRow.ingested_at) >= since)
+    rows = (await session.execute(query)).all()
+    terms = await _top_terms(session, [r[0] for r in rows])
+    return [
+        StorySummary(
+            story_id=story_id,
+            first_seen=first,
+            last_seen=last,
+            articles=n or 0,
+            duplicates=d or 0,
+            top_terms=terms.get(story_id, []),
+        )
+        for story_id, first, last, n, d in rows
+    ]
+
+
+async def get_story(session: AsyncSession, story_id: str) -> StoryDetail | None:
+    row = (await session.execute(_story_summaries().where(ArticleRow.story_id == story_id))).first()
+    if row is None:
+        return None
+    _, first, last, n, d = row
+    members = await session.execute(
+        select(ArticleRow)
+        .where(ArticleRow.story_id == story_id, ArticleRow.status == "canonical")
+        .order_by(ArticleRow.id)
+    )
+    coverage = [
+        StoryArticle(
+            id=a.id,
+            url=a.url,
+            title=a.title,
+            source=a.source,
+            ingested_at=a.ingested_at,
+            duplicates=await duplicates_of(session, a.id),
+        )
+        for a in members.scalars().all()
+    ]
+    terms = await _top_terms(session, [story_id])
+    return StoryDetail(
+        story_id=story_id, first_seen=first, last_seen=last, articles=n or 0, duplicates=d or 0,
+        top_terms=terms.get(story_id, []), coverage=coverage,
+    )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -16,6 +17,8 @@ from services.store.schemas import (
     DuplicatesPage,
     Stats,
     StoredArticle,
+    StoriesPage,
+    StoryDetail,
     VersionsPage,
 )
 
@@ -92,3 +95,21 @@ async def list_articles(
 @router.get("/stats", response_model=Stats)
 async def get_stats(session: SessionDep) -> Stats:
     return await repository.stats(session)
+
+
+@router.get("/stories", response_model=StoriesPage)
+async def list_stories(
+    session: SessionDep,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> StoriesPage:
+    """Stories with an article ingested at or after ``since`` (ISO 8601), most recent first."""
+    return StoriesPage(items=await repository.list_stories(session, since=since, limit=limit))
+
+
+@router.get("/stories/{story_id}", response_model=StoryDetail)
+async def get_story(story_id: str, session: SessionDep) -> StoryDetail:
+    story = await repository.get_story(session, story_id)
+    if story is None:
+        raise HTTPException(404, detail=f"no stored story with id {story_id!r}")
+    return story

@@ -31,6 +31,7 @@ class StoredArticle(BaseModel):
     measure: str | None
     matched_id: str | None
     story_id: str
+    story_terms: list[str]
     version_id: str
 
 
@@ -76,3 +77,29 @@ class Stats(BaseModel):
     duplicates: int
     duplicates_by_reason: dict[str, int]
     updates: int
+
+
+class StorySummary(BaseModel):
+    story_id: str
+    first_seen: datetime
+    last_seen: datetime
+    articles: int  # canonical articles: the different pieces of coverage
+    duplicates: int
+    top_terms: list[str]
+
+
+class StoriesPage(BaseModel):
+    items: list[StorySummary]
+
+
+class StoryArticle(BaseModel):
+    id: str
+    url: str | None
+    title: str | None
+    source: str | None
+    ingested_at: datetime
+    duplicates: list[DuplicateOut]
+
+
+class StoryDetail(StorySummary):
+    coverage: list[StoryArticle]  # its canonical articles, oldest first, with their duplicates

@@ -123,3 +123,19 @@ def test_the_id_of_an_update_redirects_to_its_article(
 
 def test_versions_of_an_unknown_article_are_a_404(store: TestClient) -> None:
     assert store.get("/articles/01UNKNOWN/versions").status_code == 404
+
+
+def test_stories_are_served_with_their_coverage(
+    store: TestClient, publish: redis.Redis, settings: Settings
+) -> None:
+    first, second = raw_article("Erste Meldung"), raw_article("Zweite Meldung")
+    publish.xadd(settings.stream_canonical, encode(verdict(first, story_terms=["riad"])))
+    publish.xadd(settings.stream_canonical, encode(verdict(second, story_id=first.id)))
+    _wait_stored(store, 2)
+
+    [story] = store.get("/stories", params={"since": "2000-01-01T00:00:00Z"}).json()["items"]
+    assert (story["story_id"], story["articles"], story["top_terms"]) == (first.id, 2, ["riad"])
+    detail = store.get(f"/stories/{first.id}").json()
+    assert [a["id"] for a in detail["coverage"]] == [first.id, second.id]
+    assert store.get("/stories/01NOSUCHSTORY").status_code == 404
+    assert store.get("/stories", params={"since": "yesterday"}).status_code == 422

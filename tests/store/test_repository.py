@@ -186,3 +186,47 @@ async def test_stats_count_updates_apart_from_articles(session_factory: Factory)
     async with session_factory() as session:
         stats = await repository.stats(session)
     assert (stats.articles, stats.updates) == (1, 1)
+
+
+async def test_stories_list_their_coverage_counts_and_newest_terms(
+    session_factory: Factory,
+) -> None:
+    first, second, copy = raw_article("A"), raw_article("B"), raw_article("B again")
+    other = raw_article("C")
+    await _save(session_factory, [
+        verdict(first, story_terms=["rubio"]),
+        verdict(second, story_id=first.id, story_terms=["rubio", "lawrow"]),
+        verdict(copy, second.id, "exact", story_id=first.id),
+        verdict(other, story_terms=["kane"]),
+    ])  # fmt: skip
+    async with session_factory() as session:
+        stories = await repository.list_stories(session, since=None, limit=10)
+    by_id = {s.story_id: s for s in stories}
+    assert (by_id[first.id].articles, by_id[first.id].duplicates) == (2, 1)
+    assert by_id[first.id].top_terms == ["rubio", "lawrow"]
+    assert [s.story_id for s in stories] == [other.id, first.id]  # most recently active first
+
+
+async def test_stories_since_a_time_leave_out_quieter_ones(session_factory: Factory) -> None:
+    old, new = raw_article("A"), raw_article("B")
+    await _save(session_factory, [verdict(old), verdict(new)])
+    async with session_factory() as session:
+        stories = await repository.list_stories(session, since=new.ingested_at, limit=10)
+    assert [s.story_id for s in stories] == [new.id]
+
+
+async def test_a_story_shows_its_canonical_articles_with_their_duplicates(
+    session_factory: Factory,
+) -> None:
+    first, second, copy = raw_article("A"), raw_article("B"), raw_article("B again")
+    await _save(session_factory, [
+        verdict(first), verdict(second, story_id=first.id),
+        verdict(copy, second.id, "near", 0.9, story_id=first.id),
+    ])  # fmt: skip
+    async with session_factory() as session:
+        story = await repository.get_story(session, first.id)
+        missing = await repository.get_story(session, "01NOSUCHSTORY")
+    assert story is not None and missing is None
+    assert [(a.id, [d.id for d in a.duplicates]) for a in story.coverage] == [
+        (first.id, []), (second.id, [copy.id]),
+    ]  # fmt: skip
