@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
+import random
 import sys
 import tempfile
 import time
@@ -36,7 +38,9 @@ from benchmarks.corpus import (
     build,
     load_news,
     load_seeds,
+    published_at,
 )
+from benchmarks.story_gold import adjusted_rand_index, same_event_pairs
 from services.dedupe.app import engine_for, signer_for, verification_params
 from services.dedupe.boilerplate import strip_boilerplate
 from services.dedupe.normalize import normalize, tokens
@@ -171,6 +175,7 @@ async def judge_all(docs: Sequence[Doc], settings: Settings) -> dict[str, Verdic
                 article = RawArticle(
                     id=new_id(), url=doc.url, canonical_url=doc.url, title=doc.title,
                     source=doc.source, ingested_at=INGESTED_AT, text=doc.text,
+                    published_at=published_at(doc.day),
                     content_sha256="-",
                 )  # fmt: skip
                 keys_by_id[article.id] = doc.key
@@ -195,9 +200,14 @@ async def judge_all(docs: Sequence[Doc], settings: Settings) -> dict[str, Verdic
             verdict = decode(Verdict, fields)
             verdicts[keys_by_id[verdict.id]] = verdict
     await redis.aclose()
-    # Canonical ids as document keys, so they compare with the gold groups.
+    # Canonical and story ids as document keys, so they compare with the gold groups.
     return {
-        key: v.model_copy(update={"canonical_id": keys_by_id[v.canonical_id]})
+        key: v.model_copy(
+            update={
+                "canonical_id": keys_by_id[v.canonical_id],
+                "story_id": keys_by_id.get(v.story_id, v.story_id),
+            }
+        )
         for key, v in verdicts.items()
     }
 
@@ -233,6 +243,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--per-transformation", type=int, default=150)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--spot-check", type=int, default=0, metavar="N", help="print N gold story pairs to read"
+    )
     args = parser.parse_args(argv)
     console = Console()
     try:
@@ -254,14 +267,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stream_canonical=f"{tag}:canonical",
                 stream_duplicates=f"{tag}:duplicates",
             )
-            report(console, corpus, base, settings)
+            report(console, corpus, base, settings, args.spot_check)
         finally:
             if server is not None:
                 server.stop()
     return 0
 
 
-def report(console: Console, corpus: Corpus, base: list[Doc], settings: Settings) -> None:
+def report(
+    console: Console, corpus: Corpus, base: list[Doc], settings: Settings, spot_check: int
+) -> None:
     started = time.perf_counter()
     sets = shingle_sets(base, settings.shingle_size)
     gold_base = similar_pairs(
@@ -334,7 +349,65 @@ def report(console: Console, corpus: Corpus, base: list[Doc], settings: Settings
         f"{memory.get('verdict', 0) / max(1, len(verdicts) - canonical):.0f} B each; "
         f"boilerplate counts {memory.get('bp', 0)} B, URL keys {memory.get('url', 0)} B in all"
     )
+    story_index = memory.get("st", 0) + memory.get("story", 0)
+    console.print(
+        f"story index: {story_index / canonical:.0f} B per canonical article (members, their LSH "
+        f"buckets and story records); term frequencies {memory.get('df', 0)} B in all"
+    )
     console.print(f"{len(corpus.docs)} articles judged in {elapsed:.1f} s (incl. gold computation)")
+    report_stories(console, base, verdicts, spot_check)
+
+
+def report_stories(
+    console: Console, base: list[Doc], verdicts: dict[str, Verdict], spot_check: int
+) -> None:
+    english = [d for d in base if d.key.startswith("en:")]
+    pairs = same_event_pairs(english)
+    groups = Groups(d.key for d in english)
+    for i, j in pairs:
+        groups.join(english[i].key, english[j].key)
+    gold = groups.label()
+    predicted = {d.key: verdicts[d.key].story_id for d in english}
+    score = pairwise(gold, predicted)
+    # The gold only links articles of one day; a story running over several days (an election
+    # week) counts as wrong links across its days. Its links within one day, scored alone:
+    same_day = pairwise(gold, {d.key: f"{predicted[d.key]}@{d.day}" for d in english})
+    console.print(
+        f"stories, English base ({len(english)} articles, {len(pairs)} same-event pairs by the "
+        f"same-day headline/lead rule, {len(set(gold.values()))} gold groups, "
+        f"{len(set(predicted.values()))} stories): pairwise precision {score.precision:.4f}, "
+        f"recall {score.recall:.4f}, F1 {score.f1:.4f}, ARI "
+        f"{adjusted_rand_index(gold, predicted):.4f}; links within one day: precision "
+        f"{same_day.precision:.4f}, recall {same_day.recall:.4f}, F1 {same_day.f1:.4f}"
+    )
+    seeds = [d.key for d in base if d.key.startswith("seed:")]
+    seed_stories = {verdicts[k].story_id for k in seeds}
+    intruders = [
+        k
+        for k, v in verdicts.items()
+        if v.story_id in seed_stories and not k.split("/")[0].startswith("seed:")
+    ]
+    console.print(
+        f"seeds (after {base.index(next(d for d in base if d.key in seeds))} background "
+        f"articles): {len(seed_stories)} story; unrelated articles in it: {len(intruders)}"
+        + (f" ({', '.join(intruders[:5])})" if intruders else "")
+    )
+    rng = random.Random(1)
+    for i, j in rng.sample(pairs, min(spot_check, len(pairs))):
+        console.print(
+            f"  gold, same event? {english[i].day} | {english[i].title} | {english[j].title}"
+        )
+    by_story_day: dict[str, list[Doc]] = defaultdict(list)
+    for d in english:
+        by_story_day[f"{predicted[d.key]}@{d.day}"].append(d)
+    unmatched = [
+        (a, b)
+        for members in by_story_day.values()
+        for a, b in itertools.combinations(members, 2)
+        if gold[a.key] != gold[b.key]
+    ]
+    for a, b in rng.sample(unmatched, min(spot_check, len(unmatched))):
+        console.print(f"  engine only, same event? {a.day} | {a.title} | {b.title}")
 
 
 if __name__ == "__main__":

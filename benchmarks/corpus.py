@@ -15,6 +15,7 @@ import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from services.republish import rewrap
@@ -51,15 +52,27 @@ def load_news(path: Path) -> list[Doc]:
         name = next(n for n in archive.namelist() if n.endswith(".csv"))
         rows = list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
     docs = []
-    for row in rows:
+    for row in sorted(rows, key=lambda r: _date(r["publish_date"])):  # a stream runs in time order
         text = row["text"].strip()
         if len(text.split()) < 30:
             continue  # a caption or a stub, no article
         url = row["article_source_link"].strip() or None
         source = url.split("/")[2] if url and url.count("/") >= 2 else "unknown"
         docs.append(Doc(f"en:{row['article_id']}", text, url, source, row["title"] or None,
-                        day=row["publish_date"]))  # fmt: skip
+                        day=row["publish_date"].split()[0]))  # fmt: skip
     return docs
+
+
+def _date(day: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in day.split()[0].split("/"))
+
+
+def published_at(day: str | None) -> datetime | None:
+    """Noon UTC of a ``YYYY/M/D`` day: the corpus gives days, not times."""
+    if not day:
+        return None
+    year, month, date = _date(day)
+    return datetime(year, month, date, 12, tzinfo=UTC)
 
 
 def load_seeds(directory: Path = SEEDS) -> list[Doc]:
@@ -210,6 +223,7 @@ def build(base: list[Doc], per_transformation: int, seed: int) -> Corpus:
                 f"copy-{name}",
                 base=doc.key,
                 transformation=name,
+                day=doc.day,
             )
             for n, doc in enumerate(sample)
         ]

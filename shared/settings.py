@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     settle_ms: int = Field(default=20, ge=0, le=10_000)
     # A canonical article joins the open story whose representative terms are at least this
     # similar (cosine of salient-term weights); a story closes after this long without one.
-    story_threshold: float = Field(default=0.2, gt=0.0, lt=1.0)
+    story_threshold: float = Field(default=0.25, gt=0.0, lt=1.0)
     story_quiet_days: float = Field(default=3.0, gt=0)
 
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)

@@ -293,9 +293,7 @@ class DedupeEngine:
                     keys.verdict(article.id), keys.entry(article.id), keys.story(placement.story_id)
                 )
                 recorded = await self.index.recorded(article.id, watching=pipe)
-                story = await self.placer.story_after(
-                    pipe, placement, id_time_ms(article.id), _now_ms()
-                )
+                story = await self.placer.story_after(pipe, placement, article)
                 pipe.multi()  # type: ignore[no-untyped-call]
                 if recorded is None:
                     self.index.record(
@@ -303,7 +301,9 @@ class DedupeEngine:
                         filed.expiry_ms,
                     )  # fmt: skip
                     if story is not None and placement.member is not None:
-                        self.stories.settle(pipe, placement.member, story, placement.expiry_ms)
+                        self.stories.settle(
+                            pipe, placement.member, story, placement.expiry_ms, _now_ms()
+                        )
                     story_id = story.story_id if story else placement.story_id
                     story_terms = story.top_terms() if story else []
                     verdict = verdict_for(article, decision, story_id, story_terms)

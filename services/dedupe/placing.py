@@ -41,7 +41,7 @@ class StoryPlacer:
         if not decision.is_canonical:
             canonical_story = await self.index.story_of(decision.canonical_id)
             return Placement(canonical_story or decision.canonical_id)
-        now, ingest = _now_ms(), id_time_ms(article.id)
+        now, ingest, event = _now_ms(), id_time_ms(article.id), event_ms(article)
         counts, named = term_counts(article.text, article.title)
         frequencies, documents = await self.index.frequencies(sorted(counts), now)
         terms = salient_terms(counts, named, frequencies, documents)
@@ -60,7 +60,7 @@ class StoryPlacer:
                 sorted({c.story_id for c in candidates if c.story_id})
             )
             outcome = judge_story(
-                member, candidates, stories, self.threshold, _now_ms(), self.index.quiet_ms
+                member, candidates, stories, self.threshold, event, self.index.quiet_ms
             )
             if isinstance(outcome, NewStory):
                 return Placement(article.id, member, expiry)
@@ -81,18 +81,28 @@ class StoryPlacer:
             await poll(settled, deadline, f"story contenders {', '.join(waiting)} did not settle")
 
     async def story_after(
-        self, watching: Pipeline, placement: Placement, ingest_ms: int, now_ms: int
+        self, watching: Pipeline, placement: Placement, article: RawArticle
     ) -> Story | None:
         """The story record as it will be once this article is in it (read under WATCH)."""
         member = placement.member
         if member is None:
             return None
+        at = event_ms(article)
         current = await self.index.current(placement.story_id, watching)
         if current is not None and placement.story_id == member.article_id:
             return current  # opened by an earlier attempt at this article
-        if current is None or not current.is_open(now_ms, self.index.quiet_ms):
-            return opened(member.article_id, member.terms, ingest_ms)
-        return current.joined(member.terms, ingest_ms)
+        if current is None or not current.is_open(at, self.index.quiet_ms):
+            return opened(member.article_id, member.terms, at)
+        return current.joined(member.terms, at)
+
+
+def event_ms(article: RawArticle) -> int:
+    """When the article's event happened, as far as we know: its publication time if given,
+    else its ingest time. Stories close by this clock, so a backlog ingested late still groups
+    by when it was news."""
+    if article.published_at is not None:
+        return int(article.published_at.timestamp() * 1000)
+    return id_time_ms(article.id)
 
 
 def _now_ms() -> int:

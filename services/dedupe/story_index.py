@@ -28,10 +28,12 @@ from services.dedupe.window import SKEW_MS, Window
 from shared.redis import as_bytes, as_text
 from shared.streams import Keys
 
-# Term sets are small (20 terms) and same-event articles share only part of them: a short
-# signature, banded for a low Jaccard, finds the candidates; the representative decides.
-STORY_NUM_PERM = 64
-STORY_CANDIDATE_THRESHOLD = 0.15
+# Term sets are small (20 terms) and two articles on one event may share only a few of them: a
+# short signature, banded by datasketch's optimiser for a Jaccard of 0.05 (32 bands of one row:
+# a candidate at Jaccard 0.1 with probability 0.97), finds the candidates; the story's
+# representative terms decide.
+STORY_NUM_PERM = 32
+STORY_CANDIDATE_THRESHOLD = 0.05
 
 
 def story_signer(seed: int) -> Signer:
@@ -150,9 +152,13 @@ class StoryIndex:
         raw = await watching.get(self.keys.story(story_id))
         return decode_story(raw) if raw else None
 
-    def settle(self, pipe: Pipeline, member: Member, story: Story, expiry_ms: int) -> None:
+    def settle(
+        self, pipe: Pipeline, member: Member, story: Story, expiry_ms: int, now_ms: int
+    ) -> None:
         """Queue the writes that put the article in ``story`` into the caller's transaction."""
         settled = replace(member, state=State.CANONICAL, story_id=story.story_id)
         pipe.set(self.keys.story_member(member.article_id), encode_member(settled), pxat=expiry_ms)
-        closes = story.last_seen_ms + self.quiet_ms + SKEW_MS
+        # Kept while it may take members: a quiet time after its last one, by event time, and at
+        # least a quiet time from now (a backlog of old news is grouped as it arrives).
+        closes = max(story.last_seen_ms, now_ms) + self.quiet_ms + SKEW_MS
         pipe.set(self.keys.story(story.story_id), encode_story(story), pxat=closes)

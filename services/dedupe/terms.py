@@ -86,8 +86,29 @@ def language_of(words: list[str]) -> str:
     return "de" if german > english else "en"
 
 
+# German nouns come after an article or an adjective ("der Krieg", "russischen Außenminister");
+# a capitalised word inside a sentence after anything else ("mit Lawrow", "in Riad", "Sergei
+# Lawrow") is most likely a name.
+_DETERMINERS = _word_set(
+    """
+    der die das den dem des ein eine einen einem einer eines kein keine keinen keinem keiner
+    sein seine seinen seinem seiner ihr ihre ihren ihrem ihrer unser unsere dieser diese diesen
+    diesem dieses jeder jede jeden jedem alle allen beiden zwei drei vier viele vielen mehrere
+    einige
+    """
+)
+
+
+def _german_name_cue(previous: str) -> bool:
+    form = normalize(previous)
+    if form in _DETERMINERS:
+        return False
+    return not (previous[:1].islower() and form.endswith(("e", "en", "er", "es", "em")))
+
+
 def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[str]]:
-    """Each content term's count, and the terms that occur as names (English, mid-sentence)."""
+    """Each content term's count, and the terms that occur as names (capitalised inside a
+    sentence; in German, only where no article or adjective makes it a common noun)."""
     counts: Counter[str] = Counter()
     named: set[str] = set()
     full = f"{title}.\n{text}" if title else text
@@ -98,13 +119,14 @@ def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[
         word = match.group(0)
         before = full[max(0, match.start() - 3) : match.start()]
         sentence_start = not previous or bool(_SENTENCE_END.search(before)) or "\n" in before
+        cue = english or _german_name_cue(previous)
         previous = word
         form = normalize(word)
         if len(form) < 3 or form in _STOP:
             continue
         term = _stem(form)
         counts[term] += 1
-        if english and word[0].isupper() and not sentence_start:
+        if word[0].isupper() and not sentence_start and cue:
             named.add(term)
     return counts, named
 

@@ -35,10 +35,15 @@ def test_english_names_are_terms_marked_as_names() -> None:
     assert "official" in counts and "official" not in named  # stemmed; at a sentence start
 
 
-def test_german_nouns_are_not_taken_for_names_by_their_capital() -> None:
+def test_german_nouns_after_an_article_are_no_names_but_a_place_after_a_preposition_is() -> None:
     counts, named = term_counts("Die Gespräche über den Krieg wurden in Riad fortgesetzt.")
-    assert named == set()
+    assert named == {"riad"}
     assert {"gespraech", "krieg", "riad"} <= set(counts)
+
+
+def test_a_german_name_after_a_title_is_a_name_but_the_title_after_an_adjective_is_not() -> None:
+    _, named = term_counts("Er traf den russischen Außenminister Sergei Lawrow gestern.")
+    assert named == {"sergei", "lawrow"}
 
 
 def test_function_words_are_no_terms() -> None:
