@@ -36,7 +36,7 @@ from services.dedupe.decide import (
 )
 from services.dedupe.features import features
 from services.dedupe.index import RedisIndex
-from services.dedupe.placing import Placement, StoryPlacer
+from services.dedupe.placing import Placement, StoryPlacer, Terms
 from services.dedupe.story_index import StoryIndex
 from shared.consumer import BatchFailures, Delivery
 from shared.ids import id_time_ms
@@ -95,6 +95,7 @@ class Pending:
     delivery: Delivery[RawArticle]
     filed: _Filed
     url_owner: tuple[str, bytes] | None
+    terms: Terms
 
 
 class DedupeEngine:
@@ -162,6 +163,7 @@ class DedupeEngine:
                 self.settings.boilerplate_min_articles,
             )
         feats = features(article.text, article.canonical_url, self.index.signer, recurring)
+        terms = await self.placer.terms_of(article)
         expiry = self.index.window.entry_expiry_ms(ingest_ms, now)
         entry = Entry(
             article.id, State.CONTENDING, bytes.fromhex(feats.content_hash[:16]), feats.size,
@@ -172,11 +174,11 @@ class DedupeEngine:
                 feats.url_hash, article.id, entry.content_key, expiry
             )
             if owner[0] != article.id:
-                return Pending(delivery, _Filed(entry, feats.buckets, None, expiry), owner)
+                return Pending(delivery, _Filed(entry, feats.buckets, None, expiry), owner, terms)
         generation = self.index.window.filed(now, ingest_ms)
         if not await self.index.insert(entry, feats.buckets, generation, expiry):
             return await self.prepare(delivery)  # decided meanwhile: take that decision
-        return Pending(delivery, _Filed(entry, feats.buckets, generation, expiry), None)
+        return Pending(delivery, _Filed(entry, feats.buckets, generation, expiry), None, terms)
 
     async def finish(self, pending: Pending) -> Decision:
         """Decide (waiting on other articles where the protocol says so), then commit."""
@@ -191,7 +193,7 @@ class DedupeEngine:
         async def poll(check: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
             await self._poll(check, deadline, what, pending.delivery)
 
-        placement = await self.placer.place(pending.delivery.item, decision, poll)
+        placement = await self.placer.place(pending.delivery.item, decision, poll, pending.terms)
         return await self._commit(pending.delivery, pending.filed, decision, placement)
 
     async def _by_content(self, filed: _Filed, delivery: Delivery[RawArticle]) -> Decision:
@@ -304,6 +306,7 @@ class DedupeEngine:
                         self.stories.settle(
                             pipe, placement.member, story, placement.expiry_ms, _now_ms()
                         )
+                        self.stories.count(pipe, placement.counted, _now_ms())
                     story_id = story.story_id if story else placement.story_id
                     story_terms = story.top_terms() if story else []
                     verdict = verdict_for(article, decision, story_id, story_terms)

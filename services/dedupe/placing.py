@@ -29,6 +29,15 @@ class Placement:
     story_id: str  # the story to join; the article's own id when it opens one
     member: Member | None = None  # a canonical article's entry in the story index
     expiry_ms: int = 0
+    counted: tuple[str, ...] = ()  # its terms, counted for document frequencies at commit
+
+
+@dataclass(frozen=True)
+class Terms:
+    """An article's salient terms, and every term it has (for document frequencies)."""
+
+    salient: dict[str, float]
+    all: tuple[str, ...]
 
 
 class StoryPlacer:
@@ -37,18 +46,26 @@ class StoryPlacer:
         self.threshold = threshold
         self.timeout_s = timeout_s
 
-    async def place(self, article: RawArticle, decision: Decision, poll: Poll) -> Placement:
+    async def terms_of(self, article: RawArticle) -> Terms:
+        """Computed with the article's features, before it is judged, so that placing a
+        canonical article in its story takes as few round trips as it can."""
+        counts, named = term_counts(article.text, article.title)
+        terms = sorted(counts)
+        frequencies, documents = await self.index.frequencies(terms, _now_ms())
+        return Terms(salient_terms(counts, named, frequencies, documents), tuple(terms))
+
+    async def place(
+        self, article: RawArticle, decision: Decision, poll: Poll, found: Terms
+    ) -> Placement:
         if not decision.is_canonical:
             canonical_story = await self.index.story_of(decision.canonical_id)
             return Placement(canonical_story or decision.canonical_id)
         now, ingest, event = _now_ms(), id_time_ms(article.id), event_ms(article)
-        counts, named = term_counts(article.text, article.title)
-        frequencies, documents = await self.index.frequencies(sorted(counts), now)
-        terms = salient_terms(counts, named, frequencies, documents)
+        terms = found.salient
         member = Member(article.id, State.CONTENDING, terms, None)
         expiry = self.index.expiry_ms(ingest, now)
         if not terms:
-            return Placement(article.id, member, expiry)  # nothing to compare: a story alone
+            return Placement(article.id, member, expiry, found.all)  # nothing to compare
         buckets = self.index.term_buckets(terms)
         filed = await self.index.file(member, buckets, self.index.window.filed(now, ingest), expiry)
         if not filed:  # settled meanwhile by another worker
@@ -63,9 +80,9 @@ class StoryPlacer:
                 member, candidates, stories, self.threshold, event, self.index.quiet_ms
             )
             if isinstance(outcome, NewStory):
-                return Placement(article.id, member, expiry)
+                return Placement(article.id, member, expiry, found.all)
             if isinstance(outcome, Join):
-                return Placement(outcome.story_id, member, expiry)
+                return Placement(outcome.story_id, member, expiry, found.all)
             assert isinstance(outcome, Await)
             if outcome.withdraw and member.state is not State.WITHDRAWN:
                 member = replace(member, state=State.WITHDRAWN)

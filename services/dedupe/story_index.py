@@ -75,30 +75,34 @@ class StoryIndex:
         return self.signer.band_keys(signature)
 
     async def frequencies(self, terms: Sequence[str], now_ms: int) -> tuple[dict[str, int], int]:
-        """Document frequencies of ``terms`` and the number of documents, before this one;
-        then counts this one. Kept per generation so old counts expire."""
+        """Document frequencies of ``terms`` among canonical articles, and their number."""
         generation = self.window.generation(now_ms)
-        current, previous = (
-            self.keys.document_frequency(generation),
-            self.keys.document_frequency(generation - 1),
-        )
-        expiry = self.window.generation_expiry_ms(generation)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(current, list(terms))
-            pipe.hmget(previous, list(terms))
+            pipe.hmget(self.keys.document_frequency(generation), list(terms))
+            pipe.hmget(self.keys.document_frequency(generation - 1), list(terms))
             pipe.get(self.keys.documents(generation))
             pipe.get(self.keys.documents(generation - 1))
-            for term in terms:
-                pipe.hincrby(current, term, 1)
-            pipe.incr(self.keys.documents(generation))
-            pipe.pexpireat(current, expiry)
-            pipe.pexpireat(self.keys.documents(generation), expiry)
-            now_counts, before_counts, docs_now, docs_before, *_ = await pipe.execute()
+            now_counts, before_counts, docs_now, docs_before = await pipe.execute()
         frequencies = {
             term: int(a or 0) + int(b or 0)
             for term, a, b in zip(terms, now_counts, before_counts, strict=True)
         }
         return frequencies, int(docs_now or 0) + int(docs_before or 0)
+
+    def count(self, pipe: Pipeline, terms: Sequence[str], now_ms: int) -> None:
+        """Queue the counting of one more canonical article with ``terms``; per generation, so
+        old counts expire."""
+        generation = self.window.generation(now_ms)
+        current, documents = (
+            self.keys.document_frequency(generation),
+            self.keys.documents(generation),
+        )
+        for term in terms:
+            pipe.hincrby(current, term, 1)
+        pipe.incr(documents)
+        expiry = self.window.generation_expiry_ms(generation)
+        pipe.pexpireat(current, expiry)
+        pipe.pexpireat(documents, expiry)
 
     def expiry_ms(self, ingest_ms: int, now_ms: int) -> int:
         return self.window.entry_expiry_ms(ingest_ms, now_ms)
