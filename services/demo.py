@@ -50,6 +50,12 @@ def _snippet(text: str, width: int = 60) -> str:
     return line[:width] + ("…" if len(line) > width else "")
 
 
+def _reason(dup: dict[str, Any] | None) -> str:
+    if dup is None:
+        return ""
+    return f"{dup['reason']} ({dup['measure']})" if dup["reason"] == "near" else dup["reason"]
+
+
 def run_demo(settings: Settings, seed_dir: Path, console: Console | None = None) -> None:
     console = console or Console(width=None if sys.stdout.isatty() else 140)
     bodies = demo_articles(seed_dir)
@@ -58,8 +64,14 @@ def run_demo(settings: Settings, seed_dir: Path, console: Console | None = None)
         ids = httpx.post(stack.url("ingest") + "/articles/batch", json=bodies, timeout=30).json()
         stats = wait_for_stored(stack.url("store"), len(ids["ids"]))
         page = httpx.get(stack.url("store") + "/articles?status=canonical&limit=500").json()
-        table = Table(title=f"{stats['canonical']} canonical, {stats['duplicates']} duplicates")
-        for column in ("canonical article", "id", "duplicate id", "source", "reason", "similarity"):
+        stories = {a["story_id"] for a in page["items"]}
+        table = Table(
+            title=f"{stats['canonical']} canonical, {stats['duplicates']} duplicates, "
+            f"{len(stories)} {'story' if len(stories) == 1 else 'stories'}"
+        )
+        columns = ("canonical article", "id", "story", "duplicate id", "source", "reason",
+                   "similarity")  # fmt: skip
+        for column in columns:
             table.add_column(column, no_wrap=column != "canonical article")
         for article in reversed(page["items"]):
             dups = httpx.get(f"{stack.url('store')}/articles/{article['id']}/duplicates").json()
@@ -68,9 +80,10 @@ def run_demo(settings: Settings, seed_dir: Path, console: Console | None = None)
                 table.add_row(
                     _snippet(article["text"]) if first else "",
                     article["id"] if first else "",
+                    "…" + article["story_id"][-6:] if first else "",
                     dup["id"] if dup else "-",
                     dup["source"] if dup else "",
-                    dup["reason"] if dup else "",
+                    _reason(dup),
                     f"{dup['similarity']:.2f}" if dup and dup["similarity"] is not None else "",
                 )
                 first = False

@@ -27,7 +27,7 @@ def test_demo_prints_five_canonical_seeds_and_their_ten_copies() -> None:
         env=_env_without_servers(), check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "5 canonical, 10 duplicates" in result.stdout
+    assert "5 canonical, 10 duplicates, 1 story" in result.stdout
     # Each seed's aggregator copy is exact; its regional copy differs only in furniture and layout,
     # which normalisation removes, so it is exact or (where some furniture stays) near.
     assert result.stdout.count("exact") + result.stdout.count("near") == 10
