@@ -96,6 +96,35 @@ def ingest_cmd(paths: tuple[Path, ...], api: str | None, source: str | None) -> 
         sys.exit(1)
 
 
+@main.command("tail")
+@click.argument("which", type=click.Choice(["canonical", "duplicates", "dead"]))
+@click.option("--from-start", is_flag=True, help="Begin at the stream's first entry.")
+@click.option("--group", default=None, help="Read through this consumer group (and ack).")
+@click.option("--count", type=int, default=None, help="Stop after this many entries.")
+def tail_cmd(which: str, from_start: bool, group: str | None, count: int | None) -> None:
+    """Print each verdict (or dead letter) as one JSON line."""
+    import redis
+
+    from services.tail import tail
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("REDIS_URL is required: which Redis to read from")
+    stream = {
+        "canonical": settings.stream_canonical,
+        "duplicates": settings.stream_duplicates,
+        "dead": settings.stream_dead,
+    }[which]
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        tail(client, stream, lambda line: click.echo(line), from_start=from_start, group=group,
+             count=count)  # fmt: skip
+    except KeyboardInterrupt:
+        pass
+    finally:
+        client.close()
+
+
 @main.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 def demo(data_dir: Path | None) -> None:

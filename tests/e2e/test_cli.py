@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -9,9 +10,13 @@ import sys
 from pathlib import Path
 
 import httpx
+import redis
 
 from shared.redis import free_port
+from shared.settings import Settings, settings_env
+from shared.streams import encode
 from tests.conftest import ROOT
+from tests.factories import raw_article, verdict
 from tests.waiting import wait_until
 
 CLI = [sys.executable, "-m", "services.cli"]
@@ -63,3 +68,35 @@ def test_up_runs_the_stack_on_embedded_redis_and_stops_on_sigterm(tmp_path: Path
     assert f"http://127.0.0.1:{ingest}" in out and "(embedded)" in out
     assert (tmp_path / "data" / "store.db").exists()
     assert (tmp_path / "data" / "redis" / "appendonly.aof").exists()
+
+
+def _published(settings: Settings, count: int) -> list[str]:
+    client = redis.Redis.from_url(settings.redis_url or "")
+    ids = []
+    for n in range(count):
+        article = raw_article(f"Meldung {n}")
+        client.xadd(settings.stream_canonical, encode(verdict(article)))
+        ids.append(article.id)
+    client.close()
+    return ids
+
+
+def _tail(settings: Settings, *args: str) -> list[dict[str, object]]:
+    result = subprocess.run(
+        [*CLI, "tail", "canonical", *args], capture_output=True, text=True, timeout=60,
+        env={**os.environ, **settings_env(settings)}, check=True,
+    )  # fmt: skip
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_tail_from_start_prints_each_verdict_as_a_json_line(settings: Settings) -> None:
+    ids = _published(settings, 3)
+    lines = _tail(settings, "--from-start", "--count", "3")
+    assert [line["id"] for line in lines] == ids
+
+
+def test_tail_through_a_group_resumes_after_what_it_acked(settings: Settings) -> None:
+    ids = _published(settings, 3)
+    first = _tail(settings, "--from-start", "--group", "jq", "--count", "2")
+    second = _tail(settings, "--group", "jq", "--count", "1")
+    assert [line["id"] for line in first + second] == ids
