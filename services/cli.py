@@ -126,6 +126,21 @@ def tail_cmd(which: str, from_start: bool, group: str | None, count: int | None)
 
 
 @main.command()
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write to this file.")
+def asyncapi(out: Path | None) -> None:
+    """Export the AsyncAPI document of the streams (JSON)."""
+    import json
+
+    from shared.asyncapi import asyncapi_document
+
+    text = json.dumps(asyncapi_document(_settings()), indent=2)
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@main.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 def demo(data_dir: Path | None) -> None:
     """Start the stack, ingest seeds/ and republished copies, print what dedupe decided."""
