@@ -24,6 +24,7 @@ from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage, RedisStreamMessage
 from pydantic import BaseModel, ValidationError
 
+from shared.metrics import BATCH_SECONDS, DEAD_LETTERED
 from shared.models import DeadLetter
 from shared.redis import as_text
 from shared.settings import Settings
@@ -137,7 +138,8 @@ class GroupConsumer(Generic[M]):
 
     async def _handle(self, deliveries: list[Delivery[M]]) -> None:
         try:
-            await self.handler(deliveries)
+            with BATCH_SECONDS.labels(self.group).time():
+                await self.handler(deliveries)
             return
         except BatchFailures as failed:
             for delivery in deliveries:
@@ -190,6 +192,7 @@ class GroupConsumer(Generic[M]):
                 self.keys.last_error(self.group, message_id),
             )
             await pipe.execute()
+        DEAD_LETTERED.inc()
         log.error(
             "dead-lettered",
             extra={"stream": self.stream, "message_id": message_id, "error": error[:500]},

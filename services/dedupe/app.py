@@ -16,6 +16,7 @@ from services.dedupe.window import Window
 from shared.broker import make_broker
 from shared.consumer import GroupConsumer
 from shared.health import health_router, redis_ping
+from shared.metrics import metrics_router
 from shared.models import RawArticle
 from shared.redis import async_client
 from shared.settings import Settings
@@ -96,4 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="newsdedup dedupe", version="0.1.0", lifespan=lifespan)
 
     app.include_router(health_router(redis=redis_ping))
+    streams = [settings.stream_raw, settings.stream_canonical, settings.stream_duplicates,
+               settings.stream_dead]  # fmt: skip
+    app.include_router(metrics_router(streams, index=True))
     return app

@@ -40,6 +40,7 @@ from services.dedupe.placing import Placement, StoryPlacer, Terms
 from services.dedupe.story_index import StoryIndex
 from shared.consumer import BatchFailures, Delivery
 from shared.ids import id_time_ms
+from shared.metrics import VERDICT_LATENCY, VERDICTS
 from shared.models import RawArticle, Verdict
 from shared.settings import Settings
 from shared.streams import encode
@@ -318,6 +319,9 @@ class DedupeEngine:
                 except WatchError:
                     continue
         final = recorded or decision
+        if recorded is None:
+            VERDICTS.labels(final.status, final.reason or "").inc()
+            VERDICT_LATENCY.observe(max(0.0, (_now_ms() - id_time_ms(article.id)) / 1000))
         log.info(
             "verdict",
             extra={

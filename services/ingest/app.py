@@ -11,6 +11,7 @@ from services.ingest.limits import BodySizeLimit
 from services.ingest.queue import RawQueue
 from services.ingest.routes import router
 from shared.health import health_router, redis_ping
+from shared.metrics import metrics_router
 from shared.redis import async_client
 from shared.settings import Settings
 
@@ -34,5 +35,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.include_router(router)
     app.include_router(health_router(redis=redis_ping))
+    app.include_router(metrics_router([settings.stream_raw, settings.stream_dead]))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     return app

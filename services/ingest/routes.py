@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from services.ingest.prepare import NoArticleText, prepare
 from services.ingest.queue import RawQueue
 from shared.ids import new_id
+from shared.metrics import ARTICLES_INGESTED
 from shared.models import Accepted, ArticleIn, BatchAccepted, RawArticle
 from shared.settings import Settings
 from shared.streams import keys_for
@@ -73,6 +74,8 @@ async def post_article(
         raw = _prepare_all([article], False)
     response = Accepted(id=raw[0].id).model_dump_json()
     previous = await queue.enqueue(raw, response, _idem_key(settings, "one", idempotency_key))
+    if previous is None:
+        ARTICLES_INGESTED.inc()
     return JSONResponse(json.loads(previous or response), status_code=202)
 
 
@@ -96,4 +99,6 @@ async def post_batch(
     raw = await run_in_threadpool(_prepare_all, articles, True)
     response = BatchAccepted(ids=[a.id for a in raw]).model_dump_json()
     previous = await queue.enqueue(raw, response, _idem_key(settings, "batch", idempotency_key))
+    if previous is None:
+        ARTICLES_INGESTED.inc(len(raw))
     return JSONResponse(json.loads(previous or response), status_code=202)

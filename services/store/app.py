@@ -15,6 +15,7 @@ from services.store.routes import database_ping, router
 from shared.broker import make_broker
 from shared.consumer import Delivery, GroupConsumer
 from shared.health import health_router, redis_ping
+from shared.metrics import metrics_router
 from shared.models import Verdict
 from shared.redis import async_client
 from shared.settings import Settings
@@ -73,4 +74,6 @@ def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
     app.include_router(router)
     checks = {"database": database_ping} | ({"redis": redis_ping} if consume else {})
     app.include_router(health_router(**checks))
+    streams = [settings.stream_canonical, settings.stream_duplicates, settings.stream_dead]
+    app.include_router(metrics_router(streams))
     return app

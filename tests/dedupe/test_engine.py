@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import REGISTRY
 
 from services.dedupe.app import engine_for, index_for, verification_params
 from services.dedupe.decide import Decision
@@ -296,3 +297,13 @@ async def test_a_duplicate_is_in_its_canonical_articles_story(
     await _judge(engine, redis, settings, raw_article(republished(second.text, 3)))
     [copy] = await _published(redis, settings.stream_duplicates)
     assert (copy.canonical_id, copy.story_id) == (second.id, first.id)
+
+
+async def test_a_published_verdict_is_counted_by_status_and_reason(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    labels = {"status": "duplicate", "reason": "exact"}
+    before = REGISTRY.get_sample_value("newsdedup_verdicts_total", labels) or 0.0
+    await _judge(engine, redis, settings, raw_article(SEED_TEXT))
+    await _judge(engine, redis, settings, raw_article(SEED_TEXT))
+    assert REGISTRY.get_sample_value("newsdedup_verdicts_total", labels) == before + 1

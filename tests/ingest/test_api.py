@@ -145,3 +145,20 @@ def test_body_over_the_size_limit_is_a_413(settings: Settings, queued: Queued) -
 
 def test_health_reports_ok_when_redis_answers(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
+
+
+def _metric(client: TestClient, line_start: str) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith(line_start):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_metrics_count_accepted_articles_and_the_raw_stream(
+    client: TestClient, settings: Settings
+) -> None:
+    before = _metric(client, "newsdedup_articles_ingested_total")
+    client.post("/articles/batch", json=[{"text": "Eins"}, {"text": "Zwei"}])
+    assert _metric(client, "newsdedup_articles_ingested_total") == before + 2
+    length = f'newsdedup_stream_length{{stream="{settings.stream_raw}"}}'
+    assert _metric(client, length) == 2

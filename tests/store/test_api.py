@@ -139,3 +139,14 @@ def test_stories_are_served_with_their_coverage(
     assert [a["id"] for a in detail["coverage"]] == [first.id, second.id]
     assert store.get("/stories/01NOSUCHSTORY").status_code == 404
     assert store.get("/stories", params={"since": "yesterday"}).status_code == 422
+
+
+def test_metrics_report_what_the_store_group_has_pending(
+    store: TestClient, publish: redis.Redis, settings: Settings
+) -> None:
+    publish.xadd(settings.stream_canonical, encode(verdict(raw_article("Eine Meldung"))))
+    _wait_stored(store, 1)
+    text = store.get("/metrics").text
+    pending = f'newsdedup_stream_pending{{group="store",stream="{settings.stream_canonical}"}} 0.0'
+    assert pending in text
+    assert f'newsdedup_stream_length{{stream="{settings.stream_canonical}"}} 1.0' in text

@@ -1,0 +1,73 @@
+"""Prometheus metrics, and the ``GET /metrics`` route every service serves.
+
+Counters and histograms live in the process and count what it did since it started. Stream
+gauges (length, pending entries, lag per consumer group) and the Redis index size are read from
+Redis when scraped, so any replica reports the same shared state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+from shared.redis import as_text
+
+ARTICLES_INGESTED = Counter("newsdedup_articles_ingested", "Articles accepted with 202")
+VERDICTS = Counter("newsdedup_verdicts", "Verdicts published", ["status", "reason"])
+VERDICT_LATENCY = Histogram(
+    "newsdedup_verdict_latency_seconds",
+    "From ingest (the article's id) to its verdict's commit",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+BATCH_SECONDS = Histogram(
+    "newsdedup_batch_processing_seconds", "Time to process one batch of stream entries",
+    ["service"],
+)  # fmt: skip
+DEAD_LETTERED = Counter("newsdedup_dead_lettered", "Entries this process moved to the dead stream")
+STREAM_LENGTH = Gauge("newsdedup_stream_length", "Entries in the stream", ["stream"])
+STREAM_PENDING = Gauge(
+    "newsdedup_stream_pending", "Entries delivered to a group and not acked", ["stream", "group"]
+)
+STREAM_LAG = Gauge(
+    "newsdedup_stream_lag", "Entries not yet delivered to a group (Redis 7+)", ["stream", "group"]
+)
+REDIS_MEMORY = Gauge("newsdedup_redis_used_memory_bytes", "Memory of the Redis holding the index")
+REDIS_KEYS = Gauge("newsdedup_redis_keys", "Keys in the Redis database holding the index")
+
+
+async def read_streams(redis: aioredis.Redis, streams: Sequence[str]) -> None:
+    for stream in streams:
+        if not await redis.exists(stream):
+            continue
+        STREAM_LENGTH.labels(stream).set(await redis.xlen(stream))
+        groups: list[dict[Any, Any]] = await redis.xinfo_groups(stream)
+        for group in groups:
+            name = as_text(group["name"])
+            STREAM_PENDING.labels(stream, name).set(int(group["pending"]))
+            if group.get("lag") is not None:
+                STREAM_LAG.labels(stream, name).set(int(group["lag"]))
+
+
+async def read_index(redis: aioredis.Redis) -> None:
+    REDIS_MEMORY.set(int((await redis.info("memory"))["used_memory"]))
+    REDIS_KEYS.set(int(await redis.dbsize()))
+
+
+def metrics_router(streams: Sequence[str], index: bool = False) -> APIRouter:
+    """``streams``: the streams whose gauges this service reports; ``index``: the Redis size."""
+    router = APIRouter()
+
+    @router.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        redis = getattr(request.app.state, "redis", None)
+        if redis is not None:
+            await read_streams(redis, streams)
+            if index:
+                await read_index(redis)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
