@@ -7,14 +7,19 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.store import repository
+from services.store.compare import Segment, side_by_side
+from services.store.page import PAGE
 from services.store.schemas import (
     ArticlesPage,
+    CompareSide,
+    Comparison,
     DuplicatesPage,
+    SegmentOut,
     Stats,
     StoredArticle,
     StoriesPage,
@@ -113,3 +118,28 @@ async def get_story(story_id: str, session: SessionDep) -> StoryDetail:
     if story is None:
         raise HTTPException(404, detail=f"no stored story with id {story_id!r}")
     return story
+
+
+def _side(article: StoredArticle, segments: list[Segment]) -> CompareSide:
+    return CompareSide(
+        id=article.id, title=article.title, source=article.source, status=article.status,
+        segments=[SegmentOut(text=s.text, changed=s.changed) for s in segments],
+    )  # fmt: skip
+
+
+@router.get("/articles/{article_id}/compare/{other_id}", response_model=Comparison)
+async def compare(article_id: str, other_id: str, session: SessionDep) -> Comparison:
+    left = await repository.get_article(session, article_id)
+    right = await repository.get_article(session, other_id)
+    for wanted, found in ((article_id, left), (other_id, right)):
+        if found is None:
+            raise _not_found(wanted)
+    assert left is not None and right is not None
+    left_segments, right_segments = side_by_side(left.text, right.text)
+    return Comparison(left=_side(left, left_segments), right=_side(right, right_segments))
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def page() -> HTMLResponse:
+    """A read-only page over the API: recent stories, and an article beside its duplicates."""
+    return HTMLResponse(PAGE)

@@ -103,3 +103,23 @@ class StoryArticle(BaseModel):
 
 class StoryDetail(StorySummary):
     coverage: list[StoryArticle]  # its canonical articles, oldest first, with their duplicates
+
+
+class SegmentOut(BaseModel):
+    text: str
+    changed: bool
+
+
+class CompareSide(BaseModel):
+    id: str
+    title: str | None
+    source: str | None
+    status: str
+    segments: list[SegmentOut]
+
+
+class Comparison(BaseModel):
+    """Two stored articles side by side; ``changed`` marks the passages that differ."""
+
+    left: CompareSide
+    right: CompareSide
