@@ -163,7 +163,11 @@ class GroupConsumer(Generic[M]):
     async def _record_failure(self, delivery: Delivery[M], exc: BaseException) -> None:
         log.exception(
             "processing failed; entry stays pending for a retry",
-            extra={"stream": self.stream, "message_id": delivery.message_id},
+            extra={
+                "stream": self.stream,
+                "message_id": delivery.message_id,
+                "article_id": getattr(delivery.item, "id", None),
+            },
             exc_info=exc,
         )
         await self.redis.set(

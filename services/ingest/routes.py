@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from shared.settings import Settings
 from shared.streams import keys_for
 
 router = APIRouter()
+log = logging.getLogger("newsdedup.ingest")
 
 
 def get_queue(request: Request) -> RawQueue:
@@ -76,6 +78,7 @@ async def post_article(
     previous = await queue.enqueue(raw, response, _idem_key(settings, "one", idempotency_key))
     if previous is None:
         ARTICLES_INGESTED.inc()
+        log.info("accepted", extra={"article_id": raw[0].id, "source": raw[0].source})
     return JSONResponse(json.loads(previous or response), status_code=202)
 
 
@@ -101,4 +104,6 @@ async def post_batch(
     previous = await queue.enqueue(raw, response, _idem_key(settings, "batch", idempotency_key))
     if previous is None:
         ARTICLES_INGESTED.inc(len(raw))
+        for article in raw:
+            log.info("accepted", extra={"article_id": article.id, "source": article.source})
     return JSONResponse(json.loads(previous or response), status_code=202)
