@@ -10,7 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 SUFFIXES = (".txt", ".html", ".htm", ".json", ".jsonl")
 BATCH = 100
@@ -55,6 +64,13 @@ def articles_in(path: Path, source: str | None) -> Iterator[dict[str, Any]]:
         raise ValueError(f"{path}: unsupported file type {suffix!r}")
 
 
+class RateColumn(ProgressColumn):
+    """Articles per second, as measured by the progress bar over its recent updates."""
+
+    def render(self, task: Task) -> Text:
+        return Text(f"{task.speed or 0:,.0f} articles/s")
+
+
 def _post(client: httpx.Client, path: str, body: Any) -> httpx.Response:
     """POST, waiting and retrying while the API says it is overloaded (503/429)."""
     delay = 0.5
@@ -80,7 +96,10 @@ def post_files(paths: list[Path], base_url: str, *, source: str | None = None) -
             bodies.extend(articles_in(path, source))
         except (ValueError, UnicodeDecodeError) as exc:
             _reject(summary, f"{path}: {exc}")
-    columns = (TextColumn("posting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("posting"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+        TimeRemainingColumn(),
+    )  # fmt: skip
     with httpx.Client(base_url=base_url, timeout=60) as client, Progress(*columns) as progress:
         task = progress.add_task("post", total=len(bodies))
         for start in range(0, len(bodies), BATCH):
