@@ -46,6 +46,17 @@ return 1
 """
 
 
+async def read_states(
+    redis: aioredis.Redis, keys: Sequence[str], article_ids: Sequence[str]
+) -> dict[str, State | None]:
+    """The protocol state (first byte) of each article's entry; None where it has none."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.getrange(key, 0, 0)
+        replies = await pipe.execute()
+    return {i: State(as_text(r)) if r else None for i, r in zip(article_ids, replies, strict=True)}
+
+
 class IndexMismatch(RuntimeError):
     """The shared index was built with other signature parameters than this process uses."""
 
@@ -128,13 +139,7 @@ class RedisIndex:
         return None
 
     async def states(self, article_ids: Sequence[str]) -> dict[str, State | None]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for article_id in article_ids:
-                pipe.getrange(self.keys.entry(article_id), 0, 0)
-            replies = await pipe.execute()
-        return {
-            i: State(as_text(r)) if r else None for i, r in zip(article_ids, replies, strict=True)
-        }
+        return await read_states(self.redis, [self.keys.entry(i) for i in article_ids], article_ids)
 
     async def candidates(
         self, article_id: str, buckets: Sequence[bytes], now_ms: int, ingest_ms: int

@@ -21,11 +21,11 @@ from redis.asyncio.client import Pipeline
 
 from services.dedupe.buckets import LshBuckets
 from services.dedupe.decide import State
-from services.dedupe.index import FILE_UNLESS_DECIDED
+from services.dedupe.index import FILE_UNLESS_DECIDED, read_states
 from services.dedupe.signature import SignatureParams, Signer
 from services.dedupe.stories import Member, Story
 from services.dedupe.window import SKEW_MS, Window
-from shared.redis import as_bytes, as_text
+from shared.redis import as_bytes
 from shared.streams import Keys
 
 # Term sets are small (20 terms) and two articles on one event may share only a few of them: a
@@ -133,13 +133,8 @@ class StoryIndex:
         return [decode_member(i, as_bytes(v)) for i, v in zip(ids, values, strict=True) if v]
 
     async def states(self, article_ids: Sequence[str]) -> dict[str, State | None]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for article_id in article_ids:
-                pipe.getrange(self.keys.story_member(article_id), 0, 0)
-            replies = await pipe.execute()
-        return {
-            i: State(as_text(r)) if r else None for i, r in zip(article_ids, replies, strict=True)
-        }
+        keys = [self.keys.story_member(i) for i in article_ids]
+        return await read_states(self.redis, keys, article_ids)
 
     async def stories(self, story_ids: Sequence[str]) -> dict[str, Story]:
         if not story_ids:
