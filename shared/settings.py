@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     story_threshold: float = Field(default=0.25, gt=0.0, lt=1.0)
     story_quiet_days: float = Field(default=3.0, gt=0)
 
+    # Comma-separated. Ingest requires one of api_keys when any is set; the store's read API
+    # one of read_api_keys. Unset: open (the services warn at start-up).
+    api_keys: str = ""
+    read_api_keys: str = ""
+
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_batch_items: int = Field(default=1000, ge=1)
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=1)
@@ -106,6 +111,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'store.db'}"
+
+    @property
+    def ingest_keys(self) -> list[str]:
+        return [k.strip() for k in self.api_keys.split(",") if k.strip()]
+
+    @property
+    def read_keys(self) -> list[str]:
+        return [k.strip() for k in self.read_api_keys.split(",") if k.strip()]
 
     @property
     def story_quiet_ms(self) -> int:

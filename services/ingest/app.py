@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from services.ingest.limits import BodySizeLimit
 from services.ingest.queue import RawQueue
 from services.ingest.routes import router
+from shared.auth import require_api_key
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
 from shared.redis import async_client
@@ -33,7 +34,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="newsdedup ingest", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.include_router(router)
+    auth = require_api_key(settings.ingest_keys, "ingest")
+    app.include_router(router, dependencies=[Depends(auth)])
     app.include_router(health_router(redis=redis_ping))
     app.include_router(metrics_router([settings.stream_raw, settings.stream_dead]))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

@@ -6,12 +6,13 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from services.store.db import create_schema, make_engine, sessions
 from services.store.repository import save_verdicts
-from services.store.routes import database_ping, router
+from services.store.routes import database_ping, page_router, router
+from shared.auth import require_api_key
 from shared.broker import make_broker
 from shared.consumer import Delivery, GroupConsumer
 from shared.health import health_router, redis_ping
@@ -71,7 +72,9 @@ def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
             await engine.dispose()
 
     app = FastAPI(title="newsdedup store", version="0.1.0", lifespan=lifespan)
-    app.include_router(router)
+    # The page at / is static and open; the data it shows comes from the protected API.
+    app.include_router(router, dependencies=[Depends(require_api_key(settings.read_keys, "read"))])
+    app.include_router(page_router)
     checks = {"database": database_ping} | ({"redis": redis_ping} if consume else {})
     app.include_router(health_router(**checks))
     streams = [settings.stream_canonical, settings.stream_duplicates, settings.stream_dead]

@@ -32,7 +32,10 @@ PAGE = """<!doctype html>
 const $ = (tag, text, cls) => { const e = document.createElement(tag);
   if (text !== undefined && text !== null) e.textContent = text; if (cls) e.className = cls;
   return e; };
-const api = async (path) => { const r = await fetch(path);
+// With read API keys set, open the page as /#key=<key>: the fragment never leaves the browser.
+const key = new URLSearchParams(location.hash.slice(1)).get("key");
+const api = async (path) => {
+  const r = await fetch(path, key ? { headers: { Authorization: "Bearer " + key } } : {});
   if (!r.ok) throw new Error(path + " " + r.status); return r.json(); };
 
 async function showStories() {
@@ -81,7 +84,7 @@ function side(s) {
 }
 
 async function showArticle(id) {
-  history.replaceState(null, "", "?article=" + encodeURIComponent(id));
+  history.replaceState(null, "", "?article=" + encodeURIComponent(id) + location.hash);
   const box = document.getElementById("article");
   const article = await api("articles/" + encodeURIComponent(id));
   const dups = await api("articles/" + encodeURIComponent(article.canonical_id) + "/duplicates");

@@ -28,6 +28,7 @@ from services.store.schemas import (
 )
 
 router = APIRouter()
+page_router = APIRouter()
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -139,7 +140,7 @@ async def compare(article_id: str, other_id: str, session: SessionDep) -> Compar
     return Comparison(left=_side(left, left_segments), right=_side(right, right_segments))
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@page_router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def page() -> HTMLResponse:
     """A read-only page over the API: recent stories, and an article beside its duplicates."""
     return HTMLResponse(PAGE)
