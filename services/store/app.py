@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,9 +30,12 @@ class VerdictWriter:
     def __init__(self, redis: Any, session_factory: async_sessionmaker[Any]) -> None:
         self.redis = redis
         self.sessions = session_factory
+        # The canonical and duplicates consumers share this writer; one batch at a time, so an
+        # update and the article it updates never commit blind to each other (SQLite).
+        self._turn = asyncio.Lock()
 
     async def handle(self, deliveries: Sequence[Delivery[Verdict]]) -> None:
-        async with self.sessions() as session, session.begin():
+        async with self._turn, self.sessions() as session, session.begin():
             await save_verdicts(session, [d.item for d in deliveries])
         first = deliveries[0]
         await self.redis.xack(first.stream, first.group, *(d.message_id for d in deliveries))

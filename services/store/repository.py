@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +41,8 @@ async def save_verdicts(session: AsyncSession, verdicts: Sequence[Verdict]) -> N
         return
     updates = [v for v in verdicts if v.reason == "update" and v.matched_id]
     articles = [v for v in verdicts if v not in updates]
+    touched = {v.matched_id or v.id for v in updates} | {v.id for v in articles}
+    await _lock_articles(session, touched)
     if articles:
         columns = set(ArticleRow.__table__.columns.keys())
         rows = [v.model_dump(include=columns) | {"version_id": v.id} for v in articles]
@@ -64,8 +66,21 @@ async def save_verdicts(session: AsyncSession, verdicts: Sequence[Verdict]) -> N
         ]
         await session.execute(_insert(session, VersionRow).on_conflict_do_nothing(), versions)
     # Verdicts of one article's versions may arrive in any order, and before the article's own.
-    touched = {v.matched_id for v in updates if v.matched_id} | {v.id for v in articles}
     await _show_newest_versions(session, touched)
+
+
+async def _lock_articles(session: AsyncSession, article_ids: set[str]) -> None:
+    """An article and its updates arrive on different streams, written by concurrent
+    transactions; each must see the other's rows, so writes touching one article take turns.
+    PostgreSQL: a transaction-scoped advisory lock per article (in id order, so two writers
+    cannot deadlock). SQLite has one writer at a time already (and ``VerdictWriter`` serialises
+    a process's batches)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for article_id in sorted(article_ids):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:id))"), {"id": article_id}
+        )
 
 
 async def _show_newest_versions(session: AsyncSession, article_ids: set[str]) -> None:
