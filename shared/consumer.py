@@ -8,17 +8,26 @@ acked, so one poison message never blocks the stream.
 
 Handlers ack themselves, inside whatever makes their effect durable (a Redis transaction, a
 database commit): an entry is acked exactly when its effect exists.
+
+An outage (Redis restarting, the database unreachable) is not the message's fault: a handler
+failing with one of the ``transient`` errors is retried in place, with backoff, for as long as the
+outage lasts, its entries kept claimed; it counts no failed delivery and so never sends good
+articles to the dead stream. The consumer also trims its stream below what every group acked.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
+import redis.exceptions
 from faststream.middlewares import AckPolicy
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage, RedisStreamMessage
@@ -29,10 +38,22 @@ from shared.models import DeadLetter
 from shared.redis import as_text
 from shared.settings import Settings
 from shared.streams import Keys, decode, encode, keys_for, payload_of
+from shared.trimming import AckedTrimmer
 
 log = logging.getLogger("newsdedup.consumer")
 
 M = TypeVar("M", bound=BaseModel)
+
+# Failures of the infrastructure rather than of the message.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,  # ConnectionError, ConnectionRefusedError, socket errors
+    redis.exceptions.ConnectionError,  # BusyLoadingError too: Redis replaying its AOF
+    redis.exceptions.TimeoutError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ReadOnlyError,  # a replica mid-failover
+)
+TRIM_EVERY_SECONDS = 5.0
+MAX_BACKOFF_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -71,7 +92,13 @@ class GroupConsumer(Generic[M]):
         group: str,
         model: type[M],
         handler: Handler[M],
+        transient: tuple[type[BaseException], ...] = (),
+        retain_ms: int = 0,
     ) -> None:
+        """``transient``: further error types (a database driver's) that mean an outage.
+
+        ``retain_ms``: how much acked history the stream keeps for group-less readers.
+        """
         self.redis = redis
         self.settings = settings
         self.stream = stream
@@ -79,6 +106,10 @@ class GroupConsumer(Generic[M]):
         self.model = model
         self.handler = handler
         self.keys: Keys = keys_for(settings)
+        self.transient = TRANSIENT + transient
+        self.retain_ms = retain_ms
+        self._trimmer = AckedTrimmer(redis)
+        self._trimmed_at = 0.0
 
     def register(self, broker: RedisBroker) -> None:
         consumer = self.settings.consumer_name
@@ -137,28 +168,63 @@ class GroupConsumer(Generic[M]):
         await self.process([(mid, fields)])
 
     async def _handle(self, deliveries: list[Delivery[M]]) -> None:
+        backoff = 0.1
+        while deliveries:
+            failures = await self._attempt(deliveries)
+            retry = [d for d in deliveries if self._is_outage(failures.get(d.message_id))]
+            for delivery in deliveries:
+                error = failures.get(delivery.message_id)
+                if error is not None and not self._is_outage(error):
+                    await self._record_failure(delivery, error)
+            if retry:
+                log.warning(
+                    "outage; retrying in place",
+                    extra={"stream": self.stream, "entries": len(retry), "backoff": backoff,
+                           "error": repr(failures[retry[0].message_id])},
+                )  # fmt: skip
+                await asyncio.sleep(backoff)
+                # Back to claim the entries before they look idle to a reclaim.
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS, self.settings.claim_idle_ms / 2000)
+                await self._keep_claimed(retry)
+            deliveries = retry
+        await self._trim_now_and_then()
+
+    def _is_outage(self, error: BaseException | None) -> bool:
+        return isinstance(error, self.transient)
+
+    async def _attempt(self, deliveries: list[Delivery[M]]) -> dict[str, BaseException]:
+        """Run the handler on the batch; the entries that failed, with their errors."""
         try:
             with BATCH_SECONDS.labels(self.group).time():
                 await self.handler(deliveries)
-            return
+            return {}
         except BatchFailures as failed:
-            for delivery in deliveries:
-                if delivery.message_id in failed.failures:
-                    await self._record_failure(delivery, failed.failures[delivery.message_id])
-            return
+            return dict(failed.failures)
         except Exception as exc:
-            if len(deliveries) == 1:
-                await self._record_failure(deliveries[0], exc)
-                return
+            if len(deliveries) == 1 or isinstance(exc, self.transient):
+                return {d.message_id: exc for d in deliveries}
             log.warning("batch failed, retrying one by one", extra={"error": repr(exc)})
         # Isolate the entry that fails so the rest of the batch goes through.
+        failures: dict[str, BaseException] = {}
         for delivery in deliveries:
-            try:
-                await self.handler([delivery])
-            except BatchFailures as failed:
-                await self._record_failure(delivery, next(iter(failed.failures.values())))
-            except Exception as exc:
-                await self._record_failure(delivery, exc)
+            failures |= await self._attempt([delivery])
+        return failures
+
+    async def _keep_claimed(self, deliveries: list[Delivery[M]]) -> None:
+        """Reset the entries' idle time so no reclaim takes them (and counts a failure)."""
+        with contextlib.suppress(*self.transient):
+            await self.redis.xclaim(
+                self.stream, self.group, self.settings.consumer_name, 0,
+                [d.message_id for d in deliveries], justid=True,
+            )  # fmt: skip
+
+    async def _trim_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now - self._trimmed_at < TRIM_EVERY_SECONDS:
+            return
+        self._trimmed_at = now
+        with contextlib.suppress(*self.transient):
+            await self._trimmer.trim(self.stream, self.retain_ms)
 
     async def _record_failure(self, delivery: Delivery[M], exc: BaseException) -> None:
         log.exception(
@@ -170,9 +236,9 @@ class GroupConsumer(Generic[M]):
             },
             exc_info=exc,
         )
-        await self.redis.set(
-            self.keys.last_error(self.group, delivery.message_id), repr(exc)[:2000], ex=7 * 86400
-        )
+        with contextlib.suppress(*self.transient):  # the entry stays pending either way
+            key = self.keys.last_error(self.group, delivery.message_id)
+            await self.redis.set(key, repr(exc)[:2000], ex=7 * 86400)
 
     async def dead_letter(self, message_id: str, fields: Any, error: str, deliveries: int) -> None:
         try:

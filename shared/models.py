@@ -24,14 +24,19 @@ def _http_url(value: str) -> str:
     return value
 
 
-def _no_nul(value: str) -> str:
+def _storable(value: str) -> str:
+    """Text every store and subscriber can hold: PostgreSQL refuses NUL, UTF-8 lone surrogates."""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (a lone surrogate escape is not)") from None
     return value
 
 
-HttpUrlStr = Annotated[str, Field(max_length=4096), AfterValidator(_http_url)]
-CleanStr = Annotated[str, AfterValidator(_no_nul)]
+CleanStr = Annotated[str, AfterValidator(_storable)]
+HttpUrlStr = Annotated[CleanStr, Field(max_length=4096), AfterValidator(_http_url)]
 
 
 class ArticleIn(BaseModel):
@@ -72,14 +77,15 @@ class RawArticle(BaseModel):
     """An accepted article on ``articles:raw``: text already extracted, URL canonicalised."""
 
     id: str
-    url: str | None = None
-    canonical_url: str | None = None
-    title: str | None = None
-    source: str | None = None
+    url: CleanStr | None = None
+    canonical_url: CleanStr | None = None
+    title: CleanStr | None = None
+    source: CleanStr | None = None
     language: str | None = None
     published_at: AwareDatetime | None = None
     ingested_at: AwareDatetime
-    text: str
+    # Checked again here: other producers may write to the stream without passing ingest.
+    text: CleanStr
     content_sha256: str
 
 

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=100, ge=1, le=10_000)
     claim_idle_ms: int = Field(default=30_000, ge=10)
     max_deliveries: int = Field(default=5, ge=1)
+    # Streams are trimmed below what every group acked; the verdict streams keep this much
+    # history besides, for subscribers that read without a group. The raw stream keeps none.
+    stream_retention_minutes: float = Field(default=60.0, ge=0)
+    # Ingest answers 503 (Retry-After) instead of queueing past this many unprocessed articles.
+    max_backlog: int = Field(default=100_000, ge=1)
 
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     log_format: str = Field(
@@ -123,6 +128,10 @@ class Settings(BaseSettings):
     @property
     def story_quiet_ms(self) -> int:
         return int(self.story_quiet_days * 86_400_000)
+
+    @property
+    def stream_retention_ms(self) -> int:
+        return int(self.stream_retention_minutes * 60_000)
 
     @property
     def index_horizon_ms(self) -> int:

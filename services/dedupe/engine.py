@@ -48,8 +48,11 @@ from shared.streams import encode
 log = logging.getLogger("newsdedup.dedupe")
 
 
-class SettleTimeout(TimeoutError):
-    """Another article this one depends on did not settle in time; the delivery is retried."""
+class SettleTimeout(RuntimeError):
+    """Another article this one depends on did not settle in time; the delivery is retried.
+
+    Not a ``TimeoutError``: that is an ``OSError``, which the consumer takes for an outage.
+    """
 
 
 def verdict_for(

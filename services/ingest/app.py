@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+import redis.exceptions
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from services.ingest.limits import BodySizeLimit
-from services.ingest.queue import RawQueue
+from services.ingest.queue import QueueFull, RawQueue
 from services.ingest.routes import router
 from shared.auth import require_api_key
+from shared.errors import install_error_handlers
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
 from shared.redis import async_client
@@ -26,7 +29,9 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = async_client(redis_url)
         app.state.redis = redis
-        app.state.queue = RawQueue(redis, settings.stream_raw, settings.idempotency_ttl_seconds)
+        app.state.queue = RawQueue(
+            redis, settings.stream_raw, settings.idempotency_ttl_seconds, settings.max_backlog
+        )
         try:
             yield
         finally:
@@ -39,4 +44,29 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health_router(redis=redis_ping))
     app.include_router(metrics_router([settings.stream_raw, settings.stream_dead]))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    install_error_handlers(app)
+
+    # Either way nothing was queued, and the client can send the same request again.
+    @app.exception_handler(QueueFull)
+    async def _full(request: Request, exc: QueueFull) -> JSONResponse:
+        return _unavailable(str(exc), BACKLOG_RETRY_SECONDS)
+
+    @app.exception_handler(redis.exceptions.ConnectionError)
+    @app.exception_handler(redis.exceptions.TimeoutError)
+    @app.exception_handler(redis.exceptions.ReadOnlyError)
+    async def _redis_down(request: Request, exc: Exception) -> JSONResponse:
+        return _unavailable("the queue is unavailable", OUTAGE_RETRY_SECONDS)
+
     return app
+
+
+BACKLOG_RETRY_SECONDS = 5
+OUTAGE_RETRY_SECONDS = 1
+
+
+def _unavailable(message: str, retry_after: int) -> JSONResponse:
+    return JSONResponse(
+        {"detail": [{"loc": [], "msg": message, "type": "unavailable"}]},
+        status_code=503,
+        headers={"Retry-After": str(retry_after)},
+    )

@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from services.store.db import create_schema, make_engine, sessions
 from services.store.repository import save_verdicts
 from services.store.routes import database_ping, page_router, router
 from shared.auth import require_api_key
+from shared.errors import install_error_handlers
 from shared.broker import make_broker
 from shared.consumer import Delivery, GroupConsumer
 from shared.health import health_router, redis_ping
@@ -65,6 +67,9 @@ def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
                     group=STORE_GROUP,
                     model=Verdict,
                     handler=writer.handle,
+                    # Database unreachable or locked: wait it out, acking nothing meanwhile.
+                    transient=(OperationalError, InterfaceError),
+                    retain_ms=settings.stream_retention_ms,
                 ).register(broker)
             await broker.start()
         try:
@@ -83,4 +88,5 @@ def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
     app.include_router(health_router(**checks))
     streams = [settings.stream_canonical, settings.stream_duplicates, settings.stream_dead]
     app.include_router(metrics_router(streams))
+    install_error_handlers(app)
     return app

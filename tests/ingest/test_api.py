@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from services.ingest.app import create_app
 from shared.models import RawArticle
+from shared.redis import free_port
 from shared.settings import Settings
 from shared.streams import decode
 
@@ -112,6 +113,13 @@ def test_batch_over_the_limit_is_refused(settings: Settings) -> None:
         ({"text": 5}, "text"),
         ({"text": "x", "url": "not a url"}, "url"),
         ({"text": "x", "published_at": "gestern"}, "published_at"),
+        ({"text": "x", "published_at": "2025-02-18 kurz nach zehn"}, "published_at"),
+        ({"text": "Vor\u0000Nach"}, "text"),
+        ({"text": "x", "title": "Titel\u0000"}, "title"),
+        ({"text": "x", "url": "https://news.example/\u0000"}, "url"),
+        ({"html": ["<p>x</p>"]}, "html"),
+        ({"text": "x", "source": {"name": "dpa"}}, "source"),
+        ({"text": "x", "unknown": 1}, "unknown"),
     ],
 )
 def test_invalid_article_is_a_422_naming_the_problem(
@@ -123,6 +131,84 @@ def test_invalid_article_is_a_422_naming_the_problem(
     if field:
         assert detail[0]["loc"] == ["body", field]
     assert queued() == []
+
+
+def test_a_lone_surrogate_is_a_422_naming_the_field(client: TestClient, queued: Queued) -> None:
+    body = b'{"text": "Riad \\ud800 Gespr\\u00e4che"}'
+    response = client.post("/articles", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "text"]
+    assert queued() == []
+
+
+def test_a_body_that_is_not_utf8_is_a_400_naming_the_body(
+    client: TestClient, queued: Queued
+) -> None:
+    body = '{"text": "Gespräche in Riad"}'.encode("latin-1")
+    response = client.post("/articles", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == [
+        {"loc": ["body"], "msg": "the body is not JSON in UTF-8", "type": "json_invalid"}
+    ]
+    assert queued() == []
+
+
+def test_errors_do_not_echo_the_posted_text(client: TestClient) -> None:
+    response = client.post("/articles", json={"text": "geheim " * 1000, "url": "ftp://x"})
+    assert response.status_code == 422
+    assert "geheim" not in response.text
+
+
+def test_deeply_nested_html_is_reduced_to_its_text(client: TestClient, queued: Queued) -> None:
+    depth = 100_000  # 1.1 MB of <div>, under the body limit
+    html = "<div>" * depth + "Gespräche in Riad." + "</div>" * depth
+    response = client.post("/articles", json={"html": html})
+    assert response.status_code == 202
+    assert [a.text for a in queued()] == ["Gespräche in Riad."]
+
+
+def test_html_without_any_text_is_a_422(client: TestClient, queued: Queued) -> None:
+    response = client.post("/articles", json={"html": "<div>" * 50_000})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "html"]
+    assert queued() == []
+
+
+def test_ten_megabytes_of_div_is_a_413(client: TestClient, queued: Queued) -> None:
+    response = client.post("/articles", json={"html": "<div>" * 2_000_000})
+    assert response.status_code == 413
+    assert queued() == []
+
+
+def test_past_the_backlog_limit_ingest_answers_503_with_retry_after(
+    settings: Settings, queued: Queued
+) -> None:
+    small = settings.model_copy(update={"max_backlog": 3})
+    with TestClient(create_app(small)) as client:
+        accepted = client.post("/articles/batch", json=[{"text": "eins"}, {"text": "zwei"}])
+        refused = client.post("/articles/batch", json=[{"text": "drei"}, {"text": "vier"}])
+    assert (accepted.status_code, refused.status_code) == (202, 503)
+    assert refused.headers["retry-after"] == "5"
+    assert "waiting to be deduplicated" in refused.json()["detail"][0]["msg"]
+    assert [a.text for a in queued()] == ["eins", "zwei"]
+
+
+def test_a_replay_is_answered_even_past_the_backlog_limit(settings: Settings) -> None:
+    small = settings.model_copy(update={"max_backlog": 1})
+    with TestClient(create_app(small)) as client:
+        first = client.post("/articles", json={"text": "eins"}, headers={"Idempotency-Key": "k"})
+        again = client.post("/articles", json={"text": "eins"}, headers={"Idempotency-Key": "k"})
+    assert (first.status_code, again.status_code) == (202, 202)
+    assert again.json() == first.json()
+
+
+def test_with_redis_unreachable_ingest_answers_503_with_retry_after(settings: Settings) -> None:
+    unreachable = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    with TestClient(create_app(unreachable)) as client:
+        response = client.post("/articles", json={"text": "eins"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["detail"][0]["msg"] == "the queue is unavailable"
 
 
 def test_malformed_json_is_a_422(client: TestClient) -> None:

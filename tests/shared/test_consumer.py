@@ -25,13 +25,17 @@ class Item(BaseModel):
 class Recorder:
     """Handles items, failing on the ones it is told to; acks what it handled."""
 
-    def __init__(self, redis: aioredis.Redis, failing: set[int]) -> None:
+    def __init__(self, redis: aioredis.Redis, failing: set[int], outages: int = 0) -> None:
         self.redis = redis
         self.failing = failing
+        self.outages = outages  # this many first attempts fail as if the database were down
         self.handled: list[int] = []
         self.attempts: dict[int, int] = {}
 
     async def handle(self, deliveries: Sequence[Delivery[Item]]) -> None:
+        if self.outages:
+            self.outages -= 1
+            raise ConnectionRefusedError("database unreachable")
         for d in deliveries:
             self.attempts[d.item.n] = self.attempts.get(d.item.n, 0) + 1
             if d.item.n in self.failing:
@@ -131,3 +135,27 @@ async def test_an_entry_left_by_a_dead_consumer_is_claimed_and_handled(
     await run(recorder)
     await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
     assert recorder.handled == [9]
+
+
+async def test_an_outage_is_retried_in_place_and_never_dead_letters(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    recorder = Recorder(redis, failing=set(), outages=6)  # more than max_deliveries (3)
+    await run(recorder)
+    await redis.xadd(settings.stream_raw, encode(Item(n=4)))
+    await eventually(lambda: _pending(redis, settings), lambda p: recorder.handled == [4])
+    assert (recorder.outages, await _pending(redis, settings)) == (0, 0)
+    assert await _dead(redis, settings) == []
+
+
+async def test_the_stream_is_trimmed_below_what_the_group_acked(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    await redis.xgroup_create(settings.stream_raw, "g", id="0", mkstream=True)
+    for n in range(5):
+        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+    recorder = Recorder(redis, failing=set())
+    await run(recorder)
+    await eventually(lambda: _pending(redis, settings), lambda p: len(recorder.handled) == 5)
+    # The first batch (all five) trims; with no retention only the last delivered entry stays.
+    assert await eventually(lambda: redis.xlen(settings.stream_raw), lambda n: n <= 1) <= 1

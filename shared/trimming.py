@@ -1,0 +1,53 @@
+"""Trimming a stream only below what every consumer group has acked.
+
+``MAXLEN`` would drop entries no group has read yet when consumers fall behind: silent loss. The
+safe point of a group is its oldest pending entry (delivered, not acked) or, with none pending,
+its last delivered entry; nothing below the lowest safe point of all groups is needed again. One
+Lua script reads the groups and trims, so no group moves back in between; it touches one key.
+
+Subscribers that read without a group (plain XREAD, ``tail --from-start``) are not visible to
+Redis; ``retain_ms`` keeps a window of recent entries for them whatever the groups have acked.
+"""
+
+from __future__ import annotations
+
+import time
+
+import redis.asyncio as aioredis
+
+# KEYS: stream. ARGV: the oldest entry time (ms) to keep regardless of acks.
+_TRIM_ACKED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local function before(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
+if #groups == 0 then return 0 end
+local keep = ARGV[1] .. '-0'
+for _, fields in ipairs(groups) do
+  local group = {}
+  for i = 1, #fields, 2 do group[fields[i]] = fields[i + 1] end
+  local safe = group['last-delivered-id']
+  if tonumber(group['pending']) > 0 then
+    safe = redis.call('XPENDING', KEYS[1], group['name'])[2]
+  end
+  if before(safe, keep) then keep = safe end
+end
+return redis.call('XTRIM', KEYS[1], 'MINID', keep)
+"""
+
+
+class AckedTrimmer:
+    """Trims streams below the entries every group has acked, keeping ``retain_ms`` of history."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._script = redis.register_script(_TRIM_ACKED)
+
+    async def trim(self, stream: str, retain_ms: int, now_ms: int | None = None) -> int:
+        """Remove what no group still needs; return how many entries went."""
+        now = int(time.time() * 1000) if now_ms is None else now_ms
+        removed = await self._script(keys=[stream], args=[max(0, now - retain_ms)])
+        return int(removed)
