@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import click
+import redis
 
 from shared.logs import setup_logging
 from shared.settings import Settings, SettingsError, load_settings
@@ -123,6 +124,56 @@ def tail_cmd(which: str, from_start: bool, group: str | None, count: int | None)
         pass
     finally:
         client.close()
+
+
+@main.group()
+def dead() -> None:
+    """The dead-letter stream: messages that kept failing."""
+
+
+def _dead_client() -> tuple[Settings, redis.Redis]:
+    import redis
+
+    settings = _settings()
+    if not settings.redis_url:
+        raise click.ClickException("REDIS_URL is required: which Redis to read from")
+    return settings, redis.Redis.from_url(settings.redis_url)
+
+
+@dead.command("list")
+def dead_list() -> None:
+    """One line per dead letter: its id, when, from where, after how many tries, and why."""
+    from services.dead import parked
+
+    settings, client = _dead_client()
+    with client:
+        letters = parked(client, settings.stream_dead)
+    for item in letters:
+        letter = item.letter
+        click.echo(
+            f"{item.entry_id}  {letter.failed_at:%Y-%m-%d %H:%M:%S}  {letter.stream}  "
+            f"article={item.article_id or '?'}  tries={letter.deliveries}  {letter.error[:200]}"
+        )
+    click.echo(f"{len(letters)} dead letter(s) on {settings.stream_dead}", err=True)
+
+
+@dead.command("retry")
+@click.argument("entry_ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Re-queue every dead letter.")
+def dead_retry(entry_ids: tuple[str, ...], everything: bool) -> None:
+    """Put dead letters back on the stream they came from (by id, as `dead list` shows)."""
+    from services.dead import retry
+
+    if not entry_ids and not everything:
+        raise click.UsageError("name dead letter ids, or --all")
+    settings, client = _dead_client()
+    with client:
+        try:
+            done = retry(client, settings.stream_dead, entry_ids)
+        except KeyError as exc:
+            raise click.ClickException(str(exc.args[0])) from exc
+    for item in done:
+        click.echo(f"re-queued {item.entry_id} on {item.letter.stream}")
 
 
 @main.command()

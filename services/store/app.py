@@ -15,9 +15,9 @@ from services.store.db import create_schema, make_engine, sessions
 from services.store.repository import save_verdicts
 from services.store.routes import database_ping, page_router, router
 from shared.auth import require_api_key
-from shared.errors import install_error_handlers
 from shared.broker import make_broker
 from shared.consumer import Delivery, GroupConsumer
+from shared.errors import install_error_handlers
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
 from shared.models import Verdict

@@ -7,14 +7,16 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import redis
 
+from shared.models import DeadLetter, RawArticle
 from shared.redis import free_port
 from shared.settings import Settings, settings_env
-from shared.streams import encode
+from shared.streams import decode, encode
 from tests.conftest import ROOT
 from tests.factories import raw_article, verdict
 from tests.waiting import wait_until
@@ -100,3 +102,60 @@ def test_tail_through_a_group_resumes_after_what_it_acked(settings: Settings) ->
     first = _tail(settings, "--from-start", "--group", "jq", "--count", "2")
     second = _tail(settings, "--group", "jq", "--count", "1")
     assert [line["id"] for line in first + second] == ids
+
+
+def _dead_letter(settings: Settings, client: redis.Redis, text: str) -> str:
+    """A raw article parked on the dead stream as the consumer parks one; its article id."""
+    article = raw_article(text)
+    letter = DeadLetter(
+        stream=settings.stream_raw, group="dedupe", message_id="1-0",
+        payload=article.model_dump_json(), error="RuntimeError('kaputt')", deliveries=5,
+        failed_at=datetime.now(UTC),
+    )  # fmt: skip
+    client.xadd(settings.stream_dead, encode(letter))
+    return article.id
+
+
+def _dead(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "dead", *args], capture_output=True, text=True, timeout=60,
+        env={**os.environ, **settings_env(settings)},
+    )  # fmt: skip
+
+
+def test_dead_list_names_each_letter_its_article_and_error(settings: Settings) -> None:
+    client = redis.Redis.from_url(settings.redis_url or "")
+    article_id = _dead_letter(settings, client, "Meldung")
+    listed = _dead(settings, "list")
+    client.close()
+    assert listed.returncode == 0, listed.stderr
+    [line] = listed.stdout.splitlines()
+    assert f"article={article_id}" in line
+    assert "tries=5" in line
+    assert "RuntimeError('kaputt')" in line
+    assert "1 dead letter(s)" in listed.stderr
+
+
+def test_dead_retry_requeues_the_payload_and_removes_the_letter(settings: Settings) -> None:
+    client = redis.Redis.from_url(settings.redis_url or "")
+    kept = _dead_letter(settings, client, "bleibt")
+    sent = _dead_letter(settings, client, "zurück")
+    [kept_entry, sent_entry] = [e.decode() for e, _ in client.xrange(settings.stream_dead)]
+    retried = _dead(settings, "retry", sent_entry)
+    requeued = [decode(RawArticle, f).id for _, f in client.xrange(settings.stream_raw)]
+    remaining = [decode(DeadLetter, f) for _, f in client.xrange(settings.stream_dead)]
+    client.close()
+    assert retried.returncode == 0, retried.stderr
+    assert requeued == [sent]
+    assert [json.loads(letter.payload)["id"] for letter in remaining] == [kept]
+    assert kept_entry != sent_entry
+
+
+def test_dead_retry_of_an_unknown_id_fails_and_changes_nothing(settings: Settings) -> None:
+    client = redis.Redis.from_url(settings.redis_url or "")
+    _dead_letter(settings, client, "bleibt")
+    retried = _dead(settings, "retry", "9-9")
+    assert (client.xlen(settings.stream_dead), client.xlen(settings.stream_raw)) == (1, 0)
+    client.close()
+    assert retried.returncode == 1
+    assert "no dead letter with id 9-9" in retried.stderr
