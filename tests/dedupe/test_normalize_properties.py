@@ -1,0 +1,58 @@
+"""Properties of the normaliser and the features, over generated text (hypothesis)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.dedupe.features import features
+from services.dedupe.normalize import normalize, tokens
+from services.dedupe.signature import Signer, to_bytes
+from tests.dedupe.test_signature import PARAMS
+
+SIGNER = Signer(PARAMS)
+WORDS = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüßABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÜ0123456789",
+            min_size=1, max_size=12),
+    min_size=1, max_size=60,
+)  # fmt: skip
+GAPS = st.sampled_from([" ", "  ", "\n", "\r\n", "\t", " \n ", "\u00a0"])
+
+
+@given(st.text())
+def test_normalising_twice_changes_nothing(text: str) -> None:
+    once = normalize(text)
+    assert normalize(once) == once
+
+
+@given(WORDS, st.data())
+def test_how_words_are_spaced_and_wrapped_does_not_matter(
+    words: list[str], data: st.DataObject
+) -> None:
+    spaced = "".join(word + data.draw(GAPS) for word in words)
+    assert tokens(normalize(spaced)) == tokens(normalize(" ".join(words)))
+
+
+@given(WORDS)
+def test_umlauts_and_their_spelled_out_forms_normalise_alike(words: list[str]) -> None:
+    text = " ".join(words)
+    spelled = text.replace("ä", "ae").replace("ö", "oe").replace("ü", "ue").replace("ß", "ss")
+    assert normalize(spelled) == normalize(text)
+
+
+@given(WORDS)
+def test_typographic_quotes_and_dashes_normalise_to_plain_ones(words: list[str]) -> None:
+    plain = '"' + " - ".join(words) + '"'
+    fancy = "„" + " – ".join(words) + "“"
+    assert normalize(fancy) == normalize(plain)
+
+
+@settings(max_examples=200)
+@given(st.text(max_size=3000))
+def test_features_are_defined_for_any_text_and_the_same_for_a_copy(text: str) -> None:
+    first = features(text, None, SIGNER)
+    copy = features(text + "\n", None, SIGNER)
+    assert first.size >= 0
+    assert (copy.content_hash, to_bytes(copy.signature, 1), copy.buckets) == (
+        first.content_hash, to_bytes(first.signature, 1), first.buckets,
+    )  # fmt: skip
