@@ -129,7 +129,8 @@ class GroupConsumer(Generic[M]):
 
         async def on_fresh(body: Any, message: RedisBatchStreamMessage) -> None:
             raw = message.raw_message
-            await self.process(list(zip(raw["message_ids"], raw["data"], strict=True)))
+            fresh = zip(raw["message_ids"], raw["data"], strict=True)
+            await self.process([*await self._abandoned(), *fresh])
 
         async def on_reclaimed(body: Any, message: RedisStreamMessage) -> None:
             raw = message.raw_message
@@ -154,18 +155,40 @@ class GroupConsumer(Generic[M]):
 
     async def process_reclaimed(self, message_id: bytes | str, fields: Any) -> None:
         mid = message_id.decode() if isinstance(message_id, bytes) else message_id
+        if await self._redeliverable(mid, fields):
+            await self.process([(mid, fields)])
+
+    async def _abandoned(self) -> list[tuple[bytes | str, Any]]:
+        """Entries a dead consumer left, taken over before any new entry is read.
+
+        Dedupe's verdicts depend on order: an article a crashed worker never filed must be
+        judged before its later copies, or the copy would become the canonical one.
+        """
+        reply = await self.redis.xautoclaim(
+            self.stream, self.group, self.settings.consumer_name,
+            self.settings.claim_idle_ms, "0-0", count=self.settings.batch_size,
+        )  # fmt: skip
+        taken: list[tuple[bytes | str, Any]] = []
+        for message_id, fields in reply[1]:
+            mid = as_text(message_id)
+            if await self._redeliverable(mid, fields):
+                taken.append((mid, fields))
+        return taken
+
+    async def _redeliverable(self, mid: str, fields: Any) -> bool:
+        """Count one failed delivery of a reclaimed entry; dead-letter it after the last one."""
         if not fields:
             # Entry was trimmed or deleted while pending: nothing left to do but ack it.
             await self.redis.xack(self.stream, self.group, mid)
-            return
+            return False
         failed = int(await self.redis.incr(self.keys.deliveries(self.group, mid)))
         await self.redis.expire(self.keys.deliveries(self.group, mid), 7 * 86400)
         if failed >= self.settings.max_deliveries:
             error = await self.redis.get(self.keys.last_error(self.group, mid))
             reason = as_text(error) if error else "consumer died while processing it"
             await self.dead_letter(mid, fields, reason, deliveries=failed)
-            return
-        await self.process([(mid, fields)])
+            return False
+        return True
 
     async def _handle(self, deliveries: list[Delivery[M]]) -> None:
         backoff = 0.1

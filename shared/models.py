@@ -76,7 +76,8 @@ class BatchAccepted(BaseModel):
 class RawArticle(BaseModel):
     """An accepted article on ``articles:raw``: text already extracted, URL canonicalised."""
 
-    id: str
+    # A ULID: services order articles by it, so a foreign producer's bad id is refused on read.
+    id: Annotated[str, Field(pattern=r"^[0-9A-HJKMNP-TV-Z]{26}$")]
     url: CleanStr | None = None
     canonical_url: CleanStr | None = None
     title: CleanStr | None = None
