@@ -10,7 +10,8 @@ Handlers ack themselves, inside whatever makes their effect durable (a Redis tra
 database commit): an entry is acked exactly when its effect exists.
 
 An outage (Redis restarting, the database unreachable) is not the message's fault: a handler
-failing with one of the ``transient`` errors is retried in place, with backoff, for as long as the
+failing with one of the ``TRANSIENT`` errors (or one the service's ``outage`` rule names) is
+retried in place, with backoff, for as long as the
 outage lasts, its entries kept claimed; it counts no failed delivery and so never sends good
 articles to the dead stream. The consumer also trims its stream below what every group acked.
 """
@@ -92,10 +93,10 @@ class GroupConsumer(Generic[M]):
         group: str,
         model: type[M],
         handler: Handler[M],
-        transient: tuple[type[BaseException], ...] = (),
+        outage: Callable[[BaseException], bool] | None = None,
         retain_ms: int = 0,
     ) -> None:
-        """``transient``: further error types (a database driver's) that mean an outage.
+        """``outage``: which further errors (a database driver's) mean the service is down.
 
         ``retain_ms``: how much acked history the stream keeps for group-less readers.
         """
@@ -106,7 +107,7 @@ class GroupConsumer(Generic[M]):
         self.model = model
         self.handler = handler
         self.keys: Keys = keys_for(settings)
-        self.transient = TRANSIENT + transient
+        self._outage = outage
         self.retain_ms = retain_ms
         self._trimmer = AckedTrimmer(redis)
         self._trimmed_at = 0.0
@@ -213,7 +214,9 @@ class GroupConsumer(Generic[M]):
         await self._trim_now_and_then()
 
     def _is_outage(self, error: BaseException | None) -> bool:
-        return isinstance(error, self.transient)
+        if error is None:
+            return False
+        return isinstance(error, TRANSIENT) or bool(self._outage and self._outage(error))
 
     async def _attempt(self, deliveries: list[Delivery[M]]) -> dict[str, BaseException]:
         """Run the handler on the batch; the entries that failed, with their errors."""
@@ -224,7 +227,7 @@ class GroupConsumer(Generic[M]):
         except BatchFailures as failed:
             return dict(failed.failures)
         except Exception as exc:
-            if len(deliveries) == 1 or isinstance(exc, self.transient):
+            if len(deliveries) == 1 or self._is_outage(exc):
                 return {d.message_id: exc for d in deliveries}
             log.warning("batch failed, retrying one by one", extra={"error": repr(exc)})
         # Isolate the entry that fails so the rest of the batch goes through.
@@ -235,7 +238,7 @@ class GroupConsumer(Generic[M]):
 
     async def _keep_claimed(self, deliveries: list[Delivery[M]]) -> None:
         """Reset the entries' idle time so no reclaim takes them (and counts a failure)."""
-        with contextlib.suppress(*self.transient):
+        with contextlib.suppress(*TRANSIENT):
             await self.redis.xclaim(
                 self.stream, self.group, self.settings.consumer_name, 0,
                 [d.message_id for d in deliveries], justid=True,
@@ -246,7 +249,7 @@ class GroupConsumer(Generic[M]):
         if now - self._trimmed_at < TRIM_EVERY_SECONDS:
             return
         self._trimmed_at = now
-        with contextlib.suppress(*self.transient):
+        with contextlib.suppress(*TRANSIENT):
             await self._trimmer.trim(self.stream, self.retain_ms)
 
     async def _record_failure(self, delivery: Delivery[M], exc: BaseException) -> None:
@@ -259,7 +262,7 @@ class GroupConsumer(Generic[M]):
             },
             exc_info=exc,
         )
-        with contextlib.suppress(*self.transient):  # the entry stays pending either way
+        with contextlib.suppress(*TRANSIENT):  # the entry stays pending either way
             key = self.keys.last_error(self.group, delivery.message_id)
             await self.redis.set(key, repr(exc)[:2000], ex=7 * 86400)
 

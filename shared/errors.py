@@ -21,6 +21,15 @@ def problem(loc: list[str | int], msg: str, kind: str) -> dict[str, object]:
     return {"loc": loc, "msg": msg, "type": kind}
 
 
+def unavailable(message: str, retry_after: int) -> JSONResponse:
+    """503: nothing happened, and the same request may be sent again after ``retry_after`` s."""
+    return JSONResponse(
+        {"detail": [problem([], message, "unavailable")]},
+        status_code=503,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

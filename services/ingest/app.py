@@ -13,7 +13,7 @@ from services.ingest.limits import BodySizeLimit
 from services.ingest.queue import QueueFull, RawQueue
 from services.ingest.routes import router
 from shared.auth import require_api_key
-from shared.errors import install_error_handlers
+from shared.errors import install_error_handlers, unavailable
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
 from shared.redis import async_client
@@ -49,24 +49,16 @@ def create_app(settings: Settings) -> FastAPI:
     # Either way nothing was queued, and the client can send the same request again.
     @app.exception_handler(QueueFull)
     async def _full(request: Request, exc: QueueFull) -> JSONResponse:
-        return _unavailable(str(exc), BACKLOG_RETRY_SECONDS)
+        return unavailable(str(exc), BACKLOG_RETRY_SECONDS)
 
     @app.exception_handler(redis.exceptions.ConnectionError)
     @app.exception_handler(redis.exceptions.TimeoutError)
     @app.exception_handler(redis.exceptions.ReadOnlyError)
     async def _redis_down(request: Request, exc: Exception) -> JSONResponse:
-        return _unavailable("the queue is unavailable", OUTAGE_RETRY_SECONDS)
+        return unavailable("the queue is unavailable", OUTAGE_RETRY_SECONDS)
 
     return app
 
 
 BACKLOG_RETRY_SECONDS = 5
 OUTAGE_RETRY_SECONDS = 1
-
-
-def _unavailable(message: str, retry_after: int) -> JSONResponse:
-    return JSONResponse(
-        {"detail": [{"loc": [], "msg": message, "type": "unavailable"}]},
-        status_code=503,
-        headers={"Retry-After": str(retry_after)},
-    )

@@ -7,17 +7,18 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
-from sqlalchemy.exc import InterfaceError, OperationalError
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from services.store.db import create_schema, make_engine, sessions
+from services.store.db import create_schema, database_outage, make_engine, sessions
 from services.store.repository import save_verdicts
 from services.store.routes import database_ping, page_router, router
 from shared.auth import require_api_key
 from shared.broker import make_broker
 from shared.consumer import Delivery, GroupConsumer
-from shared.errors import install_error_handlers
+from shared.errors import install_error_handlers, unavailable
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
 from shared.models import Verdict
@@ -68,7 +69,7 @@ def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
                     model=Verdict,
                     handler=writer.handle,
                     # Database unreachable or locked: wait it out, acking nothing meanwhile.
-                    transient=(OperationalError, InterfaceError),
+                    outage=database_outage,
                     retain_ms=settings.stream_retention_ms,
                 ).register(broker)
             await broker.start()
@@ -89,4 +90,12 @@ def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
     streams = [settings.stream_canonical, settings.stream_duplicates, settings.stream_dead]
     app.include_router(metrics_router(streams))
     install_error_handlers(app)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OSError)
+    async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and not database_outage(exc):
+            raise exc
+        return unavailable("the database is unavailable", 1)
+
     return app

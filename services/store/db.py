@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, Float, String, Text, TypeDecorator, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -109,3 +110,28 @@ async def create_schema(engine: AsyncEngine) -> None:
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[Any]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE the server answered with, wherever the driver put it."""
+    seen: BaseException | None = error
+    while seen is not None:
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if isinstance(state, str):
+            return state
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return None
+
+
+def database_outage(error: BaseException) -> bool:
+    """A database error that is not the data's fault: retry the same write later.
+
+    Only the server saying the data itself is wrong (SQLSTATE classes 22 and 23: bad values,
+    violated constraints) makes a message poison. Everything else (connections refused or cut,
+    "database is locked", too many clients, a database closed to connections, an administrator
+    shutdown) passes when the database is back, and the verdicts must wait for it.
+    """
+    if not isinstance(error, DBAPIError) or isinstance(error, DataError | IntegrityError):
+        return False
+    state = _sqlstate(error)
+    return not (state is not None and state[:2] in ("22", "23"))

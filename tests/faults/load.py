@@ -43,10 +43,12 @@ class Posted:
     unreachable: int = 0  # connection errors, each retried
 
 
-def post_all(stack: Stack, bodies: list[dict[str, Any]], batch: int = 250) -> Posted:
+def post_all(
+    stack: Stack, bodies: list[dict[str, Any]], batch: int = 250, posted: Posted | None = None
+) -> Posted:
     """Post in batches, retrying a batch that was not accepted (503 or no answer) as a client
-    would; only 202 answers count as accepted."""
-    posted = Posted()
+    would; only 202 answers count as accepted. ``posted`` is filled as it goes."""
+    posted = posted or Posted()
     for start in range(0, len(bodies), batch):
         chunk = bodies[start : start + batch]
         deadline = time.monotonic() + 120

@@ -230,3 +230,21 @@ async def test_a_story_shows_its_canonical_articles_with_their_duplicates(
     assert [(a.id, [d.id for d in a.duplicates]) for a in story.coverage] == [
         (first.id, []), (second.id, [copy.id]),
     ]  # fmt: skip
+
+
+def test_a_database_that_refuses_connections_is_an_outage_not_a_poison_message() -> None:
+    from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+
+    from services.store.db import database_outage
+
+    class Refused(Exception):
+        sqlstate = "55000"  # PostgreSQL: database is not currently accepting connections
+
+    class BadValue(Exception):
+        sqlstate = "22021"  # PostgreSQL: character not in repertoire (a NUL byte)
+
+    assert database_outage(DBAPIError("INSERT", {}, Refused()))
+    assert database_outage(OperationalError("INSERT", {}, Exception("database is locked")))
+    assert not database_outage(DBAPIError("INSERT", {}, BadValue()))
+    assert not database_outage(DataError("INSERT", {}, Exception("value too long")))
+    assert not database_outage(ValueError("a bug of ours"))
