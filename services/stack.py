@@ -97,6 +97,12 @@ class Stack:
         process.kill()
         process.wait()
 
+    def terminate(self, service: str, timeout: float = 30.0) -> int:
+        """SIGTERM, as compose stops a container: the service shuts down gracefully."""
+        process = self.processes.pop(service)
+        process.terminate()
+        return process.wait(timeout=timeout)
+
     def start(self) -> Stack:
         self.start_redis()
         for service in SERVICES:

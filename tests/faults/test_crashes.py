@@ -8,13 +8,16 @@ The suite sends 1,000 articles per run; ``NEWSDEDUP_FAULT_ARTICLES=5000`` sends 
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from services.stack import Stack
+from shared.streams import DEDUPE_GROUP
 from tests.conftest import isolated_settings
 from tests.faults.load import Posted, corpus, post_all, published, shape, stored, stored_count
 from tests.waiting import wait_until
@@ -70,3 +73,31 @@ def test_killing_a_worker_loses_nothing_doubles_nothing_and_changes_no_verdict(
     assert sorted(rows) == sorted(posted.ids)  # none lost, none extra
     assert set(published(stack).values()) == {1}  # each verdict published exactly once
     assert shape(posted.ids, rows) == reference
+
+
+def _pending(stack: Stack) -> int:
+    assert stack.redis_url
+    client = redis.Redis.from_url(stack.redis_url)
+    count = int(client.xpending(stack.settings.stream_raw, DEDUPE_GROUP)["pending"])
+    client.close()
+    return count
+
+
+def test_sigterm_stops_a_worker_gracefully_and_its_work_is_finished_once(
+    stack: Stack, reference: list[tuple[str, int]]
+) -> None:
+    posted = post_all(stack, BODIES)
+    wait_until(lambda: stored_count(stack), lambda n: n >= COUNT // 10, timeout=60)
+    started = time.monotonic()
+    code = stack.terminate("dedupe")
+    stopped_in = time.monotonic() - started
+    left_pending = _pending(stack)
+    stack.start_service("dedupe")
+    _all_stored(stack)
+    print(f"\nSIGTERM dedupe: stopped after {stopped_in:.1f} s, {left_pending} left pending")
+    # uvicorn shuts down, then re-raises the signal so supervisors see why it exited.
+    assert code == -signal.SIGTERM
+    assert left_pending == 0  # the batch in hand was finished, not abandoned
+    assert sorted(stored(stack)) == sorted(posted.ids)
+    assert set(published(stack).values()) == {1}
+    assert shape(posted.ids, stored(stack)) == reference
