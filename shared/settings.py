@@ -146,6 +146,10 @@ _ENV_NAMES = {
 }
 
 
+# URLs carry passwords; keys are secrets. Their values never reach a log or an error message.
+_SECRETS = {"redis_url", "database_url", "api_keys", "read_api_keys"}
+
+
 def env_name(field: str) -> str:
     """The environment variable a settings field is read from."""
     if field.isupper():
@@ -161,7 +165,9 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for error in exc.errors():
             field = str(error["loc"][0]) if error["loc"] else "?"
-            problems.append(f"{env_name(field)}: {error['msg']} (got {error.get('input')!r})")
+            secret = field.lower().removeprefix("newsdedup_") in _SECRETS
+            got = "a value not shown" if secret else repr(error.get("input"))
+            problems.append(f"{env_name(field)}: {error['msg']} (got {got})")
         raise SettingsError("invalid configuration: " + "; ".join(problems)) from exc
 
 

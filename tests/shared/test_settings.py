@@ -43,3 +43,11 @@ def test_settings_survive_the_trip_through_the_environment(monkeypatch: pytest.M
     for name, value in settings_env(original).items():
         monkeypatch.setenv(name, value)
     assert load_settings() == original
+
+
+def test_a_bad_url_is_reported_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://news:s3cret@db/news")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "DATABASE_URL" in str(error.value)
+    assert "s3cret" not in str(error.value)
