@@ -45,6 +45,7 @@ def test_unknown_fields_are_rejected() -> None:
     assert _error_fields(info.value) == [("body",)]
 
 
+ID = "01JMC4ZQ3B8M8VJ2Q4N6S7T8V9"
 NOW = datetime(2025, 2, 18, 12, 0, tzinfo=UTC)
 
 
@@ -53,27 +54,27 @@ def test_prepare_extracts_html_and_canonicalises_the_url() -> None:
         html="<title>T</title><body><p>Hallo Welt</p></body>",
         url="https://Example.com/a/?utm_source=x",
     )
-    raw = prepare(article, "ID1", NOW)
+    raw = prepare(article, ID, NOW)
     assert (raw.text, raw.title, raw.canonical_url) == ("Hallo Welt", "T", "https://example.com/a")
 
 
 def test_prepare_keeps_a_given_title_over_the_html_one() -> None:
-    raw = prepare(ArticleIn(html="<title>T</title><p>x</p>", title="Mine"), "ID1", NOW)
+    raw = prepare(ArticleIn(html="<title>T</title><p>x</p>", title="Mine"), ID, NOW)
     assert raw.title == "Mine"
 
 
 def test_prepare_refuses_html_without_article_text() -> None:
     with pytest.raises(NoArticleText):
-        prepare(ArticleIn(html="<nav>menu</nav><script>x</script>"), "ID1", NOW)
+        prepare(ArticleIn(html="<nav>menu</nav><script>x</script>"), ID, NOW)
 
 
 def test_naive_publication_time_is_taken_as_utc() -> None:
-    raw = prepare(ArticleIn(text="x", published_at=datetime(2025, 2, 18, 9, 30)), "ID1", NOW)
+    raw = prepare(ArticleIn(text="x", published_at=datetime(2025, 2, 18, 9, 30)), ID, NOW)
     assert raw.published_at == datetime(2025, 2, 18, 9, 30, tzinfo=UTC)
 
 
 def test_content_hash_is_the_sha256_of_the_text() -> None:
     import hashlib
 
-    raw = prepare(ArticleIn(text="Hallo"), "ID1", NOW)
+    raw = prepare(ArticleIn(text="Hallo"), ID, NOW)
     assert raw.content_sha256 == hashlib.sha256(b"Hallo").hexdigest()
