@@ -132,8 +132,6 @@ def dead() -> None:
 
 
 def _dead_client() -> tuple[Settings, redis.Redis]:
-    import redis
-
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("REDIS_URL is required: which Redis to read from")

@@ -19,6 +19,9 @@ from shared.metrics import metrics_router
 from shared.redis import async_client
 from shared.settings import Settings
 
+BACKLOG_RETRY_SECONDS = 5  # a backlog drains in seconds to minutes
+OUTAGE_RETRY_SECONDS = 1  # a Redis restart takes about a second
+
 
 def create_app(settings: Settings) -> FastAPI:
     if not settings.redis_url:
@@ -58,7 +61,3 @@ def create_app(settings: Settings) -> FastAPI:
         return unavailable("the queue is unavailable", OUTAGE_RETRY_SECONDS)
 
     return app
-
-
-BACKLOG_RETRY_SECONDS = 5
-OUTAGE_RETRY_SECONDS = 1
