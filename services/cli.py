@@ -33,12 +33,14 @@ def main() -> None:
 def up(ingest_port: int | None, store_port: int | None, data_dir: Path | None) -> None:
     """Run ingest, dedupe and store here; embedded Redis and SQLite unless configured."""
     from services.stack import Stack
+    from shared.redis import without_password
 
     settings = _settings(data_dir=data_dir, ingest_port=ingest_port, store_port=store_port)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with Stack(settings) as stack:
-        click.echo(f"redis   {stack.redis_url}" + ("  (embedded)" if stack.redis else ""))
+        shown = without_password(stack.redis_url or "")
+        click.echo(f"redis   {shown}" + ("  (embedded)" if stack.redis else ""))
         click.echo(f"ingest  {stack.url('ingest')}   POST /articles")
         click.echo(f"store   {stack.url('store')}   GET /articles/{{id}}")
         click.echo(f"logs    {stack.log_dir}/   Ctrl-C stops everything")

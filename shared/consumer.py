@@ -12,7 +12,8 @@ database commit): an entry is acked exactly when its effect exists.
 An outage (Redis restarting, the database unreachable) is not the message's fault: a handler
 failing with one of the ``TRANSIENT`` errors (or one the service's ``outage`` rule names) is
 retried in place, with backoff, for as long as the outage lasts, its entries kept claimed; it
-counts no failed delivery and so never sends good articles to the dead stream. The consumer also trims its stream below what every group acked.
+counts no failed delivery and so never sends good articles to the dead stream. The consumer
+also trims its stream below what every group acked.
 """
 
 from __future__ import annotations

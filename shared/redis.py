@@ -113,6 +113,18 @@ class EmbeddedRedis:
         self.stop()
 
 
+def without_password(url: str) -> str:
+    """A URL fit for a terminal or a log: the password (if any) replaced by ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
 def as_text(value: bytes | str) -> str:
     """redis-py types replies as bytes or str; our clients never decode, so this is bytes."""
     return value.decode() if isinstance(value, bytes) else value

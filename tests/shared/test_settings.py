@@ -51,3 +51,13 @@ def test_a_bad_url_is_reported_without_its_password(monkeypatch: pytest.MonkeyPa
         load_settings()
     assert "DATABASE_URL" in str(error.value)
     assert "s3cret" not in str(error.value)
+
+
+def test_a_redis_url_is_shown_without_its_password() -> None:
+    from shared.redis import without_password
+
+    assert (
+        without_password("redis://default:s3cret@cache:6379/0")
+        == "redis://default:***@cache:6379/0"
+    )
+    assert without_password("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
