@@ -23,7 +23,7 @@ When both are in flight together the earlier-ingested article is the one that en
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Literal
 
@@ -128,6 +128,33 @@ def judge(own: Entry, candidates: Sequence[Entry], thresholds: Thresholds) -> Ou
     if contending:
         return WaitFor(tuple(contending))
     return Canonical()
+
+
+def judge_batch(
+    batch: Sequence[tuple[Entry, Sequence[Entry]]], thresholds: Thresholds
+) -> list[Outcome]:
+    """Judge articles filed together (in ingest order) as if each were judged after the ones
+    before it had settled.
+
+    An earlier article of the batch found canonical counts as canonical; one found a duplicate
+    has left the index; a later one is not looked at, as it is judged after this one and sees
+    it. An earlier one that has to wait stays the contender the index shows, so whoever is
+    similar to it waits too, and the protocol settles them one by one.
+    """
+    in_batch = {own.article_id for own, _ in batch}
+    outcomes: dict[str, Outcome] = {}
+    for own, candidates in batch:
+        seen = []
+        for entry in candidates:
+            other = entry.article_id
+            if other not in in_batch:
+                seen.append(entry)
+            elif isinstance(outcomes.get(other), Canonical):
+                seen.append(replace(entry, state=State.CANONICAL))
+            elif other < own.article_id and not isinstance(outcomes.get(other), DuplicateOf):
+                seen.append(entry)
+        outcomes[own.article_id] = judge(own, seen, thresholds)
+    return [outcomes[own.article_id] for own, _ in batch]
 
 
 @dataclass(frozen=True)

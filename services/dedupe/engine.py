@@ -1,10 +1,15 @@
-"""One article through dedupe: features, the agreement protocol, durable commit.
+"""A batch through dedupe: features, the agreement protocol, durable commit.
 
-The protocol (see ``services.dedupe.decide``) runs for every article of a batch at once: an
-article may have to wait for another one of the same batch to settle. The commit is one Redis
-transaction holding the final index writes, the verdict on its output stream and the ack of the
-raw entry: a crash leaves either all of it or none, so a redelivered article is judged again or
-finds its recorded verdict and is only acked.
+The protocol (see ``services.dedupe.decide``) runs for the whole batch at once, one pipeline per
+step: look up, file, query, judge. Most articles are decided by their first look (a first
+version, or a copy of an article decided before); they are placed in their stories the same way
+and committed together. An article the protocol tells to wait for another (a similar contender
+in flight) goes through the same steps alone, waiting as the protocol says, while the rest of
+the batch commits: it may well be waiting for one of them.
+
+A commit is one Redis transaction holding the final index writes, the verdicts on their output
+streams and the acks of the raw entries: a crash leaves either all of it or none, so a
+redelivered article is judged again or finds its recorded verdict and is only acked.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,11 +26,13 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from services.dedupe.boilerplate import edge_keys
+from services.dedupe.buckets import Query
 from services.dedupe.decide import (
     Canonical,
     Decision,
     DuplicateOf,
     Entry,
+    Outcome,
     State,
     Thresholds,
     WaitFor,
@@ -32,10 +40,11 @@ from services.dedupe.decide import (
     canonical,
     following,
     judge,
+    judge_batch,
     update_of,
 )
-from services.dedupe.features import features
-from services.dedupe.index import RedisIndex
+from services.dedupe.features import features, url_hash
+from services.dedupe.index import Filing, LineCounts, Probe, RedisIndex
 from services.dedupe.placing import Placement, StoryPlacer, Terms
 from services.dedupe.story_index import StoryIndex
 from shared.consumer import BatchFailures, Delivery
@@ -102,6 +111,16 @@ class Pending:
     terms: Terms
 
 
+@dataclass(frozen=True)
+class Decided:
+    """An article decided and placed in its story: what a commit writes."""
+
+    delivery: Delivery[RawArticle]
+    filed: _Filed
+    decision: Decision
+    placement: Placement
+
+
 class DedupeEngine:
     def __init__(
         self, redis: aioredis.Redis, index: RedisIndex, stories: StoryIndex, settings: Settings
@@ -116,13 +135,32 @@ class DedupeEngine:
         )
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
-        """Files the whole batch first, earliest ingest first, then judges it concurrently.
+        _, failures = await self.run(deliveries)
+        if failures:
+            raise BatchFailures(failures)
 
-        Filing before judging means that of two similar articles in one batch, the later one
-        always sees the earlier one, so the earlier one ends canonical.
+    async def judge(self, delivery: Delivery[RawArticle]) -> Decision:
+        decisions, failures = await self.run([delivery])
+        if failures:
+            raise failures[delivery.message_id]
+        return decisions[delivery.message_id]
+
+    async def run(
+        self, deliveries: Sequence[Delivery[RawArticle]]
+    ) -> tuple[dict[str, Decision], dict[str, BaseException]]:
+        """The decision on each entry, or why it failed (by message id).
+
+        The whole batch is filed first, earliest ingest first, then judged: of two similar
+        articles in one batch, the later one always sees the earlier one, which ends canonical.
         """
         ordered = sorted(deliveries, key=lambda d: d.item.id)
-        prepared = await asyncio.gather(*(self.prepare(d) for d in ordered), return_exceptions=True)
+        batch: dict[str, Delivery[RawArticle]] = {}
+        again = [d for d in ordered if batch.setdefault(d.item.id, d) is not d]
+        prepared = await self._prepare_all(list(batch.values()))
+        decisions = {
+            d.message_id: p for d, p in zip(batch.values(), prepared, strict=True)
+            if isinstance(p, Decision)
+        }  # fmt: skip
         pending = [p for p in prepared if isinstance(p, Pending)]
         if pending:
             # Filing took time; claim the entries afresh so none looks abandoned while judged.
@@ -131,61 +169,145 @@ class DedupeEngine:
                 self.settings.consumer_name, 0, [p.delivery.message_id for p in pending],
                 justid=True,
             )  # fmt: skip
-        finished = await asyncio.gather(*(self.finish(p) for p in pending), return_exceptions=True)
-        failures: dict[str, BaseException] = {
-            d.message_id: r
-            for d, r in zip(ordered, prepared, strict=True)
-            if isinstance(r, Exception)
-        }
-        failures |= {
-            p.delivery.message_id: r
-            for p, r in zip(pending, finished, strict=True)
-            if isinstance(r, Exception)
-        }
-        if failures:
-            raise BatchFailures(failures)
-
-    async def judge(self, delivery: Delivery[RawArticle]) -> Decision:
-        prepared = await self.prepare(delivery)
-        return prepared if isinstance(prepared, Decision) else await self.finish(prepared)
+        judged = await self._decide_all(pending)
+        first_look = [(p, d) for p, d in zip(pending, judged, strict=True) if d is not None]
+        waiting = [p for p, d in zip(pending, judged, strict=True) if d is None]
+        placements = await self.placer.place_all(
+            [(p.delivery.item, d, p.terms) for p, d in first_look]
+        )
+        ready = [
+            Decided(p.delivery, p.filed, d, placement)
+            for (p, d), placement in zip(first_look, placements, strict=True)
+            if placement is not None
+        ]
+        unplaced = [
+            (p, d)
+            for (p, d), placement in zip(first_look, placements, strict=True)
+            if placement is None
+        ]
+        alone = [p.delivery for p in waiting] + [p.delivery for p, _ in unplaced]
+        results = await asyncio.gather(
+            self._commit_all(ready),
+            *(self.finish(p) for p in waiting),
+            *(self._place_and_commit(p, d) for p, d in unplaced),
+            return_exceptions=True,
+        )
+        committed, *singles = results
+        failures: dict[str, BaseException] = {}
+        if isinstance(committed, BaseException):
+            failures |= {r.delivery.message_id: committed for r in ready}
+        elif isinstance(committed, list):
+            decisions |= {r.delivery.message_id: f for r, f in zip(ready, committed, strict=True)}
+        for delivery, result in zip(alone, singles, strict=True):
+            if isinstance(result, BaseException):
+                failures[delivery.message_id] = result
+            else:
+                assert isinstance(result, Decision)
+                decisions[delivery.message_id] = result
+        for delivery in again:  # the same article twice in one batch: now it finds its verdict
+            more, failed = await self.run([delivery])
+            decisions |= more
+            failures |= failed
+        return decisions, failures
 
     async def prepare(self, delivery: Delivery[RawArticle]) -> Pending | Decision:
         """Compute features and file the article, or return (and ack) a decision already taken."""
-        article = delivery.item
-        recorded = await self.index.recorded(article.id)
-        if recorded is not None:
-            await self.redis.xack(delivery.stream, delivery.group, delivery.message_id)
-            return recorded
+        [prepared] = await self._prepare_all([delivery])
+        return prepared
+
+    async def _prepare_all(
+        self, deliveries: Sequence[Delivery[RawArticle]]
+    ) -> list[Pending | Decision]:
+        if not deliveries:
+            return []
+        articles = [d.item for d in deliveries]
         now = _now_ms()
-        ingest_ms = id_time_ms(article.id)
-        recurring: set[bytes] = set()
-        if article.source:
-            recurring = await self.index.recurring_lines(
-                article.source,
-                edge_keys(article.text),
-                now,
-                self.settings.boilerplate_min_articles,
-            )
-        feats = features(article.text, article.canonical_url, self.index.signer, recurring)
-        terms = await self.placer.terms_of(article)
-        expiry = self.index.window.entry_expiry_ms(ingest_ms, now)
-        entry = Entry(
-            article.id, State.CONTENDING, bytes.fromhex(feats.content_hash[:16]), feats.size,
-            feats.signature,
-        )  # fmt: skip
-        if feats.url_hash is not None:
-            owner = await self.index.claim_url(
-                feats.url_hash, article.id, entry.content_key, expiry
-            )
-            if owner[0] != article.id:
-                return Pending(delivery, _Filed(entry, feats.buckets, None, expiry), owner, terms)
-        generation = self.index.window.filed(now, ingest_ms)
-        if not await self.index.insert(entry, feats.buckets, generation, expiry):
-            return await self.prepare(delivery)  # decided meanwhile: take that decision
-        return Pending(delivery, _Filed(entry, feats.buckets, generation, expiry), None, terms)
+        probes = [
+            Probe(a.id, url_hash(a.canonical_url), a.source, edge_keys(a.text) if a.source else [])
+            for a in articles
+        ]
+        lookups, terms = await asyncio.gather(
+            self.index.look_up(probes, now), self.placer.terms_all(articles)
+        )
+        done = [
+            d.message_id for d, found in zip(deliveries, lookups, strict=True) if found.recorded
+        ]
+        if done:
+            await self.redis.xack(deliveries[0].stream, deliveries[0].group, *done)
+        prepared: list[Pending | Decision | None] = [found.recorded for found in lookups]
+        lines: dict[str, Counter[bytes]] = {}
+        filings: dict[int, Filing] = {}
+        minimum = self.settings.boilerplate_min_articles - 1
+        for n, (article, probe, found) in enumerate(zip(articles, probes, lookups, strict=True)):
+            if found.recorded:
+                continue
+            # Earlier articles of this batch count as seen, as if filed one by one.
+            seen = lines.setdefault(article.source, Counter()) if article.source else Counter()
+            recurring = {k for k, c in found.line_counts.items() if c + seen[k] >= minimum}
+            seen.update(probe.line_keys)
+            feats = features(article.text, article.canonical_url, self.index.signer, recurring)
+            ingest_ms = id_time_ms(article.id)
+            expiry = self.index.window.entry_expiry_ms(ingest_ms, now)
+            entry = Entry(
+                article.id, State.CONTENDING, bytes.fromhex(feats.content_hash[:16]),
+                feats.size, feats.signature,
+            )  # fmt: skip
+            owner = found.url_owner
+            if owner is not None and owner[0] != article.id:
+                filed = _Filed(entry, feats.buckets, None, expiry)
+                prepared[n] = Pending(deliveries[n], filed, owner, terms[n])
+                continue
+            claim = feats.url_hash if owner is None else None
+            generation = self.index.window.filed(now, ingest_ms)
+            filings[n] = Filing(entry, feats.buckets, generation, expiry, claim)
+        if filings or lines:
+            results = await self.index.file_all(list(filings.values()), LineCounts(now, lines))
+            for (n, f), result in zip(filings.items(), results, strict=True):
+                if not result.filed:  # decided meanwhile: take that decision
+                    prepared[n] = await self.prepare(deliveries[n])
+                    continue
+                owner = result.url_owner
+                if owner is not None and owner[0] == f.entry.article_id:
+                    owner = None
+                filed = _Filed(f.entry, f.buckets, f.generation, f.expiry_ms)
+                prepared[n] = Pending(deliveries[n], filed, owner, terms[n])
+        return [p for p in prepared if p is not None]
+
+    async def _decide_all(self, pending: Sequence[Pending]) -> list[Decision | None]:
+        """The decisions one look gives (``judge_batch``); None where an article has to wait
+        for others."""
+        looking = [n for n, p in enumerate(pending) if p.url_owner is None]
+
+        async def look(at: list[int]) -> dict[int, list[Entry]]:
+            queries = [
+                Query(p.filed.entry.article_id, p.filed.buckets, id_time_ms(p.delivery.item.id))
+                for p in (pending[n] for n in at)
+            ]
+            return dict(zip(at, await self.index.candidates_all(queries, _now_ms()), strict=True))
+
+        def outcomes() -> list[Outcome]:
+            batch = [(pending[n].filed.entry, found[n]) for n in looking]
+            return judge_batch(batch, self.thresholds)
+
+        found = await look(looking)
+        judged = outcomes()
+        fresh = [n for n, o in zip(looking, judged, strict=True) if isinstance(o, Canonical)]
+        if fresh and self.settings.settle_ms > 0:
+            # An earlier copy taken by another worker a moment later than this one may not be
+            # filed yet; one look after a short grace lets it be the canonical one.
+            await asyncio.sleep(self.settings.settle_ms / 1000)
+            found |= await look(fresh)
+            judged = outcomes()
+        decisions: list[Decision | None] = [None] * len(pending)
+        for n, outcome in zip(looking, judged, strict=True):
+            if isinstance(outcome, Canonical):
+                decisions[n] = canonical(pending[n].filed.entry.article_id)
+            elif isinstance(outcome, DuplicateOf):
+                decisions[n] = following(outcome.match, canonical(outcome.match.article_id))
+        return decisions
 
     async def finish(self, pending: Pending) -> Decision:
-        """Decide (waiting on other articles where the protocol says so), then commit."""
+        """Decide one article (waiting on others where the protocol says so), then commit."""
         if pending.url_owner is not None:
             # A canonical URL seen before: this is a new version of the article posted there.
             owner, owner_key = pending.url_owner
@@ -193,12 +315,17 @@ class DedupeEngine:
             decision = update_of(await self._settled(owner, pending.delivery), owner, same_text)
         else:
             decision = await self._by_content(pending.filed, pending.delivery)
+        return await self._place_and_commit(pending, decision)
 
+    async def _place_and_commit(self, pending: Pending, decision: Decision) -> Decision:
         async def poll(check: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
             await self._poll(check, deadline, what, pending.delivery)
 
         placement = await self.placer.place(pending.delivery.item, decision, poll, pending.terms)
-        return await self._commit(pending.delivery, pending.filed, decision, placement)
+        [final] = await self._commit_all(
+            [Decided(pending.delivery, pending.filed, decision, placement)]
+        )
+        return final
 
     async def _by_content(self, filed: _Filed, delivery: Delivery[RawArticle]) -> Decision:
         entry = filed.entry
@@ -276,64 +403,82 @@ class DedupeEngine:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
 
-    async def _commit(
-        self,
-        delivery: Delivery[RawArticle],
-        filed: _Filed,
-        decision: Decision,
-        placement: Placement,
-    ) -> Decision:
-        article = delivery.item
-        out = (
-            self.settings.stream_canonical
-            if decision.is_canonical
-            else self.settings.stream_duplicates
-        )
+    async def _commit_all(self, ready: Sequence[Decided]) -> list[Decision]:
+        """One transaction for the batch: index writes, stories, verdicts, acks."""
+        if not ready:
+            return []
         keys = self.index.keys
+        ids = [r.delivery.item.id for r in ready]
+        # Another consumer judging one of these entries (a reclaim of a slow one) changes one of
+        # these keys when it commits; this commit then fails and finds its verdicts. The story
+        # keys too: other articles joining the same stories at once.
+        watched = [
+            key
+            for r in ready
+            for key in (keys.verdict(r.delivery.item.id), keys.entry(r.delivery.item.id),
+                        keys.story(r.placement.story_id))
+        ]  # fmt: skip
+        story_ids = sorted({r.placement.story_id for r in ready})
         while True:
             async with self.redis.pipeline(transaction=True) as pipe:
-                # A second consumer judging the same entry (a reclaim of a slow one) changes one
-                # of these keys when it commits; this commit then fails and finds its verdict.
-                # The story key too: another article joining the same story at once.
-                await pipe.watch(
-                    keys.verdict(article.id), keys.entry(article.id), keys.story(placement.story_id)
-                )
-                recorded = await self.index.recorded(article.id, watching=pipe)
-                story = await self.placer.story_after(pipe, placement, article)
+                await pipe.watch(*watched)
+                recorded = await self.index.recorded_all(ids, watching=pipe)
+                stories = await self.stories.stories(story_ids, watching=pipe)
                 pipe.multi()  # type: ignore[no-untyped-call]
-                if recorded is None:
-                    self.index.record(
-                        pipe, filed.entry, filed.buckets, filed.generation, decision,
+                now = _now_ms()
+                counted: Counter[str] = Counter()
+                documents = 0
+                for r in ready:
+                    article = r.delivery.item
+                    if recorded[article.id] is not None:
+                        continue
+                    filed = r.filed
+                    await self.index.record(
+                        pipe, filed.entry, filed.buckets, filed.generation, r.decision,
                         filed.expiry_ms,
                     )  # fmt: skip
-                    if story is not None and placement.member is not None:
+                    story = self.placer.story_after(r.placement, article, stories)
+                    if story is not None and r.placement.member is not None:
                         self.stories.settle(
-                            pipe, placement.member, story, placement.expiry_ms, _now_ms()
+                            pipe, r.placement.member, story, r.placement.expiry_ms, now
                         )
-                        self.stories.count(pipe, placement.counted, _now_ms())
-                    story_id = story.story_id if story else placement.story_id
+                        counted.update(r.placement.counted)
+                        documents += 1
+                    story_id = story.story_id if story else r.placement.story_id
                     story_terms = story.top_terms() if story else []
-                    verdict = verdict_for(article, decision, story_id, story_terms)
-                    pipe.xadd(out, encode(verdict))
-                pipe.xack(delivery.stream, delivery.group, delivery.message_id)
+                    verdict = verdict_for(article, r.decision, story_id, story_terms)
+                    pipe.xadd(self._stream_for(r.decision), encode(verdict))
+                if documents:
+                    await self.stories.count(pipe, counted, documents, now)
+                first = ready[0].delivery
+                pipe.xack(first.stream, first.group, *(r.delivery.message_id for r in ready))
                 try:
                     await pipe.execute()
                     break
                 except WatchError:
                     continue
-        final = recorded or decision
-        if recorded is None:
-            VERDICTS.labels(final.status, final.reason or "").inc()
-            VERDICT_LATENCY.observe(max(0.0, (_now_ms() - id_time_ms(article.id)) / 1000))
-        log.info(
-            "verdict",
-            extra={
-                "article_id": article.id,
-                "status": final.status,
-                "canonical_id": final.canonical_id,
-                "reason": final.reason,
-                "measure": final.measure,
-                "similarity": final.similarity,
-            },
-        )
-        return final
+        finals = []
+        for r in ready:
+            article = r.delivery.item
+            final = recorded[article.id] or r.decision
+            if recorded[article.id] is None:
+                VERDICTS.labels(final.status, final.reason or "").inc()
+                VERDICT_LATENCY.observe(max(0.0, (now - id_time_ms(article.id)) / 1000))
+            log.info(
+                "verdict",
+                extra={
+                    "article_id": article.id,
+                    "status": final.status,
+                    "canonical_id": final.canonical_id,
+                    "reason": final.reason,
+                    "measure": final.measure,
+                    "similarity": final.similarity,
+                },
+            )
+            finals.append(final)
+        return finals
+
+    def _stream_for(self, decision: Decision) -> str:
+        if decision.is_canonical:
+            return self.settings.stream_canonical
+        return self.settings.stream_duplicates

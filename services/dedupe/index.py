@@ -12,20 +12,21 @@ stream):
   decision is its entry's state).
 - ``bp:<source>:<generation>`` → in how many of the source's articles each edge line appeared.
 - ``index:params`` → the signature parameters the index was built with.
-Every command touches one key, so the keys may live on different Redis Cluster slots.
+Reads and writes for a whole batch of articles go out as one pipeline per step of the protocol.
 """
 
 from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Sequence
-from dataclasses import asdict, replace
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from services.dedupe.buckets import LshBuckets
+from services.dedupe.buckets import LshBuckets, Query
 from services.dedupe.decide import Decision, Entry, State, canonical
 from services.dedupe.signature import SCHEME, Signer, from_bytes, to_bytes
 from services.dedupe.window import Window
@@ -44,6 +45,20 @@ if redis.call('GETRANGE', KEYS[1], 0, 0) == 'K' then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
 return 1
 """
+
+
+# KEYS[1]: a hash; ARGV[1]: its expiry (ms); then field, increment, field, increment, ...
+COUNT_MANY = """
+for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return #ARGV
+"""
+
+
+def count_args(
+    expiry_ms: int, counts: Mapping[str, int] | Mapping[bytes, int]
+) -> list[bytes | str | int]:
+    return [expiry_ms, *(x for field, n in counts.items() for x in (field, n))]
 
 
 async def read_states(
@@ -72,6 +87,53 @@ def decode_entry(article_id: str, data: bytes) -> Entry:
     return Entry(article_id, State(state.decode()), content_key, size, signature)
 
 
+@dataclass(frozen=True)
+class Probe:
+    """What is looked up for an article before it is filed."""
+
+    article_id: str
+    url_hash: str | None
+    source: str | None
+    line_keys: Sequence[bytes]
+
+
+@dataclass(frozen=True)
+class Lookup:
+    recorded: Decision | None
+    url_owner: tuple[str, bytes] | None  # the first article posted under its URL, if any
+    line_counts: dict[bytes, int]  # in how many of its source's articles each edge line was
+
+
+@dataclass(frozen=True)
+class Filing:
+    """An article to file as a contender; ``url_hash`` if it claims its URL."""
+
+    entry: Entry
+    buckets: Sequence[bytes]
+    generation: int
+    expiry_ms: int
+    url_hash: str | None
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    """Per source, in how many of a batch's articles each edge line appeared, counted at
+    ``now_ms``."""
+
+    now_ms: int
+    by_source: Mapping[str, Counter[bytes]]
+
+
+@dataclass(frozen=True)
+class Filed:
+    filed: bool  # False: the article was decided meanwhile (another worker took it over)
+    url_owner: tuple[str, bytes] | None
+
+
+def _owner(raw: bytes) -> tuple[str, bytes]:
+    return raw[:-8].decode(), raw[-8:]
+
+
 class RedisIndex:
     def __init__(
         self, redis: aioredis.Redis, keys: Keys, signer: Signer, window: Window, shards: int
@@ -83,6 +145,7 @@ class RedisIndex:
         self.shards = shards
         self.buckets = LshBuckets(redis, keys.bucket, window, shards)
         self._file = redis.register_script(FILE_UNLESS_DECIDED)
+        self._count = redis.register_script(COUNT_MANY)
 
     def params(self) -> dict[str, str]:
         p = self.signer.params
@@ -118,25 +181,52 @@ class RedisIndex:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def recorded(self, article_id: str, watching: Pipeline | None = None) -> Decision | None:
-        """The final decision on an article, if one was taken.
+    async def recorded(self, article_id: str) -> Decision | None:
+        """The final decision on an article, if one was taken."""
+        return (await self.recorded_all([article_id]))[article_id]
+
+    async def recorded_all(
+        self, article_ids: Sequence[str], watching: Pipeline | None = None
+    ) -> dict[str, Decision | None]:
+        """``recorded`` for many articles in two commands.
 
         ``watching``: a pipeline in WATCH mode, read through its own connection (a transaction
         that held one connection while asking the pool for another could exhaust the pool).
         """
-        if watching is not None:
-            verdict = await watching.get(self.keys.verdict(article_id))
-            state = await watching.getrange(self.keys.entry(article_id), 0, 0)
-        else:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.get(self.keys.verdict(article_id))
-                pipe.getrange(self.keys.entry(article_id), 0, 0)
-                verdict, state = await pipe.execute()
-        if verdict:
-            return Decision(**json.loads(verdict))
-        if as_bytes(state) == State.CANONICAL.value.encode():
-            return canonical(article_id)
-        return None
+        client = watching if watching is not None else self.redis
+        verdicts = await client.mget([self.keys.verdict(i) for i in article_ids])
+        entries = await client.mget([self.keys.entry(i) for i in article_ids])
+        return {
+            i: _decision(i, verdict, entry)
+            for i, verdict, entry in zip(article_ids, verdicts, entries, strict=True)
+        }
+
+    async def look_up(self, probes: Sequence[Probe], now_ms: int) -> list[Lookup]:
+        """For each article: its decision if taken, its URL's owner, its edge lines' counts."""
+        generation = self.window.generation(now_ms)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for probe in probes:
+                pipe.get(self.keys.verdict(probe.article_id))
+                pipe.getrange(self.keys.entry(probe.article_id), 0, 0)
+                if probe.url_hash:
+                    pipe.get(self.keys.url(probe.url_hash))
+                if probe.source and probe.line_keys:
+                    for g in (generation, generation - 1):
+                        pipe.hmget(self.keys.boilerplate(f"{probe.source}:{g}"), probe.line_keys)
+            replies = iter(await pipe.execute())
+        found = []
+        for probe in probes:
+            recorded = _decision(probe.article_id, next(replies), next(replies))
+            owner = next(replies) if probe.url_hash else None
+            counts: dict[bytes, int] = {}
+            if probe.source and probe.line_keys:
+                now_counts, before_counts = next(replies), next(replies)
+                counts = {
+                    key: int(a or 0) + int(b or 0)
+                    for key, a, b in zip(probe.line_keys, now_counts, before_counts, strict=True)
+                }
+            found.append(Lookup(recorded, _owner(as_bytes(owner)) if owner else None, counts))
+        return found
 
     async def states(self, article_ids: Sequence[str]) -> dict[str, State | None]:
         return await read_states(self.redis, [self.keys.entry(i) for i in article_ids], article_ids)
@@ -145,69 +235,79 @@ class RedisIndex:
         self, article_id: str, buckets: Sequence[bytes], now_ms: int, ingest_ms: int
     ) -> list[Entry]:
         """Every live entry sharing an LSH bucket with the article, itself excluded."""
-        ids = await self.buckets.sharing(article_id, buckets, now_ms, ingest_ms)
-        if not ids:
-            return []
-        values = await self.redis.mget([self.keys.entry(i) for i in ids])
-        return [decode_entry(i, as_bytes(v)) for i, v in zip(ids, values, strict=True) if v]
+        [found] = await self.candidates_all([Query(article_id, buckets, ingest_ms)], now_ms)
+        return found
+
+    async def candidates_all(self, queries: Sequence[Query], now_ms: int) -> list[list[Entry]]:
+        """``candidates`` for many articles: one round trip for the buckets, one for entries."""
+        ids = await self.buckets.sharing_all(queries, now_ms)
+        wanted = sorted({i for found in ids for i in found})
+        if not wanted:
+            return [[] for _ in queries]
+        values = await self.redis.mget([self.keys.entry(i) for i in wanted])
+        entries = {
+            i: decode_entry(i, as_bytes(v)) for i, v in zip(wanted, values, strict=True) if v
+        }
+        return [[entries[i] for i in found if i in entries] for found in ids]
 
     # -- writing ---------------------------------------------------------------------------
 
-    async def recurring_lines(
-        self, source: str, line_keys: Sequence[bytes], now_ms: int, min_articles: int
-    ) -> set[bytes]:
-        """Count this article's edge lines for its source; return those seen often before."""
-        if not line_keys:
-            return set()
-        generation = self.window.generation(now_ms)
-        current = self.keys.boilerplate(f"{source}:{generation}")
-        previous = self.keys.boilerplate(f"{source}:{generation - 1}")
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(current, list(line_keys))
-            pipe.hmget(previous, list(line_keys))
-            for key in line_keys:
-                pipe.hincrby(current, key, 1)
-            pipe.pexpireat(current, self.window.generation_expiry_ms(generation))
-            now_counts, before_counts, *_ = await pipe.execute()
-        return {
-            key
-            for key, a, b in zip(line_keys, now_counts, before_counts, strict=True)
-            if int(a or 0) + int(b or 0) >= min_articles - 1
-        }
+    async def file_all(
+        self, filings: Sequence[Filing], lines: LineCounts | None = None
+    ) -> list[Filed]:
+        """File the articles as contenders, claim their URLs, count their sources' edge lines.
 
-    async def claim_url(
-        self, url_hash: str, article_id: str, content_key: bytes, expiry_ms: int
-    ) -> tuple[str, bytes]:
-        """The first article posted under this URL (this one if it is the first)."""
-        key = self.keys.url(url_hash)
+        From here on every replica's query sees them.
+        """
+        counted = lines.by_source if lines else {}
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(key, article_id.encode() + content_key, nx=True, pxat=expiry_ms)
-            pipe.get(key)
-            _, owner = await pipe.execute()
-        owner = as_bytes(owner) if owner else article_id.encode() + content_key
-        return owner[:-8].decode(), owner[-8:]
+            if lines:
+                generation = self.window.generation(lines.now_ms)
+                expiry = self.window.generation_expiry_ms(generation)
+                for source, counts in counted.items():
+                    key = self.keys.boilerplate(f"{source}:{generation}")
+                    await self._count(keys=[key], args=count_args(expiry, counts), client=pipe)
+            for filing in filings:
+                entry = filing.entry
+                if filing.url_hash:
+                    key = self.keys.url(filing.url_hash)
+                    claim = entry.article_id.encode() + entry.content_key
+                    pipe.set(key, claim, nx=True, pxat=filing.expiry_ms)
+                    pipe.get(key)
+                await self._queue_entry(pipe, entry, filing.expiry_ms)
+                await self.buckets.queue_add(
+                    pipe, entry.article_id, filing.buckets, filing.generation
+                )
+            replies = iter((await pipe.execute())[len(counted) :])
+        results = []
+        for filing in filings:
+            owner = None
+            if filing.url_hash:
+                next(replies)
+                owner = _owner(as_bytes(next(replies)))
+            filed = bool(next(replies))
+            next(replies)
+            results.append(Filed(filed, owner))
+        return results
 
     async def insert(
         self, entry: Entry, buckets: Sequence[bytes], generation: int, expiry_ms: int
     ) -> bool:
-        """File the article as a contender; from here on, every replica's query sees it.
-
-        False if the article turned out to be decided already (another worker took it over).
-        """
-        if not await self._write_entry(entry, expiry_ms):
-            return False
-        await self.buckets.add(entry.article_id, buckets, generation)
-        return True
+        """File one article as a contender; False if it turned out to be decided already."""
+        [filed] = await self.file_all([Filing(entry, buckets, generation, expiry_ms, None)])
+        return filed.filed
 
     async def withdraw(self, entry: Entry, expiry_ms: int) -> None:
-        await self._write_entry(replace(entry, state=State.WITHDRAWN), expiry_ms)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await self._queue_entry(pipe, replace(entry, state=State.WITHDRAWN), expiry_ms)
+            await pipe.execute()
 
-    async def _write_entry(self, entry: Entry, expiry_ms: int) -> bool:
+    async def _queue_entry(self, pipe: Pipeline, entry: Entry, expiry_ms: int) -> None:
         keys = [self.keys.entry(entry.article_id), self.keys.verdict(entry.article_id)]
         value = encode_entry(entry, self.signer.params.seed)
-        return bool(await self._file(keys=keys, args=[value, expiry_ms]))
+        await self._file(keys=keys, args=[value, expiry_ms], client=pipe)
 
-    def record(
+    async def record(
         self,
         pipe: Pipeline,
         entry: Entry,
@@ -229,4 +329,15 @@ class RedisIndex:
         pipe.set(self.keys.verdict(entry.article_id), json.dumps(asdict(decision)), pxat=expiry_ms)
         pipe.delete(key)
         if generation is not None:
-            self.buckets.remove(pipe, entry.article_id, buckets, generation)
+            await self.buckets.remove(pipe, entry.article_id, buckets, generation)
+
+
+def _decision(
+    article_id: str, verdict: bytes | str | None, entry: bytes | str | None
+) -> Decision | None:
+    """A duplicate's verdict record, or a canonical article's entry in state K."""
+    if verdict:
+        return Decision(**json.loads(verdict))
+    if entry and as_bytes(entry)[:1] == State.CANONICAL.value.encode():
+        return canonical(article_id)
+    return None

@@ -9,14 +9,22 @@ WATCH, so two articles joining one story at once both count.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 
-from redis.asyncio.client import Pipeline
-
+from services.dedupe.buckets import Query
 from services.dedupe.decide import Decision, State
-from services.dedupe.stories import Await, Join, Member, NewStory, Story, judge_story, opened
-from services.dedupe.story_index import StoryIndex
+from services.dedupe.stories import (
+    Await,
+    Join,
+    Member,
+    NewStory,
+    Story,
+    judge_story,
+    judge_story_batch,
+    opened,
+)
+from services.dedupe.story_index import MemberFiling, StoryIndex
 from services.dedupe.terms import salient_terms, term_counts
 from shared.ids import id_time_ms
 from shared.models import RawArticle
@@ -46,13 +54,67 @@ class StoryPlacer:
         self.threshold = threshold
         self.timeout_s = timeout_s
 
-    async def terms_of(self, article: RawArticle) -> Terms:
-        """Computed with the article's features, before it is judged, so that placing a
+    async def terms_all(self, articles: Sequence[RawArticle]) -> list[Terms]:
+        """Computed with the articles' features, before they are judged, so that placing a
         canonical article in its story takes as few round trips as it can."""
-        counts, named = term_counts(article.text, article.title)
-        terms = sorted(counts)
-        frequencies, documents = await self.index.frequencies(terms, _now_ms())
-        return Terms(salient_terms(counts, named, frequencies, documents), tuple(terms))
+        counted = [term_counts(a.text, a.title) for a in articles]
+        every = sorted({term for counts, _ in counted for term in counts})
+        frequencies, documents = await self.index.frequencies(every, _now_ms())
+        return [
+            Terms(salient_terms(counts, named, frequencies, documents), tuple(sorted(counts)))
+            for counts, named in counted
+        ]
+
+    async def place_all(
+        self, decided: Sequence[tuple[RawArticle, Decision, Terms]]
+    ) -> list[Placement | None]:
+        """Place many decided articles at once; None where the article must wait for others
+        (``place`` then runs the protocol for it alone)."""
+        now = _now_ms()
+        placed: list[Placement | None] = [None] * len(decided)
+        canonical_of = {
+            n: d.canonical_id for n, (_, d, _) in enumerate(decided) if not d.is_canonical
+        }
+        filings: dict[int, MemberFiling] = {}
+        for n, (article, decision, found) in enumerate(decided):
+            if not decision.is_canonical:
+                continue
+            ingest = id_time_ms(article.id)
+            member = Member(article.id, State.CONTENDING, found.salient, None)
+            expiry = self.index.expiry_ms(ingest, now)
+            if not found.salient:  # nothing to compare
+                placed[n] = Placement(article.id, member, expiry, found.all)
+                continue
+            generation = self.index.window.filed(now, ingest)
+            filings[n] = MemberFiling(
+                member, self.index.term_buckets(found.salient), generation, expiry
+            )
+        filed = await self.index.file_all(list(filings.values()))
+        # Settled meanwhile by another worker: it has a story already.
+        canonical_of |= {
+            n: decided[n][0].id for n, ok in zip(filings, filed, strict=True) if not ok
+        }
+        stories_of = await self.index.stories_of(sorted(set(canonical_of.values())))
+        for n, canonical_id in canonical_of.items():
+            placed[n] = Placement(stories_of[canonical_id] or canonical_id)
+        live = [n for n, ok in zip(filings, filed, strict=True) if ok]
+        queries = [Query(decided[n][0].id, filings[n].buckets, id_time_ms(decided[n][0].id))
+                   for n in live]  # fmt: skip
+        candidates = await self.index.candidates_all(queries, _now_ms())
+        stories = await self.index.stories(
+            sorted({c.story_id for found in candidates for c in found if c.story_id})
+        )
+        outcomes = judge_story_batch(
+            [(filings[n].member, members, event_ms(decided[n][0]))
+             for n, members in zip(live, candidates, strict=True)],
+            stories, self.threshold, self.index.quiet_ms,
+        )  # fmt: skip
+        for n, outcome in zip(live, outcomes, strict=True):
+            if not isinstance(outcome, Await):
+                story_id = outcome.story_id if isinstance(outcome, Join) else decided[n][0].id
+                placed[n] = Placement(story_id, filings[n].member, filings[n].expiry_ms,
+                                      decided[n][2].all)  # fmt: skip
+        return placed
 
     async def place(
         self, article: RawArticle, decision: Decision, poll: Poll, found: Terms
@@ -97,20 +159,24 @@ class StoryPlacer:
 
             await poll(settled, deadline, f"story contenders {', '.join(waiting)} did not settle")
 
-    async def story_after(
-        self, watching: Pipeline, placement: Placement, article: RawArticle
+    def story_after(
+        self, placement: Placement, article: RawArticle, stories: MutableMapping[str, Story]
     ) -> Story | None:
-        """The story record as it will be once this article is in it (read under WATCH)."""
+        """The story record once this article is in it; ``stories``, the records as read under
+        WATCH, is updated, so that articles of one commit joining one story all count."""
         member = placement.member
         if member is None:
             return None
         at = event_ms(article)
-        current = await self.index.current(placement.story_id, watching)
+        current = stories.get(placement.story_id)
         if current is not None and placement.story_id == member.article_id:
-            return current  # opened by an earlier attempt at this article
-        if current is None or not current.is_open(at, self.index.quiet_ms):
-            return opened(member.article_id, member.terms, at)
-        return current.joined(member.terms, at)
+            story = current  # opened by an earlier attempt at this article
+        elif current is None or not current.is_open(at, self.index.quiet_ms):
+            story = opened(member.article_id, member.terms, at)
+        else:
+            story = current.joined(member.terms, at)
+        stories[story.story_id] = story
+        return story
 
 
 def event_ms(article: RawArticle) -> int:

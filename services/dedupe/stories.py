@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from services.dedupe.decide import State
 
@@ -135,3 +135,41 @@ def judge_story(
     if later:
         return Await(tuple(later), withdraw=False)
     return NewStory()
+
+
+def judge_story_batch(
+    batch: Sequence[tuple[Member, Sequence[Member], int]],
+    stories: Mapping[str, Story],
+    threshold: float,
+    quiet_ms: int,
+) -> list[StoryOutcome]:
+    """Place canonical articles filed together (in ingest order, each with its candidates and
+    event time) as if each were placed after the ones before it had settled.
+
+    An earlier article of the batch that found its story counts as settled in it, the story as
+    it is with that article; a later one is not looked at (it is placed after this one and sees
+    it); an earlier one that has to wait stays a contender, so whoever is similar waits too.
+    """
+    in_batch = {own.article_id for own, _, _ in batch}
+    live = dict(stories)
+    placed: dict[str, Member] = {}
+    outcomes = []
+    for own, candidates, at_ms in batch:
+        seen = [
+            placed.get(m.article_id, m)
+            for m in candidates
+            if m.article_id not in in_batch
+            or m.article_id in placed
+            or m.article_id < own.article_id
+        ]
+        outcome = judge_story(own, seen, live, threshold, at_ms, quiet_ms)
+        outcomes.append(outcome)
+        if isinstance(outcome, Await):
+            continue
+        if isinstance(outcome, Join):
+            story = live[outcome.story_id].joined(own.terms, at_ms)
+        else:
+            story = opened(own.article_id, own.terms, at_ms)
+        live[story.story_id] = story
+        placed[own.article_id] = replace(own, state=State.CANONICAL, story_id=story.story_id)
+    return outcomes

@@ -13,15 +13,16 @@ Keys (under the prefix; all expire):
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from services.dedupe.buckets import LshBuckets
+from services.dedupe.buckets import LshBuckets, Query
 from services.dedupe.decide import State
-from services.dedupe.index import FILE_UNLESS_DECIDED, read_states
+from services.dedupe.index import COUNT_MANY, FILE_UNLESS_DECIDED, count_args, read_states
 from services.dedupe.signature import SignatureParams, Signer
 from services.dedupe.stories import Member, Story
 from services.dedupe.window import SKEW_MS, Window
@@ -58,6 +59,14 @@ def decode_story(data: bytes | str) -> Story:
     return Story(**json.loads(data))
 
 
+@dataclass(frozen=True)
+class MemberFiling:
+    member: Member
+    buckets: Sequence[bytes]
+    generation: int
+    expiry_ms: int
+
+
 class StoryIndex:
     def __init__(
         self, redis: aioredis.Redis, keys: Keys, seed: int, quiet_ms: int, shards: int
@@ -69,6 +78,7 @@ class StoryIndex:
         self.quiet_ms = quiet_ms
         self.buckets = LshBuckets(redis, keys.story_bucket, self.window, shards)
         self._file = redis.register_script(FILE_UNLESS_DECIDED)
+        self._count = redis.register_script(COUNT_MANY)
 
     def term_buckets(self, terms: dict[str, float]) -> list[bytes]:
         signature = self.signer.sign(sorted(t.encode() for t in terms))
@@ -89,20 +99,16 @@ class StoryIndex:
         }
         return frequencies, int(docs_now or 0) + int(docs_before or 0)
 
-    def count(self, pipe: Pipeline, terms: Sequence[str], now_ms: int) -> None:
-        """Queue the counting of one more canonical article with ``terms``; per generation, so
-        old counts expire."""
+    async def count(self, pipe: Pipeline, terms: Counter[str], documents: int, now_ms: int) -> None:
+        """Queue the counting of ``documents`` more canonical articles, in which the terms
+        occurred ``terms`` times; per generation, so old counts expire."""
         generation = self.window.generation(now_ms)
-        current, documents = (
-            self.keys.document_frequency(generation),
-            self.keys.documents(generation),
-        )
-        for term in terms:
-            pipe.hincrby(current, term, 1)
-        pipe.incr(documents)
         expiry = self.window.generation_expiry_ms(generation)
-        pipe.pexpireat(current, expiry)
-        pipe.pexpireat(documents, expiry)
+        if terms:
+            key = self.keys.document_frequency(generation)
+            await self._count(keys=[key], args=count_args(expiry, terms), client=pipe)
+        pipe.incrby(self.keys.documents(generation), documents)
+        pipe.pexpireat(self.keys.documents(generation), expiry)
 
     def expiry_ms(self, ingest_ms: int, now_ms: int) -> int:
         return self.window.entry_expiry_ms(ingest_ms, now_ms)
@@ -111,45 +117,66 @@ class StoryIndex:
         self, member: Member, buckets: Sequence[bytes], generation: int, expiry_ms: int
     ) -> bool:
         """File the article as a story contender; False if it is settled already."""
-        if not await self._write(member, expiry_ms):
-            return False
-        await self.buckets.add(member.article_id, buckets, generation)
-        return True
+        [filed] = await self.file_all([MemberFiling(member, buckets, generation, expiry_ms)])
+        return filed
+
+    async def file_all(self, filings: Sequence[MemberFiling]) -> list[bool]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for f in filings:
+                await self._queue(pipe, f.member, f.expiry_ms)
+                await self.buckets.queue_add(pipe, f.member.article_id, f.buckets, f.generation)
+            replies = await pipe.execute()
+        return [bool(filed) for filed in replies[::2]]
 
     async def withdraw(self, member: Member, expiry_ms: int) -> None:
-        await self._write(replace(member, state=State.WITHDRAWN), expiry_ms)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await self._queue(pipe, replace(member, state=State.WITHDRAWN), expiry_ms)
+            await pipe.execute()
 
-    async def _write(self, member: Member, expiry_ms: int) -> bool:
+    async def _queue(self, pipe: Pipeline, member: Member, expiry_ms: int) -> None:
         keys = [self.keys.story_member(member.article_id), self.keys.verdict(member.article_id)]
-        return bool(await self._file(keys=keys, args=[encode_member(member), expiry_ms]))
+        await self._file(keys=keys, args=[encode_member(member), expiry_ms], client=pipe)
 
     async def candidates(
         self, article_id: str, buckets: Sequence[bytes], now_ms: int, ingest_ms: int
     ) -> list[Member]:
-        ids = await self.buckets.sharing(article_id, buckets, now_ms, ingest_ms)
-        if not ids:
-            return []
-        values = await self.redis.mget([self.keys.story_member(i) for i in ids])
-        return [decode_member(i, as_bytes(v)) for i, v in zip(ids, values, strict=True) if v]
+        [found] = await self.candidates_all([Query(article_id, buckets, ingest_ms)], now_ms)
+        return found
+
+    async def candidates_all(self, queries: Sequence[Query], now_ms: int) -> list[list[Member]]:
+        ids = await self.buckets.sharing_all(queries, now_ms)
+        members = await self.members(sorted({i for found in ids for i in found}))
+        return [[members[i] for i in found if i in members] for found in ids]
+
+    async def members(self, article_ids: Sequence[str]) -> dict[str, Member]:
+        if not article_ids:
+            return {}
+        values = await self.redis.mget([self.keys.story_member(i) for i in article_ids])
+        return {
+            i: decode_member(i, as_bytes(v)) for i, v in zip(article_ids, values, strict=True) if v
+        }
 
     async def states(self, article_ids: Sequence[str]) -> dict[str, State | None]:
         keys = [self.keys.story_member(i) for i in article_ids]
         return await read_states(self.redis, keys, article_ids)
 
-    async def stories(self, story_ids: Sequence[str]) -> dict[str, Story]:
+    async def stories(
+        self, story_ids: Sequence[str], watching: Pipeline | None = None
+    ) -> dict[str, Story]:
+        """The live story records; ``watching``: read through a pipeline in WATCH mode."""
         if not story_ids:
             return {}
-        values = await self.redis.mget([self.keys.story(s) for s in story_ids])
+        client = watching if watching is not None else self.redis
+        values = await client.mget([self.keys.story(s) for s in story_ids])
         return {s: decode_story(v) for s, v in zip(story_ids, values, strict=True) if v}
 
     async def story_of(self, article_id: str) -> str | None:
         """The story a settled canonical article belongs to."""
-        raw = await self.redis.get(self.keys.story_member(article_id))
-        return decode_member(article_id, as_bytes(raw)).story_id if raw else None
+        return (await self.stories_of([article_id]))[article_id]
 
-    async def current(self, story_id: str, watching: Pipeline) -> Story | None:
-        raw = await watching.get(self.keys.story(story_id))
-        return decode_story(raw) if raw else None
+    async def stories_of(self, article_ids: Sequence[str]) -> dict[str, str | None]:
+        members = await self.members(article_ids)
+        return {i: members[i].story_id if i in members else None for i in article_ids}
 
     def settle(
         self, pipe: Pipeline, member: Member, story: Story, expiry_ms: int, now_ms: int

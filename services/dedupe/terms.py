@@ -13,6 +13,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Mapping
+from functools import lru_cache
 
 from services.dedupe.normalize import normalize
 
@@ -71,6 +72,12 @@ _ENGLISH = _word_set(
 _STOP = {normalize(w) for w in _GERMAN | _ENGLISH}
 
 
+@lru_cache(maxsize=1 << 17)
+def _form(word: str) -> str:
+    """A word's normal form; cached, as the vocabulary of a news stream repeats itself."""
+    return normalize(word)
+
+
 def _stem(term: str) -> str:
     """Strip one inflection ending, so "Gespräche"/"Gespräch" and "talks"/"talk" meet."""
     if len(term) >= 6:
@@ -100,34 +107,39 @@ _DETERMINERS = _word_set(
 
 
 def _german_name_cue(previous: str) -> bool:
-    form = normalize(previous)
+    form = _form(previous)
     if form in _DETERMINERS:
         return False
     return not (previous[:1].islower() and form.endswith(("e", "en", "er", "es", "em")))
 
 
+@lru_cache(maxsize=1 << 17)
+def _term(word: str) -> str:
+    """The term a word counts as; empty for stop words and words under 3 letters."""
+    form = _form(word)
+    return "" if len(form) < 3 or form in _STOP else _stem(form)
+
+
 def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[str]]:
     """Each content term's count, and the terms that occur as names (capitalised inside a
     sentence; in German, only where no article or adjective makes it a common noun)."""
-    counts: Counter[str] = Counter()
-    named: set[str] = set()
     full = f"{title}.\n{text}" if title else text
-    raw = [m.group(0) for m in _WORD.finditer(full)]
-    english = language_of([normalize(w) for w in raw[:400]]) == "en"
+    matches = list(_WORD.finditer(full))
+    words = [m.group(0) for m in matches]
+    english = language_of([_form(w) for w in words[:400]]) == "en"
+    terms = [_term(w) for w in words]
+    named: set[str] = set()
     previous = ""
-    for match in _WORD.finditer(full):
-        word = match.group(0)
-        before = full[max(0, match.start() - 3) : match.start()]
-        sentence_start = not previous or bool(_SENTENCE_END.search(before)) or "\n" in before
-        cue = english or _german_name_cue(previous)
+    for match, word, term in zip(matches, words, terms, strict=True):
+        if term and word[0].isupper() and term not in named:
+            start = match.start()
+            before = full[max(0, start - 3) : start]
+            sentence_start = not previous or "\n" in before or bool(_SENTENCE_END.search(before))
+            if not sentence_start and (english or _german_name_cue(previous)):
+                named.add(term)
         previous = word
-        form = normalize(word)
-        if len(form) < 3 or form in _STOP:
-            continue
-        term = _stem(form)
-        counts[term] += 1
-        if word[0].isupper() and not sentence_start and cue:
-            named.add(term)
+    counts = Counter(terms)
+    del counts[""]
     return counts, named
 
 

@@ -15,6 +15,7 @@ from services.dedupe.decide import (
     canonical,
     following,
     judge,
+    judge_batch,
     match,
     update_of,
 )
@@ -142,3 +143,26 @@ def test_changed_text_under_a_known_url_is_an_update() -> None:
 def test_same_text_under_a_known_url_is_an_exact_duplicate() -> None:
     decision = update_of(Decision("duplicate", "Z", 0.9, "near", "jaccard", "Z"), "A", True)
     assert decision == Decision("duplicate", "Z", 1.0, "exact", "jaccard", "A")
+
+
+def test_in_a_batch_a_copy_of_an_earlier_article_is_its_duplicate() -> None:
+    first, copy = _entry("A"), _entry("B")
+    outcomes = judge_batch([(first, [copy]), (copy, [first])], T)
+    assert outcomes[0] == Canonical()
+    assert isinstance(outcomes[1], DuplicateOf) and outcomes[1].match.article_id == "A"
+
+
+def test_in_a_batch_a_copy_of_an_article_that_must_wait_yields_to_it() -> None:
+    later_elsewhere = _entry("C", sharing=0.9)  # another worker's contender, ingested after A
+    first, copy = _entry("A"), _entry("B")
+    outcomes = judge_batch([(first, [copy, later_elsewhere]), (copy, [first, later_elsewhere])], T)
+    assert outcomes[0] == WaitFor(("C",))
+    assert isinstance(outcomes[1], YieldTo) and outcomes[1].match.article_id == "A"
+
+
+def test_in_a_batch_an_earlier_duplicate_has_left_the_index() -> None:
+    decided = _entry("0", State.CANONICAL, sharing=0.6)
+    copy, near_copy = _entry("A"), _entry("B", sharing=0.9)
+    outcomes = judge_batch([(copy, [decided]), (near_copy, [copy])], T)
+    assert isinstance(outcomes[0], DuplicateOf)
+    assert outcomes[1] == Canonical()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import fakeredis
@@ -11,7 +12,15 @@ import redis.asyncio as aioredis
 
 from services.dedupe.decide import Decision, Entry, State, canonical
 from services.dedupe.features import Features, features
-from services.dedupe.index import RedisIndex, decode_entry, encode_entry
+from services.dedupe.index import (
+    Filed,
+    Filing,
+    LineCounts,
+    Probe,
+    RedisIndex,
+    decode_entry,
+    encode_entry,
+)
 from services.dedupe.signature import SignatureParams, Signer
 from services.dedupe.window import Window
 from shared.ids import new_id
@@ -48,7 +57,7 @@ async def _record(index: RedisIndex, entry: Entry, decision: Decision) -> None:
     redis: aioredis.Redis = index.redis
     async with redis.pipeline(transaction=True) as pipe:
         generation = index.window.generation(_now())
-        index.record(pipe, entry, FEATS.buckets, generation, decision, _now() + HORIZON_MS)
+        await index.record(pipe, entry, FEATS.buckets, generation, decision, _now() + HORIZON_MS)
         await pipe.execute()
 
 
@@ -131,24 +140,55 @@ async def test_the_entry_expires_a_horizon_after_ingest(index: RedisIndex) -> No
     assert HORIZON_MS - 5_000 < ttl <= HORIZON_MS
 
 
+async def _file_with_url(index: RedisIndex, article_id: str, url_hash: str) -> Filed:
+    entry = _entry(article_id)
+    generation = index.window.generation(_now())
+    filing = Filing(entry, FEATS.buckets, generation, _now() + HORIZON_MS, url_hash)
+    [filed] = await index.file_all([filing])
+    return filed
+
+
 async def test_a_url_belongs_to_the_first_article_posted_under_it(index: RedisIndex) -> None:
-    first = await index.claim_url("h", "A" * 26, b"11111111", _now() + HORIZON_MS)
-    second = await index.claim_url("h", "B" * 26, b"22222222", _now() + HORIZON_MS)
-    assert first == ("A" * 26, b"11111111")
-    assert second == ("A" * 26, b"11111111")
+    first, second = new_id(), new_id()
+    await _file_with_url(index, first, "h")
+    filed = await _file_with_url(index, second, "h")
+    assert filed.url_owner is not None and filed.url_owner[0] == first
 
 
-async def test_an_edge_line_recurs_once_seen_in_enough_articles_of_a_source(
-    index: RedisIndex,
-) -> None:
-    seen = [await index.recurring_lines("site", [b"header.."], _now(), 3) for _ in range(3)]
-    assert seen == [set(), set(), {b"header.."}]
+async def test_a_look_up_names_the_urls_owner(index: RedisIndex) -> None:
+    first = new_id()
+    await _file_with_url(index, first, "h")
+    [found] = await index.look_up([Probe(new_id(), "h", None, [])], _now())
+    assert found.url_owner == (first, _entry(first).content_key)
+
+
+async def _count_lines(index: RedisIndex, source: str, articles: int) -> None:
+    counts = LineCounts(_now(), {source: Counter({b"header..": articles})})
+    await index.file_all([], counts)
+
+
+async def _line_count(index: RedisIndex, source: str) -> int:
+    [found] = await index.look_up([Probe(new_id(), None, source, [b"header.."])], _now())
+    return found.line_counts[b"header.."]
+
+
+async def test_an_edge_line_is_counted_for_each_article_of_its_source(index: RedisIndex) -> None:
+    await _count_lines(index, "site", 2)
+    await _count_lines(index, "site", 1)
+    assert await _line_count(index, "site") == 3
 
 
 async def test_line_counts_are_kept_per_source(index: RedisIndex) -> None:
-    for _ in range(3):
-        await index.recurring_lines("site", [b"header.."], _now(), 3)
-    assert await index.recurring_lines("other", [b"header.."], _now(), 3) == set()
+    await _count_lines(index, "site", 3)
+    assert await _line_count(index, "other") == 0
+
+
+async def test_a_look_up_finds_a_recorded_decision(index: RedisIndex) -> None:
+    entry = _entry(new_id())
+    await _insert(index, entry)
+    await _record(index, entry, canonical(entry.article_id))
+    [found] = await index.look_up([Probe(entry.article_id, None, None, [])], _now())
+    assert found.recorded == canonical(entry.article_id)
 
 
 async def test_a_late_write_never_turns_a_canonical_article_back_into_a_contender(

@@ -104,7 +104,7 @@ async def test_an_article_waits_for_a_later_contender_to_settle_and_follows_it(
     assert not done, "the earlier article decided while a similar contender was unsettled"
     async with two.redis.pipeline(transaction=True) as pipe:
         filed = pending_later.filed
-        two.index.record(
+        await two.index.record(
             pipe, filed.entry, filed.buckets, filed.generation, canonical(later.id),
             filed.expiry_ms,
         )  # fmt: skip

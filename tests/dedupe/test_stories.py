@@ -11,6 +11,7 @@ from services.dedupe.stories import (
     Story,
     cosine,
     judge_story,
+    judge_story_batch,
     opened,
 )
 from services.dedupe.terms import salient_terms, term_counts
@@ -105,3 +106,18 @@ def test_a_later_similar_contender_is_waited_for_without_withdrawing() -> None:
 
 def test_a_later_withdrawn_article_does_not_stand_in_the_way() -> None:
     assert _judge([_member("Z", State.WITHDRAWN)], {}) == NewStory()
+
+
+def test_in_a_batch_a_second_article_on_the_event_joins_the_story_the_first_opened() -> None:
+    first, second = _member("A", State.CONTENDING), _member("B", State.CONTENDING)
+    outcomes = judge_story_batch([(first, [second], DAY), (second, [first], DAY)], {}, 0.2, QUIET)
+    assert outcomes == [NewStory(), Join("A", 1.0)]
+
+
+def test_in_a_batch_an_article_similar_to_one_that_must_wait_waits_too() -> None:
+    elsewhere = _member("C", State.CONTENDING)  # another worker's contender, after A
+    first, second = _member("A", State.CONTENDING), _member("B", State.CONTENDING)
+    outcomes = judge_story_batch(
+        [(first, [second, elsewhere], DAY), (second, [first, elsewhere], DAY)], {}, 0.2, QUIET
+    )
+    assert outcomes == [Await(("C",), withdraw=False), Await(("A",), withdraw=True)]
