@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
 from rich.console import Console
 from rich.table import Table
 
@@ -49,7 +48,7 @@ from services.dedupe.signature import Signer
 from shared.consumer import Delivery
 from shared.ids import new_id
 from shared.models import RawArticle, Verdict
-from shared.redis import EmbeddedRedis
+from shared.redis import EmbeddedRedis, async_client
 from shared.settings import Settings
 from shared.streams import DEDUPE_GROUP, decode, encode
 
@@ -163,7 +162,7 @@ INGESTED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 async def judge_all(docs: Sequence[Doc], settings: Settings) -> dict[str, Verdict]:
     """Every document through the real engine: XADD in ingest order, consumed in batches."""
     assert settings.redis_url
-    redis = aioredis.Redis.from_url(settings.redis_url)
+    redis = async_client(settings.redis_url)
     engine = engine_for(redis, settings)
     await engine.index.claim_params(verification_params(settings))
     await redis.xgroup_create(settings.stream_raw, DEDUPE_GROUP, id="0", mkstream=True)
@@ -215,7 +214,7 @@ async def judge_all(docs: Sequence[Doc], settings: Settings) -> dict[str, Verdic
 async def index_memory(settings: Settings) -> dict[str, int]:
     """Bytes Redis reports (MEMORY USAGE) for each kind of index key."""
     assert settings.redis_url
-    redis = aioredis.Redis.from_url(settings.redis_url)
+    redis = async_client(settings.redis_url)
     usage: Counter[str] = Counter()
     async for key in redis.scan_iter(match=f"{settings.key_prefix}:*", count=1000):
         kind = key.decode().split(":")[1]

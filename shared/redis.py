@@ -14,20 +14,52 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+import hiredis
 import redis
 import redis.asyncio as aioredis
+from redis.typing import EncodableT
 
 MAX_CONNECTIONS = 64
+
+
+class PackingConnection(aioredis.Connection):
+    """A connection that packs commands in C.
+
+    redis-py's asyncio connection packs in Python, re-joining its buffer once per argument:
+    quadratic in the arguments, 140 µs for one LSH script call of 150 of them. hiredis packs it
+    in a few µs, as redis-py's own synchronous client does when hiredis is installed.
+    """
+
+    def pack_command(self, *args: EncodableT) -> list[bytes]:
+        first = args[0]
+        if isinstance(first, str):  # "CONFIG GET" is two arguments to the server
+            args = (*first.encode().split(), *args[1:])
+        elif isinstance(first, bytes) and b" " in first:
+            args = (*first.split(), *args[1:])
+        try:
+            return [hiredis.pack_command(args)]  # type: ignore[arg-type]
+        except TypeError:
+            pass  # a bytearray, which hiredis does not take, or an argument nobody can send
+        plain = tuple(bytes(a) if isinstance(a, bytearray | memoryview) else a for a in args)
+        try:
+            return [hiredis.pack_command(plain)]  # type: ignore[arg-type]
+        except TypeError as exc:  # what redis-py raises for an argument it cannot send
+            raise redis.DataError(str(exc)) from exc
 
 
 def async_client(url: str) -> aioredis.Redis:
     """One pooled client per process; callers keep it for the process lifetime.
 
     A batch is judged concurrently, so many coroutines want a connection at once: the pool makes
-    them wait for one instead of failing when all are in use.
+    them wait for one instead of failing when all are in use. (A ``rediss://`` URL gets redis-py's
+    TLS connection, which packs in Python.)
     """
     pool = aioredis.BlockingConnectionPool.from_url(
-        url, max_connections=MAX_CONNECTIONS, timeout=60, health_check_interval=30
+        url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=60,
+        health_check_interval=30,
+        connection_class=PackingConnection,
     )
     return aioredis.Redis(connection_pool=pool)
 

@@ -68,6 +68,8 @@ def _line_form(line: str) -> str:
 
 def is_furniture(line: str) -> bool:
     """A short line that reads like page furniture, whatever the outlet."""
+    if len("".join(line.split())) > 4 * MAX_LINE_CHARS:
+        return False  # a paragraph: even NFKC's compositions leave it far too long
     form = _line_form(line)
     return len(form) <= MAX_LINE_CHARS and _FURNITURE.fullmatch(form) is not None
 

@@ -120,13 +120,11 @@ class LshBuckets:
         """``sharing`` for many articles in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for query in queries:
-                keys: list[str] = []
-                prefixes: list[bytes] = []
-                for generation in self.window.searched(now_ms, query.ingest_ms):
-                    for band, bucket in enumerate(query.buckets):
-                        keys.append(self.key(generation, self._shard(bucket)))
-                        prefixes.append(bucket_prefix(band, bucket))
-                await self._sharing(keys=keys, args=prefixes, client=pipe)
+                shards = [self._shard(bucket) for bucket in query.buckets]
+                prefixes = [bucket_prefix(band, b) for band, b in enumerate(query.buckets)]
+                generations = self.window.searched(now_ms, query.ingest_ms)
+                keys = [self.key(g, shard) for g in generations for shard in shards]
+                await self._sharing(keys=keys, args=prefixes * len(generations), client=pipe)
             replies = await pipe.execute()
         found = []
         for query, raw_ids in zip(queries, replies, strict=True):

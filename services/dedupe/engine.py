@@ -45,7 +45,7 @@ from services.dedupe.decide import (
 )
 from services.dedupe.features import features, url_hash
 from services.dedupe.index import Filing, LineCounts, Probe, RedisIndex
-from services.dedupe.placing import Placement, StoryPlacer, Terms
+from services.dedupe.placing import Placement, StoryPlacer
 from services.dedupe.story_index import StoryIndex
 from shared.consumer import BatchFailures, Delivery
 from shared.ids import id_time_ms
@@ -108,7 +108,6 @@ class Pending:
     delivery: Delivery[RawArticle]
     filed: _Filed
     url_owner: tuple[str, bytes] | None
-    terms: Terms
 
 
 @dataclass(frozen=True)
@@ -172,9 +171,7 @@ class DedupeEngine:
         judged = await self._decide_all(pending)
         first_look = [(p, d) for p, d in zip(pending, judged, strict=True) if d is not None]
         waiting = [p for p, d in zip(pending, judged, strict=True) if d is None]
-        placements = await self.placer.place_all(
-            [(p.delivery.item, d, p.terms) for p, d in first_look]
-        )
+        placements = await self.placer.place_all([(p.delivery.item, d) for p, d in first_look])
         ready = [
             Decided(p.delivery, p.filed, d, placement)
             for (p, d), placement in zip(first_look, placements, strict=True)
@@ -226,9 +223,7 @@ class DedupeEngine:
             Probe(a.id, url_hash(a.canonical_url), a.source, edge_keys(a.text) if a.source else [])
             for a in articles
         ]
-        lookups, terms = await asyncio.gather(
-            self.index.look_up(probes, now), self.placer.terms_all(articles)
-        )
+        lookups = await self.index.look_up(probes, now)
         done = [
             d.message_id for d, found in zip(deliveries, lookups, strict=True) if found.recorded
         ]
@@ -255,7 +250,7 @@ class DedupeEngine:
             owner = found.url_owner
             if owner is not None and owner[0] != article.id:
                 filed = _Filed(entry, feats.buckets, None, expiry)
-                prepared[n] = Pending(deliveries[n], filed, owner, terms[n])
+                prepared[n] = Pending(deliveries[n], filed, owner)
                 continue
             claim = feats.url_hash if owner is None else None
             generation = self.index.window.filed(now, ingest_ms)
@@ -270,7 +265,7 @@ class DedupeEngine:
                 if owner is not None and owner[0] == f.entry.article_id:
                     owner = None
                 filed = _Filed(f.entry, f.buckets, f.generation, f.expiry_ms)
-                prepared[n] = Pending(deliveries[n], filed, owner, terms[n])
+                prepared[n] = Pending(deliveries[n], filed, owner)
         return [p for p in prepared if p is not None]
 
     async def _decide_all(self, pending: Sequence[Pending]) -> list[Decision | None]:
@@ -321,7 +316,7 @@ class DedupeEngine:
         async def poll(check: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
             await self._poll(check, deadline, what, pending.delivery)
 
-        placement = await self.placer.place(pending.delivery.item, decision, poll, pending.terms)
+        placement = await self.placer.place(pending.delivery.item, decision, poll)
         [final] = await self._commit_all(
             [Decided(pending.delivery, pending.filed, decision, placement)]
         )

@@ -48,6 +48,9 @@ class Terms:
     all: tuple[str, ...]
 
 
+NO_TERMS = Terms({}, ())
+
+
 class StoryPlacer:
     def __init__(self, index: StoryIndex, threshold: float, timeout_s: float) -> None:
         self.index = index
@@ -55,8 +58,7 @@ class StoryPlacer:
         self.timeout_s = timeout_s
 
     async def terms_all(self, articles: Sequence[RawArticle]) -> list[Terms]:
-        """Computed with the articles' features, before they are judged, so that placing a
-        canonical article in its story takes as few round trips as it can."""
+        """Only canonical articles need theirs: a duplicate joins its canonical's story."""
         counted = [term_counts(a.text, a.title) for a in articles]
         every = sorted({term for counts, _ in counted for term in counts})
         frequencies, documents = await self.index.frequencies(every, _now_ms())
@@ -66,10 +68,14 @@ class StoryPlacer:
         ]
 
     async def place_all(
-        self, decided: Sequence[tuple[RawArticle, Decision, Terms]]
+        self, articles: Sequence[tuple[RawArticle, Decision]]
     ) -> list[Placement | None]:
         """Place many decided articles at once; None where the article must wait for others
         (``place`` then runs the protocol for it alone)."""
+        canonical = [n for n, (_, d) in enumerate(articles) if d.is_canonical]
+        terms = await self.terms_all([articles[n][0] for n in canonical])
+        terms_of = dict(zip(canonical, terms, strict=True))
+        decided = [(a, d, terms_of.get(n, NO_TERMS)) for n, (a, d) in enumerate(articles)]
         now = _now_ms()
         placed: list[Placement | None] = [None] * len(decided)
         canonical_of = {
@@ -116,12 +122,11 @@ class StoryPlacer:
                                       decided[n][2].all)  # fmt: skip
         return placed
 
-    async def place(
-        self, article: RawArticle, decision: Decision, poll: Poll, found: Terms
-    ) -> Placement:
+    async def place(self, article: RawArticle, decision: Decision, poll: Poll) -> Placement:
         if not decision.is_canonical:
             canonical_story = await self.index.story_of(decision.canonical_id)
             return Placement(canonical_story or decision.canonical_id)
+        [found] = await self.terms_all([article])
         now, ingest, event = _now_ms(), id_time_ms(article.id), event_ms(article)
         terms = found.salient
         member = Member(article.id, State.CONTENDING, terms, None)

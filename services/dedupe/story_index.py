@@ -88,11 +88,13 @@ class StoryIndex:
         """Document frequencies of ``terms`` among canonical articles, and their number."""
         generation = self.window.generation(now_ms)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(self.keys.document_frequency(generation), list(terms))
-            pipe.hmget(self.keys.document_frequency(generation - 1), list(terms))
             pipe.get(self.keys.documents(generation))
             pipe.get(self.keys.documents(generation - 1))
-            now_counts, before_counts, docs_now, docs_before = await pipe.execute()
+            if terms:  # HMGET without fields is an error
+                pipe.hmget(self.keys.document_frequency(generation), list(terms))
+                pipe.hmget(self.keys.document_frequency(generation - 1), list(terms))
+            docs_now, docs_before, *counted = await pipe.execute()
+        now_counts, before_counts = counted or ([], [])
         frequencies = {
             term: int(a or 0) + int(b or 0)
             for term, a, b in zip(terms, now_counts, before_counts, strict=True)

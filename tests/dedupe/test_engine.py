@@ -307,3 +307,34 @@ async def test_a_published_verdict_is_counted_by_status_and_reason(
     await _judge(engine, redis, settings, raw_article(SEED_TEXT))
     await _judge(engine, redis, settings, raw_article(SEED_TEXT))
     assert REGISTRY.get_sample_value("newsdedup_verdicts_total", labels) == before + 1
+
+
+async def test_an_article_without_content_terms_is_judged_canonical(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    article = raw_article("Ja, so ist es.")
+    decision = await _judge(engine, redis, settings, article)
+    assert (decision.status, decision.canonical_id) == ("canonical", article.id)
+
+
+async def test_a_copy_in_the_same_batch_as_its_original_is_its_duplicate(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    first, copy = raw_article(SEED_TEXT), raw_article("Quelle: dpa\n" + SEED_TEXT)
+    batch = [await _deliver(redis, settings, a) for a in (copy, first)]  # order on the stream
+    decisions, failures = await engine.run(batch)
+    assert failures == {}
+    by_article = {d.item.id: decisions[d.message_id] for d in batch}
+    assert (by_article[first.id].status, by_article[copy.id].status) == ("canonical", "duplicate")
+    assert by_article[copy.id].canonical_id == first.id
+
+
+async def test_a_batch_of_nothing_but_duplicates_is_judged(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    first = raw_article(SEED_TEXT)
+    await _judge(engine, redis, settings, first)
+    copies = [raw_article(SEED_TEXT) for _ in range(3)]
+    decisions, failures = await engine.run([await _deliver(redis, settings, c) for c in copies])
+    assert failures == {}
+    assert {(d.status, d.canonical_id) for d in decisions.values()} == {("duplicate", first.id)}
