@@ -1,16 +1,22 @@
 """Throughput: each stage against a baseline measured in the same run, median and range of runs.
 
-So far stage (a): the dedupe core in one process (clean, normalise, shingle, MinHash, LSH
-candidates, verification, decision) against the script a user would write around datasketch
-(per-shingle ``MinHash.update`` with SHA-1, an in-memory ``MinHashLSH``). Both judge the same
-corpus: real news with 30% republished copies. Nothing here asserts a time; it prints.
+(a) the dedupe core in one process (clean, normalise, shingle, MinHash, LSH candidates,
+verification, decision) against the script a user would write around datasketch (per-shingle
+``MinHash.update`` with SHA-1, an in-memory ``MinHashLSH``); (b)–(e) the services as real
+processes (``benchmarks.stages``); scale: the index at growing sizes (``benchmarks.scale``).
+All judge the same corpus: real news with 30% republished copies. Nothing here asserts a time;
+it prints.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import platform
 import re
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,7 +26,10 @@ from datasketch import MinHash, MinHashLSH
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks import stages
 from benchmarks.corpus import DEFAULT_DATA, TRANSFORMATIONS, Doc, build, load_news, load_seeds
+from benchmarks.scale import ScalePoint, measure_scale
+from benchmarks.stages import Latencies
 from services.dedupe.decide import DuplicateOf, Entry, State, judge
 from services.dedupe.engine import thresholds_for
 from services.dedupe.features import features
@@ -115,12 +124,120 @@ def measure(make: Callable[[], CoreIndex | NaiveIndex], docs: Sequence[Doc], run
     return Measured(rates, duplicates)
 
 
-def _rate(measured: Measured) -> str:
-    return f"{measured.median:,.0f}"
+@dataclass(frozen=True)
+class Row:
+    stage: str
+    ours: list[float]
+    baseline: list[float]
+    baseline_name: str
+    note: str = ""
 
 
-def _spread(measured: Measured) -> str:
-    return f"{min(measured.rates):,.0f}–{max(measured.rates):,.0f}"
+def _median_range(values: list[float], digits: int = 0) -> tuple[str, str]:
+    return (
+        f"{statistics.median(values):,.{digits}f}",
+        f"{min(values):,.{digits}f}–{max(values):,.{digits}f}",
+    )
+
+
+def rows_table(title: str, rows: Sequence[Row]) -> Table:
+    table = Table(title=title)
+    for column in ("stage", "articles/s (median)", "min–max", "baseline", "baseline (median)",
+                   "baseline min–max", "ratio", "note"):  # fmt: skip
+        table.add_column(
+            column, justify="left" if column in ("stage", "baseline", "note") else "right"
+        )
+    for row in rows:
+        ratio = statistics.median(row.ours) / statistics.median(row.baseline)
+        table.add_row(row.stage, *_median_range(row.ours), row.baseline_name,
+                      *_median_range(row.baseline), f"{ratio:.2f}×", row.note)  # fmt: skip
+    return table
+
+
+def service_rows(
+    docs: Sequence[Doc], runs: int, concurrency: int
+) -> tuple[list[Row], list[Latencies]]:
+    """Stages (b)–(e), each run on fresh processes, state and keys."""
+    n = len(docs)
+    rates: dict[str, list[float]] = {}
+    cpu_ms: dict[str, list[float]] = {}
+    latencies: list[Latencies] = []
+    bodies = stages.article_bodies(docs)
+    with tempfile.TemporaryDirectory(prefix="newsdedup-bench-") as tmp:
+        root = Path(tmp)
+
+        def record(name: str, timed: stages.Timed) -> None:
+            rates.setdefault(name, []).append(timed.rate(n))
+            cpu_ms.setdefault(name, []).append(timed.cpu_seconds / n * 1000)
+
+        for run in range(runs):
+
+            def fresh(stage: str, run: int = run) -> Settings:
+                return stages.settings_for(root, f"{stage}-{run}")
+
+            payloads = stages.raw_payloads(docs)
+            record("pass", stages.passthrough(fresh("pass"), payloads))
+            timed, verdicts = stages.dedupe(fresh("dedupe"), payloads)
+            record("dedupe", timed)
+            record("store", stages.store(fresh("store"), verdicts))
+            for batch in (1, 100):
+                record(
+                    f"ingest{batch}",
+                    stages.ingest(fresh(f"ingest{batch}"), bodies, batch, concurrency),
+                )
+                record(
+                    f"bare{batch}",
+                    stages.bare_ingest(fresh(f"bare{batch}"), bodies, batch, concurrency),
+                )
+            e2e = stages.end_to_end(fresh("e2e"), bodies, concurrency)
+            record("e2e", e2e)
+            latencies.append(stages.latency(fresh("latency"), bodies, e2e.rate(n) / 2))
+
+    def cpu(name: str) -> str:
+        return f"CPU {statistics.median(cpu_ms[name]):.2f} ms/article"
+
+    passthrough = "FastStream pass-through"
+    rows = [
+        Row("(b) dedupe service, stream → verdicts", rates["dedupe"], rates["pass"], passthrough,
+            cpu("dedupe")),
+        Row("(c) ingest, one article per POST", rates["ingest1"], rates["bare1"],
+            "bare FastAPI XADD", f"{concurrency} clients"),
+        Row("(c) ingest, 100 articles per POST", rates["ingest100"], rates["bare100"],
+            "bare FastAPI XADD", f"{concurrency} clients"),
+        Row("(d) store, verdicts → rows (SQLite)", rates["store"], rates["pass"], passthrough,
+            cpu("store")),
+        Row("end to end, POST → stored", rates["e2e"], rates["pass"], passthrough,
+            f"CPU {statistics.median(cpu_ms['e2e']):.2f} ms/article, all services"),
+    ]  # fmt: skip
+    return rows, latencies
+
+
+def latency_table(latencies: Sequence[Latencies]) -> Table:
+    table = Table(title="POST → verdict latency at half the end-to-end rate (batches of 10)")
+    names = {"rate": "posted at (articles/s)", "p50_ms": "p50 ms", "p95_ms": "p95 ms",
+             "p99_ms": "p99 ms"}  # fmt: skip
+    for column in names.values():
+        table.add_column(f"{column}: median (min–max)", justify="right")
+    cells = []
+    for name in names:
+        median, spread = _median_range([getattr(lat, name) for lat in latencies])
+        cells.append(f"{median} ({spread})")
+    table.add_row(*cells)
+    return table
+
+
+def scale_table(points: Sequence[ScalePoint]) -> Table:
+    table = Table(title="Index scale (synthetic signatures; one article's candidate look-up)")
+    for column in ("indexed articles", "NEWSDEDUP_INDEX_SHARDS", "Redis bytes/article",
+                   "query ms (median)", "min–max", "vs smallest"):  # fmt: skip
+        table.add_column(column, justify="right")
+    first = statistics.median(points[0].query_ms) if points else 1.0
+    for point in points:
+        median, spread = _median_range(point.query_ms, 2)
+        ratio = statistics.median(point.query_ms) / first
+        table.add_row(f"{point.indexed:,}", f"{point.shards:,}", f"{point.bytes_per_article:,.0f}",
+                      median, spread, f"{ratio:.2f}×")  # fmt: skip
+    return table
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,8 +246,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--concurrency", type=int, default=8, help="HTTP clients")
+    parser.add_argument("--stages", default="core,services,scale",
+                        help="which of core, services, scale to run")  # fmt: skip
+    parser.add_argument("--scale", default="10000,100000,1000000",
+                        help="index sizes for the scale stage")  # fmt: skip
     args = parser.parse_args(argv)
-    console = Console(width=160)
+    console = Console(width=200)
     try:
         base = load_seeds() + load_news(args.data)
     except FileNotFoundError as missing:
@@ -138,18 +260,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     docs = workload(base, args.articles, args.seed)
     settings = Settings()
-    ours = measure(lambda: CoreIndex(settings), docs, args.runs)
-    naive = measure(lambda: NaiveIndex(settings), docs, args.runs)
+    wanted = set(args.stages.split(","))
     size = sum(len(d.text.encode()) for d in docs) / len(docs)
-    table = Table(title=f"{len(docs):,} articles ({size / 1024:.1f} KB mean), {args.runs} runs")
-    for column in ("stage", "articles/s (median)", "min–max", "baseline", "baseline min–max",
-                   "ratio", "duplicates found / baseline"):  # fmt: skip
-        table.add_column(column, justify="left" if column == "stage" else "right")
-    table.add_row(
-        "(a) dedupe core, in-process", _rate(ours), _spread(ours), _rate(naive), _spread(naive),
-        f"{ours.median / naive.median:.1f}×", f"{ours.duplicates} / {naive.duplicates}",
-    )  # fmt: skip
-    console.print(table)
+    console.print(f"{len(docs):,} articles ({size / 1024:.1f} KB mean), {args.runs} runs, "
+                  f"{os.cpu_count()} CPUs, Python {platform.python_version()}")  # fmt: skip
+    rows: list[Row] = []
+    if "core" in wanted:
+        ours = measure(lambda: CoreIndex(settings), docs, args.runs)
+        naive = measure(lambda: NaiveIndex(settings), docs, args.runs)
+        note = f"duplicates found {ours.duplicates} / {naive.duplicates}"
+        rows.append(Row("(a) dedupe core, in-process", ours.rates, naive.rates,
+                        "datasketch script", note))  # fmt: skip
+    latencies: list[Latencies] = []
+    if "services" in wanted:
+        more, latencies = service_rows(docs, args.runs, args.concurrency)
+        rows.extend(more)
+    if rows:
+        console.print(rows_table("Throughput", rows))
+    if latencies:
+        console.print(latency_table(latencies))
+    if "scale" in wanted:
+        sizes = [int(s) for s in args.scale.split(",")]
+        with tempfile.TemporaryDirectory(prefix="newsdedup-scale-") as tmp:
+            points = asyncio.run(measure_scale(sizes, settings, Path(tmp), args.runs, args.seed))
+        console.print(scale_table(points))
     return 0
 
 

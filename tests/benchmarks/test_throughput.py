@@ -1,9 +1,12 @@
-"""The throughput benchmark's contenders judge alike: both find the copies of the seeds."""
+"""The throughput benchmark: its contenders judge alike, and every stage measures what it says."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from benchmarks.corpus import Doc, load_seeds
-from benchmarks.throughput import CoreIndex, NaiveIndex, measure
+from benchmarks.scale import measure_scale, shards_for
+from benchmarks.throughput import CoreIndex, NaiveIndex, measure, service_rows
 from shared.settings import Settings
 
 SEEDS = load_seeds()
@@ -24,3 +27,25 @@ def test_measure_reports_one_rate_per_run_and_the_duplicates_found() -> None:
     measured = measure(lambda: CoreIndex(Settings()), SEEDS + COPIES, runs=2)
     assert len(measured.rates) == 2 and min(measured.rates) > 0
     assert measured.duplicates == 5
+
+
+def test_every_service_stage_takes_all_articles_through_real_processes() -> None:
+    docs = SEEDS + COPIES + [Doc(f"{d.key}/again", d.text, None, "again") for d in SEEDS]
+    rows, latencies = service_rows(docs, runs=1, concurrency=2)
+    assert [row.stage.split(" ")[0] for row in rows] == ["(b)", "(c)", "(c)", "(d)", "end"]
+    assert all(len(row.ours) == len(row.baseline) == 1 for row in rows)
+    assert all(row.ours[0] > 0 and row.baseline[0] > 0 for row in rows)
+    [latency] = latencies
+    assert 0 < latency.p50_ms <= latency.p95_ms <= latency.p99_ms
+
+
+async def test_the_scale_stage_sizes_the_index_and_measures_its_memory(tmp_path: Path) -> None:
+    [point] = await measure_scale([500], Settings(), tmp_path, runs=2, seed=1)
+    assert (point.indexed, point.shards, len(point.query_ms)) == (500, 1024, 2)
+    # An entry (its 528-byte signature) and 37 bucket members at least; far less than 10 KB.
+    assert 600 < point.bytes_per_article < 10_000
+
+
+def test_the_index_gets_a_shard_per_96_bucket_members_once_it_outgrows_1024() -> None:
+    assert shards_for(10_000, 37) == 3855
+    assert shards_for(100, 37) == 1024

@@ -1,0 +1,367 @@
+"""Stages (b)–(d) and end to end: the services as real processes on a real Redis and store.
+
+Every run starts from nothing (a fresh embedded Redis and SQLite database under a temporary
+directory, or fresh keys and streams on ``REDIS_URL``), starts the processes it measures, and
+stops them. Each figure has its baseline measured the same way in the same run: a bare FastStream
+pass-through of the same messages for the stream consumers (the queue's ceiling), a bare FastAPI
+endpoint that only XADDs for ingest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import redis
+
+from benchmarks.corpus import Doc
+from services.stack import Stack
+from shared.ids import new_id
+from shared.models import RawArticle, Verdict
+from shared.redis import free_port
+from shared.settings import Settings
+from shared.streams import decode, encode
+
+Fields = Any  # a stream entry's fields, as redis-py reads and writes them
+WAIT_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class Timed:
+    seconds: float
+    cpu_seconds: float  # of the process under test (0 where it is the client itself)
+
+    def rate(self, count: int) -> float:
+        return count / self.seconds
+
+
+def settings_for(root: Path, run: str) -> Settings:
+    """Fresh state for one run: its own data directory, key prefix and stream names."""
+    prefix = f"bench-{run}"
+    return Settings(
+        data_dir=root / run,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        database_url=None,
+        key_prefix=prefix,
+        stream_raw=f"{prefix}:articles:raw",
+        stream_canonical=f"{prefix}:articles:canonical",
+        stream_duplicates=f"{prefix}:articles:duplicates",
+        stream_dead=f"{prefix}:articles:dead",
+        ingest_port=0,
+        store_port=0,
+    )
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} not reached in {timeout:.0f} s")
+        time.sleep(0.02)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def stack(settings: Settings, services: Sequence[str]) -> Iterator[Stack]:
+    running = Stack(settings, ingest_port=0, store_port=0)
+    try:
+        running.start_redis()
+        for service in services:
+            running.start_service(service)
+        yield running
+    finally:
+        running.stop()
+
+
+@contextmanager
+def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        child = subprocess.Popen(args, env={**os.environ, **env}, stdout=out,
+                                 stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        yield child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def xadd_all(client: redis.Redis, stream: str, payloads: Sequence[Fields]) -> None:
+    for start in range(0, len(payloads), 500):
+        with client.pipeline(transaction=False) as pipe:
+            for fields in payloads[start : start + 500]:
+                pipe.xadd(stream, fields)
+            pipe.execute()
+
+
+def _group_exists(client: redis.Redis, stream: str, group: str) -> bool:
+    try:
+        return any(g["name"].decode() == group for g in client.xinfo_groups(stream))
+    except redis.ResponseError:
+        return False  # no stream yet
+
+
+def raw_payloads(docs: Sequence[Doc]) -> list[Fields]:
+    """The raw articles ingest would put on the stream for ``docs``, ids in ingest order."""
+    payloads = []
+    for doc in docs:
+        article = RawArticle(
+            id=new_id(), url=doc.url, canonical_url=doc.url, title=doc.title, source=doc.source,
+            ingested_at=datetime.now(UTC), text=doc.text, content_sha256="-",
+        )  # fmt: skip
+        payloads.append(dict(encode(article)))
+    return payloads
+
+
+# -- the queue's ceiling --------------------------------------------------------------------
+
+
+def passthrough(settings: Settings, payloads: Sequence[Fields]) -> Timed:
+    """A bare FastStream consumer moving the same messages through a group to another stream."""
+    with stack(settings, []) as running:
+        assert running.redis_url is not None
+        client = redis.Redis.from_url(running.redis_url)
+        source, target = f"{settings.key_prefix}:pass:in", f"{settings.key_prefix}:pass:out"
+        env = {
+            "REDIS_URL": running.redis_url,
+            "PASSTHROUGH_IN": source,
+            "PASSTHROUGH_OUT": target,
+            "PASSTHROUGH_BATCH": str(settings.batch_size),
+        }
+        log = Path(settings.data_dir) / "logs" / "passthrough.log"
+        with process([sys.executable, "-m", "benchmarks.passthrough"], env, log) as child:
+            wait_until(lambda: _group_exists(client, source, "passthrough"), "pass-through up", 30)
+            cpu = cpu_seconds(child.pid)
+            started = time.perf_counter()
+            xadd_all(client, source, payloads)
+            wait_until(lambda: client.xlen(target) >= len(payloads), "all passed through")
+            elapsed = time.perf_counter() - started
+            return Timed(elapsed, cpu_seconds(child.pid) - cpu)
+
+
+# -- (b) dedupe ------------------------------------------------------------------------------
+
+
+def _verdict_count(client: redis.Redis, settings: Settings) -> int:
+    return int(client.xlen(settings.stream_canonical)) + int(
+        client.xlen(settings.stream_duplicates)
+    )
+
+
+def dedupe(settings: Settings, payloads: Sequence[Fields]) -> tuple[Timed, list[Fields]]:
+    """Raw articles in, verdicts out, through the dedupe service; and the verdicts."""
+    with stack(settings, ["dedupe"]) as running:
+        assert running.redis_url is not None
+        client = redis.Redis.from_url(running.redis_url)
+        pid = running.processes["dedupe"].pid
+        cpu = cpu_seconds(pid)
+        started = time.perf_counter()
+        xadd_all(client, settings.stream_raw, payloads)
+        wait_until(lambda: _verdict_count(client, settings) >= len(payloads), "all verdicts")
+        elapsed = time.perf_counter() - started
+        timed = Timed(elapsed, cpu_seconds(pid) - cpu)
+        verdicts: list[Fields] = []
+        for stream in (settings.stream_canonical, settings.stream_duplicates):
+            entries: Any = client.xrange(stream)
+            verdicts.extend(fields for _, fields in entries)
+        return timed, verdicts
+
+
+# -- (c) ingest HTTP -------------------------------------------------------------------------
+
+
+def article_bodies(docs: Sequence[Doc]) -> list[dict[str, Any]]:
+    return [{"text": d.text, "title": d.title, "url": d.url, "source": d.source} for d in docs]
+
+
+async def _post_all(
+    base_url: str, bodies: Sequence[dict[str, Any]], batch: int, concurrency: int
+) -> dict[str, float]:
+    """POST every body (one per request, or ``batch`` per request to /articles/batch) from
+    ``concurrency`` clients; the send time of each accepted article id."""
+    chunks = [bodies[i : i + batch] for i in range(0, len(bodies), batch)]
+    queue: asyncio.Queue[Sequence[dict[str, Any]]] = asyncio.Queue()
+    for chunk in chunks:
+        queue.put_nowait(chunk)
+    sent: dict[str, float] = {}
+
+    async def client(http: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            chunk = queue.get_nowait()
+            at = time.time()
+            if batch == 1:
+                response = await http.post("/articles", json=chunk[0])
+            else:
+                response = await http.post("/articles/batch", json=list(chunk))
+            response.raise_for_status()
+            answer = response.json()
+            for article_id in answer.get("ids", [answer.get("id")]):
+                if article_id:
+                    sent[article_id] = at
+
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
+        await asyncio.gather(*(client(http) for _ in range(concurrency)))
+    return sent
+
+
+def post_all(
+    base_url: str, bodies: Sequence[dict[str, Any]], batch: int, concurrency: int
+) -> float:
+    started = time.perf_counter()
+    asyncio.run(_post_all(base_url, bodies, batch, concurrency))
+    return time.perf_counter() - started
+
+
+def ingest(
+    settings: Settings, bodies: Sequence[dict[str, Any]], batch: int, concurrency: int
+) -> Timed:
+    with stack(settings, ["ingest"]) as running:
+        pid = running.processes["ingest"].pid
+        cpu = cpu_seconds(pid)
+        elapsed = post_all(running.url("ingest"), bodies, batch, concurrency)
+        return Timed(elapsed, cpu_seconds(pid) - cpu)
+
+
+def bare_ingest(
+    settings: Settings, bodies: Sequence[dict[str, Any]], batch: int, concurrency: int
+) -> Timed:
+    with stack(settings, []) as running:
+        assert running.redis_url is not None
+        port = free_port()
+        env = {"REDIS_URL": running.redis_url, "BARE_STREAM": f"{settings.key_prefix}:bare"}
+        args = [sys.executable, "-m", "uvicorn", "benchmarks.bare_ingest:app",
+                "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+        log = Path(settings.data_dir) / "logs" / "bare_ingest.log"
+        with process(args, env, log) as child:
+            url = f"http://127.0.0.1:{port}"
+            wait_until(lambda: _healthy(url), "bare ingest up", 30)
+            cpu = cpu_seconds(child.pid)
+            elapsed = post_all(url, bodies, batch, concurrency)
+            return Timed(elapsed, cpu_seconds(child.pid) - cpu)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url + "/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+# -- (d) store -------------------------------------------------------------------------------
+
+
+def _stored(url: str) -> int:
+    try:
+        return int(httpx.get(url + "/stats", timeout=5).json()["articles"])
+    except httpx.HTTPError:
+        return -1
+
+
+def store(settings: Settings, verdicts: Sequence[Fields]) -> Timed:
+    """Verdicts in, rows committed, through the store service (SQLite, or DATABASE_URL)."""
+    ordered = sorted(verdicts, key=lambda f: decode(Verdict, f).id)
+    with stack(settings, ["store"]) as running:
+        assert running.redis_url is not None
+        client = redis.Redis.from_url(running.redis_url)
+        pid = running.processes["store"].pid
+        cpu = cpu_seconds(pid)
+        started = time.perf_counter()
+        for fields in ordered:
+            stream = (settings.stream_canonical
+                      if decode(Verdict, fields).status == "canonical"
+                      else settings.stream_duplicates)  # fmt: skip
+            client.xadd(stream, fields)
+        wait_until(lambda: _stored(running.url("store")) >= len(ordered), "all stored")
+        elapsed = time.perf_counter() - started
+        return Timed(elapsed, cpu_seconds(pid) - cpu)
+
+
+# -- end to end ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Latencies:
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    rate: float  # the paced posting rate it was measured at
+
+
+def end_to_end(settings: Settings, bodies: Sequence[dict[str, Any]], concurrency: int) -> Timed:
+    """POST (batches of 100) to stored, all three services running."""
+    with stack(settings, ["store", "dedupe", "ingest"]) as running:
+        pids = [p.pid for p in running.processes.values()]
+        cpu = sum(cpu_seconds(p) for p in pids)
+        started = time.perf_counter()
+        post_all(running.url("ingest"), bodies, 100, concurrency)
+        wait_until(lambda: _stored(running.url("store")) >= len(bodies), "all stored")
+        elapsed = time.perf_counter() - started
+        return Timed(elapsed, sum(cpu_seconds(p) for p in pids) - cpu)
+
+
+async def _paced(
+    base_url: str, bodies: Sequence[dict[str, Any]], rate: float, batch: int
+) -> dict[str, float]:
+    sent: dict[str, float] = {}
+    interval = batch / rate
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+        started = time.monotonic()
+        tasks = []
+        for n, start in enumerate(range(0, len(bodies), batch)):
+            delay = started + n * interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)  # pacing the load, not waiting for async work
+            chunk = list(bodies[start : start + batch])
+            tasks.append(asyncio.create_task(_post_batch(http, chunk, sent)))
+        await asyncio.gather(*tasks)
+    return sent
+
+
+async def _post_batch(
+    http: httpx.AsyncClient, chunk: list[dict[str, Any]], sent: dict[str, float]
+) -> None:
+    at = time.time()
+    response = await http.post("/articles/batch", json=chunk)
+    response.raise_for_status()
+    for article_id in response.json()["ids"]:
+        sent[article_id] = at
+
+
+def latency(
+    settings: Settings, bodies: Sequence[dict[str, Any]], rate: float, batch: int = 10
+) -> Latencies:
+    """POST→verdict latency with articles posted at ``rate`` per second, in small batches."""
+    with stack(settings, ["store", "dedupe", "ingest"]) as running:
+        assert running.redis_url is not None
+        client = redis.Redis.from_url(running.redis_url)
+        sent = asyncio.run(_paced(running.url("ingest"), bodies, rate, batch))
+        wait_until(lambda: _verdict_count(client, settings) >= len(bodies), "all verdicts")
+        waits = []
+        for stream in (settings.stream_canonical, settings.stream_duplicates):
+            entries: Any = client.xrange(stream)
+            for _, fields in entries:
+                verdict = decode(Verdict, fields)
+                waits.append((verdict.decided_at.timestamp() - sent[verdict.id]) * 1000)
+    cut = statistics.quantiles(waits, n=100)
+    return Latencies(statistics.median(waits), cut[94], cut[98], rate)
