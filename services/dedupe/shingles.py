@@ -11,8 +11,9 @@ def shingles(words: list[str], size: int) -> list[bytes]:
         return []
     if len(words) <= size:
         return [" ".join(words).encode()]
-    seen = dict.fromkeys(" ".join(words[i : i + size]) for i in range(len(words) - size + 1))
-    return [s.encode() for s in seen]
+    encoded = [word.encode() for word in words]
+    windows = zip(*(encoded[k:] for k in range(size)), strict=False)
+    return list(dict.fromkeys(map(b" ".join, windows)))
 
 
 def content_hash(words: list[str]) -> str:

@@ -33,8 +33,8 @@ class SignatureParams:
         return int(bands), int(rows)
 
 
-def _xxh32(data: bytes) -> int:
-    return int(xxhash.xxh32_intdigest(data))
+# xxhash's own function, no Python wrapper: it is called once per shingle.
+_xxh32 = xxhash.xxh32_intdigest
 
 
 class Signer:
