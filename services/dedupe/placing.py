@@ -2,7 +2,9 @@
 
 A duplicate belongs to its canonical article's story. A canonical article is filed in the story
 index as a contender, then judged (``services.dedupe.stories.judge_story``) until it opens a
-story or joins one; the story record itself is written in the engine's commit transaction, under
+story or joins one. A batch's canonical articles are filed, looked up and judged together
+(``place_all``); one that has to wait for another replica's contender runs the protocol alone
+(``place``); the story record itself is written in the engine's commit transaction, under
 WATCH, so two articles joining one story at once both count.
 """
 

@@ -10,6 +10,7 @@ import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
+from services.dedupe.buckets import Query
 from services.dedupe.decide import Decision, Entry, State, canonical
 from services.dedupe.features import Features, features
 from services.dedupe.index import (
@@ -210,3 +211,19 @@ async def test_a_late_write_never_brings_a_decided_duplicate_back_into_the_index
     await _record(index, entry, Decision("duplicate", "A", 0.9, "near", "jaccard", "A"))
     assert await index.insert(entry, FEATS.buckets, 0, _now() + HORIZON_MS) is False
     assert await _candidates(index, new_id()) == []
+
+
+async def test_one_look_up_for_many_articles_gives_each_its_own_candidates(
+    index: RedisIndex,
+) -> None:
+    other_text = SEEDS[1].read_text(encoding="utf-8")
+    other = features(other_text, None, SIGNER)
+    first, second = _entry(new_id()), _entry(new_id(), other)
+    generation = index.window.generation(_now())
+    await index.insert(first, FEATS.buckets, generation, _now() + HORIZON_MS)
+    await index.insert(second, other.buckets, generation, _now() + HORIZON_MS)
+    queries = [Query(new_id(), FEATS.buckets, _now()), Query(new_id(), other.buckets, _now())]
+    found = await index.candidates_all(queries, _now())
+    assert [[e.article_id for e in entries] for entries in found] == [
+        [first.article_id], [second.article_id]
+    ]  # fmt: skip
