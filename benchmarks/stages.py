@@ -79,7 +79,10 @@ def cpu_seconds(pid: int) -> float:
 
 @contextmanager
 def stack(settings: Settings, services: Sequence[str]) -> Iterator[Stack]:
-    running = Stack(settings, ingest_port=0, store_port=0)
+    # The run's own SQLite file, even where the shell sets DATABASE_URL: rows already in a
+    # database would count as stored before anything was.
+    fresh_database = {"DATABASE_URL": settings.effective_database_url}
+    running = Stack(settings, ingest_port=0, store_port=0, extra_env=fresh_database)
     try:
         running.start_redis()
         for service in services:
