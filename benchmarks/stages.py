@@ -77,6 +77,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class Stopwatch:
+    """Wall time from now, and the CPU time the processes under test spend meanwhile."""
+
+    def __init__(self, *pids: int) -> None:
+        self.pids = pids
+        self.cpu = self._cpu()
+        self.started = time.perf_counter()
+
+    def _cpu(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids)
+
+    def stop(self) -> Timed:
+        return Timed(time.perf_counter() - self.started, self._cpu() - self.cpu)
+
+
 @contextmanager
 def stack(settings: Settings, services: Sequence[str]) -> Iterator[Stack]:
     # The run's own SQLite file, even where the shell sets DATABASE_URL: rows already in a
@@ -154,12 +169,10 @@ def passthrough(settings: Settings, payloads: Sequence[Fields]) -> Timed:
         log = Path(settings.data_dir) / "logs" / "passthrough.log"
         with process([sys.executable, "-m", "benchmarks.passthrough"], env, log) as child:
             wait_until(lambda: _group_exists(client, source, "passthrough"), "pass-through up", 30)
-            cpu = cpu_seconds(child.pid)
-            started = time.perf_counter()
+            watch = Stopwatch(child.pid)
             xadd_all(client, source, payloads)
             wait_until(lambda: client.xlen(target) >= len(payloads), "all passed through")
-            elapsed = time.perf_counter() - started
-            return Timed(elapsed, cpu_seconds(child.pid) - cpu)
+            return watch.stop()
 
 
 # -- (b) dedupe ------------------------------------------------------------------------------
@@ -176,13 +189,10 @@ def dedupe(settings: Settings, payloads: Sequence[Fields]) -> tuple[Timed, list[
     with stack(settings, ["dedupe"]) as running:
         assert running.redis_url is not None
         client = redis.Redis.from_url(running.redis_url)
-        pid = running.processes["dedupe"].pid
-        cpu = cpu_seconds(pid)
-        started = time.perf_counter()
+        watch = Stopwatch(running.processes["dedupe"].pid)
         xadd_all(client, settings.stream_raw, payloads)
         wait_until(lambda: _verdict_count(client, settings) >= len(payloads), "all verdicts")
-        elapsed = time.perf_counter() - started
-        timed = Timed(elapsed, cpu_seconds(pid) - cpu)
+        timed = watch.stop()
         verdicts: list[Fields] = []
         for stream in (settings.stream_canonical, settings.stream_duplicates):
             entries: Any = client.xrange(stream)
@@ -199,51 +209,38 @@ def article_bodies(docs: Sequence[Doc]) -> list[dict[str, Any]]:
 
 async def _post_all(
     base_url: str, bodies: Sequence[dict[str, Any]], batch: int, concurrency: int
-) -> dict[str, float]:
+) -> None:
     """POST every body (one per request, or ``batch`` per request to /articles/batch) from
-    ``concurrency`` clients; the send time of each accepted article id."""
-    chunks = [bodies[i : i + batch] for i in range(0, len(bodies), batch)]
+    ``concurrency`` clients; a refused POST stops the run."""
     queue: asyncio.Queue[Sequence[dict[str, Any]]] = asyncio.Queue()
-    for chunk in chunks:
-        queue.put_nowait(chunk)
-    sent: dict[str, float] = {}
+    for start in range(0, len(bodies), batch):
+        queue.put_nowait(bodies[start : start + batch])
 
     async def client(http: httpx.AsyncClient) -> None:
         while not queue.empty():
             chunk = queue.get_nowait()
-            at = time.time()
             if batch == 1:
                 response = await http.post("/articles", json=chunk[0])
             else:
                 response = await http.post("/articles/batch", json=list(chunk))
             response.raise_for_status()
-            answer = response.json()
-            for article_id in answer.get("ids", [answer.get("id")]):
-                if article_id:
-                    sent[article_id] = at
 
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as http:
         await asyncio.gather(*(client(http) for _ in range(concurrency)))
-    return sent
 
 
-def post_all(
-    base_url: str, bodies: Sequence[dict[str, Any]], batch: int, concurrency: int
-) -> float:
-    started = time.perf_counter()
+def post_all(base_url: str, bodies: Sequence[dict[str, Any]], batch: int, concurrency: int) -> None:
     asyncio.run(_post_all(base_url, bodies, batch, concurrency))
-    return time.perf_counter() - started
 
 
 def ingest(
     settings: Settings, bodies: Sequence[dict[str, Any]], batch: int, concurrency: int
 ) -> Timed:
     with stack(settings, ["ingest"]) as running:
-        pid = running.processes["ingest"].pid
-        cpu = cpu_seconds(pid)
-        elapsed = post_all(running.url("ingest"), bodies, batch, concurrency)
-        return Timed(elapsed, cpu_seconds(pid) - cpu)
+        watch = Stopwatch(running.processes["ingest"].pid)
+        post_all(running.url("ingest"), bodies, batch, concurrency)
+        return watch.stop()
 
 
 def bare_ingest(
@@ -259,9 +256,9 @@ def bare_ingest(
         with process(args, env, log) as child:
             url = f"http://127.0.0.1:{port}"
             wait_until(lambda: _healthy(url), "bare ingest up", 30)
-            cpu = cpu_seconds(child.pid)
-            elapsed = post_all(url, bodies, batch, concurrency)
-            return Timed(elapsed, cpu_seconds(child.pid) - cpu)
+            watch = Stopwatch(child.pid)
+            post_all(url, bodies, batch, concurrency)
+            return watch.stop()
 
 
 def _healthy(url: str) -> bool:
@@ -282,22 +279,19 @@ def _stored(url: str) -> int:
 
 
 def store(settings: Settings, verdicts: Sequence[Fields]) -> Timed:
-    """Verdicts in, rows committed, through the store service (SQLite, or DATABASE_URL)."""
+    """Verdicts in, rows committed, through the store service (the run's SQLite file)."""
     ordered = sorted(verdicts, key=lambda f: decode(Verdict, f).id)
     with stack(settings, ["store"]) as running:
         assert running.redis_url is not None
         client = redis.Redis.from_url(running.redis_url)
-        pid = running.processes["store"].pid
-        cpu = cpu_seconds(pid)
-        started = time.perf_counter()
+        watch = Stopwatch(running.processes["store"].pid)
         for fields in ordered:
             stream = (settings.stream_canonical
                       if decode(Verdict, fields).status == "canonical"
                       else settings.stream_duplicates)  # fmt: skip
             client.xadd(stream, fields)
         wait_until(lambda: _stored(running.url("store")) >= len(ordered), "all stored")
-        elapsed = time.perf_counter() - started
-        return Timed(elapsed, cpu_seconds(pid) - cpu)
+        return watch.stop()
 
 
 # -- end to end ------------------------------------------------------------------------------
@@ -314,13 +308,10 @@ class Latencies:
 def end_to_end(settings: Settings, bodies: Sequence[dict[str, Any]], concurrency: int) -> Timed:
     """POST (batches of 100) to stored, all three services running."""
     with stack(settings, ["store", "dedupe", "ingest"]) as running:
-        pids = [p.pid for p in running.processes.values()]
-        cpu = sum(cpu_seconds(p) for p in pids)
-        started = time.perf_counter()
+        watch = Stopwatch(*(p.pid for p in running.processes.values()))
         post_all(running.url("ingest"), bodies, 100, concurrency)
         wait_until(lambda: _stored(running.url("store")) >= len(bodies), "all stored")
-        elapsed = time.perf_counter() - started
-        return Timed(elapsed, sum(cpu_seconds(p) for p in pids) - cpu)
+        return watch.stop()
 
 
 async def _paced(
