@@ -17,6 +17,7 @@ import numpy as np
 import redis.asyncio as aioredis
 
 from services.dedupe.app import index_for
+from services.dedupe.buckets import Placed
 from services.dedupe.decide import Entry, State
 from services.dedupe.index import RedisIndex, encode_entry
 from shared.ids import id_time_ms, new_id
@@ -62,13 +63,15 @@ async def fill(index: RedisIndex, count: int, rng: np.random.Generator) -> list[
         signatures = rng.integers(0, 2**32, size=(min(FILL_BATCH, count - start), num_perm),
                                   dtype=np.uint32)  # fmt: skip
         async with index.redis.pipeline(transaction=False) as pipe:
+            placed = []
             for signature in signatures:
                 entry = Entry(new_id(), State.CANONICAL, rng.bytes(8), 400, signature)
                 pipe.set(index.keys.entry(entry.article_id), encode_entry(entry, seed), pxat=expiry)
                 buckets = index.signer.band_keys(signature)
-                await index.buckets.queue_add(pipe, entry.article_id, buckets, generation)
+                placed.append(Placed(entry.article_id, buckets, generation))
                 if len(sample) < QUERIES and rng.random() < QUERIES / count:
                     sample.append(entry)
+            await index.buckets.queue_add(pipe, placed)
             await pipe.execute()
     return sample
 

@@ -11,13 +11,22 @@ import contextlib
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 import hiredis
 import redis
 import redis.asyncio as aioredis
-from redis.typing import EncodableT
+import redis.cluster
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
+from redis.typing import EncodableT, KeyT
+
+from shared.settings import CLUSTER_SCHEME
 
 MAX_CONNECTIONS = 64
 
@@ -47,13 +56,19 @@ class PackingConnection(aioredis.Connection):
             raise redis.DataError(str(exc)) from exc
 
 
-def async_client(url: str) -> aioredis.Redis:
+def async_client(url: str, cluster: bool = False) -> aioredis.Redis:
     """One pooled client per process; callers keep it for the process lifetime.
 
     A batch is judged concurrently, so many coroutines want a connection at once: the pool makes
     them wait for one instead of failing when all are in use. (A ``rediss://`` URL gets redis-py's
     TLS connection, which packs in Python.)
+
+    A Redis Cluster gets redis-py's cluster client, typed as the single-server client: it answers
+    the same commands, routing each to the master of its key's slot, and the code is written
+    once for both (``is_cluster`` tells the few places that must differ).
     """
+    if cluster or url.startswith(CLUSTER_SCHEME):
+        return cast(aioredis.Redis, _async_cluster(url))
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=MAX_CONNECTIONS,
@@ -62,6 +77,94 @@ def async_client(url: str) -> aioredis.Redis:
         connection_class=PackingConnection,
     )
     return aioredis.Redis(connection_pool=pool)
+
+
+@dataclass(frozen=True)
+class ClusterAddress:
+    """Where to discover a cluster from: ``redis+cluster://[user:password@]host:port,...``
+    (or one ``redis://`` node)."""
+
+    nodes: list[tuple[str, int]]
+    username: str | None
+    password: str | None
+
+    @classmethod
+    def parse(cls, url: str) -> ClusterAddress:
+        userinfo, _, rest = url.split("://", 1)[1].split("/", 1)[0].rpartition("@")
+        user, _, password = userinfo.partition(":")
+        nodes = []
+        for node in rest.split(","):
+            parts = urlsplit(f"//{node}")
+            nodes.append((parts.hostname or "127.0.0.1", parts.port or 6379))
+        return cls(nodes, unquote(user) or None, unquote(password) or None)
+
+
+def _async_cluster(url: str) -> RedisCluster:
+    address = ClusterAddress.parse(url)
+    client = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in address.nodes],
+        max_connections=MAX_CONNECTIONS,
+        health_check_interval=30,
+        username=address.username,
+        password=address.password,
+    )
+    # The cluster client takes no connection class; its nodes build theirs from these settings.
+    client.nodes_manager.connection_kwargs["connection_class"] = PackingConnection
+    for node in client.nodes_manager.startup_nodes.values():
+        node.connection_class = PackingConnection
+    return client
+
+
+def sync_client(url: str, cluster: bool = False) -> redis.Redis:
+    """A blocking client for the command line, a single server's or a cluster's."""
+    if cluster or url.startswith(CLUSTER_SCHEME):
+        address = ClusterAddress.parse(url)
+        startup = [redis.cluster.ClusterNode(host, port) for host, port in address.nodes]  # type: ignore[no-untyped-call]
+        client = redis.cluster.RedisCluster(
+            startup_nodes=startup, username=address.username, password=address.password
+        )
+        return cast(redis.Redis, client)
+    return redis.Redis.from_url(url)
+
+
+def is_cluster(client: Any) -> bool:
+    return isinstance(client, RedisCluster | redis.cluster.RedisCluster)
+
+
+async def get_many(client: aioredis.Redis | Pipeline, keys: Sequence[KeyT]) -> list[Any]:
+    """MGET; on a cluster, where one command may not span slots, redis-py's per-slot MGETs."""
+    if is_cluster(client):
+        return await cast(RedisCluster, client).mget_nonatomic(keys)
+    return await client.mget(keys)
+
+
+class Lua:
+    """A Lua script, called with ``keys`` and ``args`` directly or queued into a pipeline.
+
+    On one server it goes by its SHA (EVALSHA), loaded on first use. On a cluster it is sent
+    whole (EVAL): a replica promoted in a failover has not seen SCRIPT LOAD, and a cluster
+    pipeline does not load a script that EVALSHA misses. Every key of one call must then share a
+    slot (a hash tag).
+    """
+
+    def __init__(self, redis: aioredis.Redis, text: str) -> None:
+        self.redis = redis
+        self.text = text
+        self._registered = None if is_cluster(redis) else redis.register_script(text)
+
+    async def __call__(
+        self,
+        keys: Sequence[KeyT],
+        args: Sequence[EncodableT],
+        client: aioredis.Redis | Pipeline | None = None,
+    ) -> Any:
+        if self._registered is not None:
+            return await self._registered(keys=keys, args=args, client=client)
+        target = client if client is not None else self.redis
+        queued = target.eval(self.text, len(keys), *keys, *args)
+        if isinstance(target, ClusterPipeline):
+            return None  # queued; awaiting a cluster pipeline would empty its queue
+        return await queued
 
 
 def redis_server_binary() -> str:
@@ -80,12 +183,19 @@ class EmbeddedRedis:
     """A redis-server child process on 127.0.0.1 with its files under ``data_dir``."""
 
     def __init__(
-        self, data_dir: Path, port: int = 0, *, appendonly: bool = True, log_name: str = "redis.log"
+        self,
+        data_dir: Path,
+        port: int = 0,
+        *,
+        appendonly: bool = True,
+        log_name: str = "redis.log",
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.appendonly = appendonly
         self.log_name = log_name
+        self.extra_args = list(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -104,6 +214,7 @@ class EmbeddedRedis:
             "--appendfsync", "everysec",
             "--logfile", self.log_name,
             "--daemonize", "no",
+            *self.extra_args,
         ]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)

@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+CLUSTER_SCHEME = "redis+cluster://"
+
 
 class SettingsError(ValueError):
     """Raised when the environment holds a value the services cannot start with."""
@@ -26,8 +28,12 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("REDIS_URL", "NEWSDEDUP_REDIS_URL"),
-        description="Redis server; unset means `newsdedup up` starts an embedded one.",
+        description=(
+            "Redis server; unset means `newsdedup up` starts an embedded one. A Redis Cluster: "
+            "redis+cluster://host:port,host:port (or NEWSDEDUP_REDIS_CLUSTER=true)."
+        ),
     )
+    redis_cluster: bool = False
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "NEWSDEDUP_DATABASE_URL"),
@@ -43,6 +49,9 @@ class Settings(BaseSettings):
     dedupe_port: int = Field(default=8002, ge=0, le=65535)
 
     stream_raw: str = "articles:raw"
+    # More than one: ingest spreads articles over ``<stream_raw>:{0}`` ... ``:{N-1}``, each its
+    # own Redis Cluster slot, and dedupe consumes them all.
+    partitions: int = Field(default=1, ge=1, le=1024)
     stream_canonical: str = "articles:canonical"
     stream_duplicates: str = "articles:duplicates"
     stream_dead: str = "articles:dead"
@@ -95,8 +104,9 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
+        schemes = ("redis://", "rediss://", "unix://", CLUSTER_SCHEME)
+        if value is not None and not value.startswith(schemes):
+            raise ValueError(f"must start with {', '.join(schemes)}")
         return value or None
 
     @field_validator("database_url")
@@ -110,6 +120,18 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must be a sqlite+aiosqlite:// or postgresql(+asyncpg):// URL")
         return value
+
+    @property
+    def cluster(self) -> bool:
+        """Whether REDIS_URL names a Redis Cluster rather than one server."""
+        return self.redis_cluster or (self.redis_url or "").startswith(CLUSTER_SCHEME)
+
+    @property
+    def raw_streams(self) -> list[str]:
+        """The raw stream's partitions; the stream itself when there is one."""
+        if self.partitions == 1:
+            return [self.stream_raw]
+        return [f"{self.stream_raw}:{{{n}}}" for n in range(self.partitions)]
 
     @property
     def effective_database_url(self) -> str:

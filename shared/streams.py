@@ -20,6 +20,11 @@ STORE_GROUP = "store"
 
 M = TypeVar("M", bound=BaseModel)
 
+# LSH sets carry one of this many hash tags (by shard): on a Redis Cluster, a script call may
+# touch only one slot, so a batch's writes to the sets go out as one call per tag. Enough tags
+# to spread the index evenly over a cluster's masters; few enough to keep calls per batch low.
+BUCKET_SLOTS = 128
+
 
 def encode(model: BaseModel) -> dict[FieldT, EncodableT]:
     return {DATA_FIELD: model.model_dump_json().encode()}
@@ -54,7 +59,7 @@ class Keys:
         return f"{self.prefix}:e:{{{article_id}}}"
 
     def bucket(self, generation: int, shard: int) -> str:
-        return f"{self.prefix}:lsh:{generation}:{shard}"
+        return f"{self.prefix}:lsh:{{l{shard % BUCKET_SLOTS}}}:{generation}:{shard}"
 
     def verdict(self, article_id: str) -> str:
         return f"{self.prefix}:verdict:{{{article_id}}}"
@@ -63,7 +68,7 @@ class Keys:
         return f"{self.prefix}:st:e:{{{article_id}}}"
 
     def story_bucket(self, generation: int, shard: int) -> str:
-        return f"{self.prefix}:st:lsh:{generation}:{shard}"
+        return f"{self.prefix}:st:lsh:{{s{shard % BUCKET_SLOTS}}}:{generation}:{shard}"
 
     def story(self, story_id: str) -> str:
         return f"{self.prefix}:story:{{{story_id}}}"

@@ -15,6 +15,8 @@ import time
 
 import redis.asyncio as aioredis
 
+from shared.redis import Lua
+
 # KEYS: stream. ARGV: the oldest entry time (ms) to keep regardless of acks.
 _TRIM_ACKED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -44,7 +46,7 @@ class AckedTrimmer:
     """Trims streams below the entries every group has acked, keeping ``retain_ms`` of history."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
-        self._script = redis.register_script(_TRIM_ACKED)
+        self._script = Lua(redis, _TRIM_ACKED)
 
     async def trim(self, stream: str, retain_ms: int, now_ms: int | None = None) -> int:
         """Remove what no group still needs; return how many entries went."""

@@ -5,14 +5,17 @@ Many small sets in Redis's compact encoding instead of one key per bucket: a mem
 key, and spread over ``shards`` keys per generation (by the bucket value), so they stay small.
 
 An article touches one set per band (37 at the default settings) for each of insert, query and
-removal. Each of those is one Lua script call over all its sets rather than one command per band:
-Redis runs the 37 commands in microseconds, while a client pays per command sent.
+removal. Those of a whole batch go out as Lua script calls, not one command per band: Redis runs
+the commands in microseconds, while a client pays per command sent. On one server that is one
+call per batch. On a Redis Cluster a script may only touch keys of one slot, so the sets carry
+one of ``BUCKET_SLOTS`` hash tags (by shard) and a batch makes one call per tag.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -20,15 +23,17 @@ from redis.asyncio.client import Pipeline
 
 from services.dedupe.window import Window
 from shared.ids import id_from_bytes, id_to_bytes
+from shared.redis import Lua, is_cluster
+from shared.streams import BUCKET_SLOTS
 
 _BAND = struct.Struct(">H")
 _ID_BYTES = 16
 
-# KEYS: a set per band; ARGV[1]: the sets' expiry (ms), ARGV[1 + i]: the member for KEYS[i].
+# KEYS[i]: a set; ARGV[2i - 1], ARGV[2i]: the member to add to it, and the set's expiry (ms).
 _ADD = """
 for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, 0, ARGV[i + 1])
-  redis.call('PEXPIREAT', key, ARGV[1])
+  redis.call('ZADD', key, 0, ARGV[2 * i - 1])
+  redis.call('PEXPIREAT', key, ARGV[2 * i])
 end
 return #KEYS
 """
@@ -39,15 +44,18 @@ for i, key in ipairs(KEYS) do redis.call('ZREM', key, ARGV[i]) end
 return #KEYS
 """
 
-# KEYS[i] / ARGV[i]: a set and a ``band | bucket`` prefix; the ids of all members under it.
+# KEYS[i] / ARGV[i]: a set and a ``band | bucket`` prefix; per key, the ids of the members under
+# it.
 _SHARING = """
 local found = {}
 for i, key in ipairs(KEYS) do
   local lo = '[' .. ARGV[i]
   local hi = lo .. string.rep('\\255', 16)
+  local ids = {}
   for _, member in ipairs(redis.call('ZRANGEBYLEX', key, lo, hi)) do
-    found[#found + 1] = string.sub(member, -16)
+    ids[#ids + 1] = string.sub(member, -16)
   end
+  found[i] = ids
 end
 return found
 """
@@ -66,6 +74,35 @@ class Query:
     ingest_ms: int
 
 
+@dataclass(frozen=True)
+class Placed:
+    """One article's members in the sets of one generation."""
+
+    article_id: str
+    buckets: Sequence[bytes]
+    generation: int
+
+
+class _Calls:
+    """Script arguments gathered per slot tag: one call each."""
+
+    def __init__(self, groups: int) -> None:
+        self.groups = groups
+        self.keys: defaultdict[int, list[str]] = defaultdict(list)
+        self.args: defaultdict[int, list[bytes | int]] = defaultdict(list)
+        self.tags: defaultdict[int, list[int]] = defaultdict(list)  # per key, the caller's tag
+
+    def add(self, shard: int, key: str, args: Sequence[bytes | int], tag: int = 0) -> None:
+        group = shard % BUCKET_SLOTS % self.groups
+        self.keys[group].append(key)
+        self.args[group].extend(args)
+        self.tags[group].append(tag)
+
+    def __iter__(self) -> Iterator[tuple[list[str], list[bytes | int], list[int]]]:
+        for group, keys in self.keys.items():
+            yield keys, self.args[group], self.tags[group]
+
+
 class LshBuckets:
     def __init__(
         self,
@@ -75,39 +112,42 @@ class LshBuckets:
         shards: int,
     ) -> None:
         self.redis = redis
-        self.key = key  # (generation, shard) -> Redis key
+        self.key = key  # (generation, shard) -> Redis key, tagged by shard % BUCKET_SLOTS
         self.window = window
         self.shards = shards
-        self._add = redis.register_script(_ADD)
-        self._remove = redis.register_script(_REMOVE)
-        self._sharing = redis.register_script(_SHARING)
+        self.groups = BUCKET_SLOTS if is_cluster(redis) else 1
+        self._add = Lua(redis, _ADD)
+        self._remove = Lua(redis, _REMOVE)
+        self._sharing = Lua(redis, _SHARING)
 
-    def _keys_members(
-        self, article_id: str, buckets: Sequence[bytes], generation: int
-    ) -> tuple[list[str], list[bytes]]:
-        own = id_to_bytes(article_id)
-        keys = [self.key(generation, self._shard(bucket)) for bucket in buckets]
-        members = [bucket_prefix(band, bucket) + own for band, bucket in enumerate(buckets)]
-        return keys, members
+    def _members(self, placed: Placed) -> Iterator[tuple[int, str, bytes]]:
+        own = id_to_bytes(placed.article_id)
+        for band, bucket in enumerate(placed.buckets):
+            shard = self._shard(bucket)
+            yield shard, self.key(placed.generation, shard), bucket_prefix(band, bucket) + own
 
-    async def queue_add(
-        self, pipe: Pipeline, article_id: str, buckets: Sequence[bytes], generation: int
-    ) -> None:
-        """Queue the insert into ``pipe`` (awaiting it only queues the script call)."""
-        keys, members = self._keys_members(article_id, buckets, generation)
-        expiry = self.window.generation_expiry_ms(generation)
-        await self._add(keys=keys, args=[expiry, *members], client=pipe)
+    async def queue_add(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
+        """Queue the inserts into ``pipe`` (awaiting it only queues the script calls)."""
+        calls = _Calls(self.groups)
+        for p in placed:
+            expiry = self.window.generation_expiry_ms(p.generation)
+            for shard, key, member in self._members(p):
+                calls.add(shard, key, (member, expiry))
+        for keys, args, _ in calls:
+            await self._add(keys=keys, args=args, client=pipe)
 
-    async def add(self, article_id: str, buckets: Sequence[bytes], generation: int) -> None:
+    async def add(self, placed: Sequence[Placed]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            await self.queue_add(pipe, article_id, buckets, generation)
+            await self.queue_add(pipe, placed)
             await pipe.execute()
 
-    async def remove(
-        self, pipe: Pipeline, article_id: str, buckets: Sequence[bytes], generation: int
-    ) -> None:
-        keys, members = self._keys_members(article_id, buckets, generation)
-        await self._remove(keys=keys, args=members, client=pipe)
+    async def remove(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
+        calls = _Calls(self.groups)
+        for p in placed:
+            for shard, key, member in self._members(p):
+                calls.add(shard, key, (member,))
+        for keys, args, _ in calls:
+            await self._remove(keys=keys, args=args, client=pipe)
 
     async def sharing(
         self, article_id: str, buckets: Sequence[bytes], now_ms: int, ingest_ms: int
@@ -118,20 +158,27 @@ class LshBuckets:
 
     async def sharing_all(self, queries: Sequence[Query], now_ms: int) -> list[list[str]]:
         """``sharing`` for many articles in one round trip."""
+        calls = _Calls(self.groups)
+        for n, query in enumerate(queries):
+            generations = self.window.searched(now_ms, query.ingest_ms)
+            for band, bucket in enumerate(query.buckets):
+                shard = self._shard(bucket)
+                for g in generations:
+                    calls.add(shard, self.key(g, shard), (bucket_prefix(band, bucket),), n)
+        gathered = list(calls)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for query in queries:
-                shards = [self._shard(bucket) for bucket in query.buckets]
-                prefixes = [bucket_prefix(band, b) for band, b in enumerate(query.buckets)]
-                generations = self.window.searched(now_ms, query.ingest_ms)
-                keys = [self.key(g, shard) for g in generations for shard in shards]
-                await self._sharing(keys=keys, args=prefixes * len(generations), client=pipe)
+            for keys, args, _ in gathered:
+                await self._sharing(keys=keys, args=args, client=pipe)
             replies = await pipe.execute()
-        found = []
-        for query, raw_ids in zip(queries, replies, strict=True):
-            own = id_to_bytes(query.article_id)
-            ids = {raw for raw in raw_ids if raw != own}
-            found.append(sorted(id_from_bytes(raw) for raw in ids))
-        return found
+        found: list[set[bytes]] = [set() for _ in queries]
+        for (_, _, tags), per_key in zip(gathered, replies, strict=True):
+            for n, raw_ids in zip(tags, per_key, strict=True):
+                found[n].update(raw_ids)
+        result = []
+        for query, raw_ids in zip(queries, found, strict=True):
+            raw_ids.discard(id_to_bytes(query.article_id))
+            result.append(sorted(id_from_bytes(raw) for raw in raw_ids))
+        return result
 
     def _shard(self, bucket: bytes) -> int:
         return int.from_bytes(bucket[:4], "big") % self.shards

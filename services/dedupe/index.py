@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass, replace
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from services.dedupe.buckets import LshBuckets, Query
+from services.dedupe.buckets import LshBuckets, Placed, Query
 from services.dedupe.decide import Decision, Entry, State, canonical
 from services.dedupe.signature import SCHEME, Signer, from_bytes, to_bytes
 from services.dedupe.window import Window
-from shared.redis import as_bytes, as_text
+from shared.redis import Lua, as_bytes, as_text, get_many
 from shared.streams import Keys
 
 _HEADER = struct.Struct("<c8sI")  # state, content key, shingle count
@@ -144,8 +144,8 @@ class RedisIndex:
         self.window = window
         self.shards = shards
         self.buckets = LshBuckets(redis, keys.bucket, window, shards)
-        self._file = redis.register_script(FILE_UNLESS_DECIDED)
-        self._count = redis.register_script(COUNT_MANY)
+        self._file = Lua(redis, FILE_UNLESS_DECIDED)
+        self._count = Lua(redis, COUNT_MANY)
 
     def params(self) -> dict[str, str]:
         p = self.signer.params
@@ -194,8 +194,8 @@ class RedisIndex:
         that held one connection while asking the pool for another could exhaust the pool).
         """
         client = watching if watching is not None else self.redis
-        verdicts = await client.mget([self.keys.verdict(i) for i in article_ids])
-        entries = await client.mget([self.keys.entry(i) for i in article_ids])
+        verdicts = await get_many(client, [self.keys.verdict(i) for i in article_ids])
+        entries = await get_many(client, [self.keys.entry(i) for i in article_ids])
         return {
             i: _decision(i, verdict, entry)
             for i, verdict, entry in zip(article_ids, verdicts, entries, strict=True)
@@ -244,7 +244,7 @@ class RedisIndex:
         wanted = sorted({i for found in ids for i in found})
         if not wanted:
             return [[] for _ in queries]
-        values = await self.redis.mget([self.keys.entry(i) for i in wanted])
+        values = await get_many(self.redis, [self.keys.entry(i) for i in wanted])
         entries = {
             i: decode_entry(i, as_bytes(v)) for i, v in zip(wanted, values, strict=True) if v
         }
@@ -275,9 +275,8 @@ class RedisIndex:
                     pipe.set(key, claim, nx=True, pxat=filing.expiry_ms)
                     pipe.get(key)
                 await self._queue_entry(pipe, entry, filing.expiry_ms)
-                await self.buckets.queue_add(
-                    pipe, entry.article_id, filing.buckets, filing.generation
-                )
+            placed = [Placed(f.entry.article_id, f.buckets, f.generation) for f in filings]
+            await self.buckets.queue_add(pipe, placed)
             replies = iter((await pipe.execute())[len(counted) :])
         results = []
         for filing in filings:
@@ -285,9 +284,7 @@ class RedisIndex:
             if filing.url_hash:
                 next(replies)
                 owner = _owner(as_bytes(next(replies)))
-            filed = bool(next(replies))
-            next(replies)
-            results.append(Filed(filed, owner))
+            results.append(Filed(bool(next(replies)), owner))
         return results
 
     async def insert(
@@ -329,7 +326,7 @@ class RedisIndex:
         pipe.set(self.keys.verdict(entry.article_id), json.dumps(asdict(decision)), pxat=expiry_ms)
         pipe.delete(key)
         if generation is not None:
-            await self.buckets.remove(pipe, entry.article_id, buckets, generation)
+            await self.buckets.remove(pipe, [Placed(entry.article_id, buckets, generation)])
 
 
 def _decision(

@@ -20,13 +20,13 @@ from dataclasses import asdict, dataclass, replace
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
-from services.dedupe.buckets import LshBuckets, Query
+from services.dedupe.buckets import LshBuckets, Placed, Query
 from services.dedupe.decide import State
 from services.dedupe.index import COUNT_MANY, FILE_UNLESS_DECIDED, count_args, read_states
 from services.dedupe.signature import SignatureParams, Signer
 from services.dedupe.stories import Member, Story
 from services.dedupe.window import SKEW_MS, Window
-from shared.redis import as_bytes
+from shared.redis import Lua, as_bytes, get_many
 from shared.streams import Keys
 
 # Term sets are small (20 terms) and two articles on one event may share only a few of them: a
@@ -77,8 +77,8 @@ class StoryIndex:
         self.window = Window(quiet_ms)
         self.quiet_ms = quiet_ms
         self.buckets = LshBuckets(redis, keys.story_bucket, self.window, shards)
-        self._file = redis.register_script(FILE_UNLESS_DECIDED)
-        self._count = redis.register_script(COUNT_MANY)
+        self._file = Lua(redis, FILE_UNLESS_DECIDED)
+        self._count = Lua(redis, COUNT_MANY)
 
     def term_buckets(self, terms: dict[str, float]) -> list[bytes]:
         signature = self.signer.sign(sorted(t.encode() for t in terms))
@@ -126,9 +126,10 @@ class StoryIndex:
         async with self.redis.pipeline(transaction=False) as pipe:
             for f in filings:
                 await self._queue(pipe, f.member, f.expiry_ms)
-                await self.buckets.queue_add(pipe, f.member.article_id, f.buckets, f.generation)
+            placed = [Placed(f.member.article_id, f.buckets, f.generation) for f in filings]
+            await self.buckets.queue_add(pipe, placed)
             replies = await pipe.execute()
-        return [bool(filed) for filed in replies[::2]]
+        return [bool(filed) for filed in replies[: len(filings)]]
 
     async def withdraw(self, member: Member, expiry_ms: int) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -153,7 +154,7 @@ class StoryIndex:
     async def members(self, article_ids: Sequence[str]) -> dict[str, Member]:
         if not article_ids:
             return {}
-        values = await self.redis.mget([self.keys.story_member(i) for i in article_ids])
+        values = await get_many(self.redis, [self.keys.story_member(i) for i in article_ids])
         return {
             i: decode_member(i, as_bytes(v)) for i, v in zip(article_ids, values, strict=True) if v
         }
@@ -169,7 +170,7 @@ class StoryIndex:
         if not story_ids:
             return {}
         client = watching if watching is not None else self.redis
-        values = await client.mget([self.keys.story(s) for s in story_ids])
+        values = await get_many(client, [self.keys.story(s) for s in story_ids])
         return {s: decode_story(v) for s, v in zip(story_ids, values, strict=True) if v}
 
     async def story_of(self, article_id: str) -> str | None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from shared.models import RawArticle
+from shared.redis import Lua
 from shared.streams import DATA_FIELD
 
 # KEYS: stream, [idempotency key]. ARGV: data field, ttl, response, max backlog, payload...
@@ -49,7 +50,7 @@ class RawQueue:
         self.stream = stream
         self.ttl = idempotency_ttl
         self.max_backlog = max_backlog
-        self._script = redis.register_script(_ENQUEUE)
+        self._script = Lua(redis, _ENQUEUE)
 
     async def enqueue(
         self, articles: Sequence[RawArticle], response: str, idempotency_key: str | None
