@@ -11,6 +11,7 @@ import click
 import redis
 
 from shared.logs import setup_logging
+from shared.redis import sync_client
 from shared.settings import Settings, SettingsError, load_settings
 
 
@@ -106,7 +107,6 @@ def ingest_cmd(paths: tuple[Path, ...], api: str | None, source: str | None) -> 
 @click.option("--count", type=int, default=None, help="Stop after this many entries.")
 def tail_cmd(which: str, from_start: bool, group: str | None, count: int | None) -> None:
     """Print each verdict (or dead letter) as one JSON line."""
-    import redis
 
     from services.tail import tail
 
@@ -118,7 +118,7 @@ def tail_cmd(which: str, from_start: bool, group: str | None, count: int | None)
         "duplicates": settings.stream_duplicates,
         "dead": settings.stream_dead,
     }[which]
-    client = redis.Redis.from_url(settings.redis_url)
+    client = sync_client(settings.redis_url, settings.cluster)
     try:
         tail(client, stream, lambda line: click.echo(line), from_start=from_start, group=group,
              count=count)  # fmt: skip
@@ -137,7 +137,7 @@ def _dead_client() -> tuple[Settings, redis.Redis]:
     settings = _settings()
     if not settings.redis_url:
         raise click.ClickException("REDIS_URL is required: which Redis to read from")
-    return settings, redis.Redis.from_url(settings.redis_url)
+    return settings, sync_client(settings.redis_url, settings.cluster)
 
 
 @dead.command("list")

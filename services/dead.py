@@ -16,7 +16,7 @@ from typing import cast
 import redis
 
 from shared.models import DeadLetter
-from shared.redis import as_text
+from shared.redis import as_text, is_cluster
 from shared.streams import DATA_FIELD, decode
 
 
@@ -49,7 +49,9 @@ def retry(client: redis.Redis, dead_stream: str, entry_ids: Iterable[str]) -> li
     if missing:
         raise KeyError(f"no dead letter with id {', '.join(sorted(missing))}")
     for item in chosen:
-        with client.pipeline(transaction=True) as pipe:
+        # Re-queued before it leaves the dead stream: a crash between (possible on a cluster,
+        # where the two streams cannot share a transaction) leaves it in both, never in neither.
+        with client.pipeline(transaction=not is_cluster(client)) as pipe:
             pipe.xadd(item.letter.stream, {DATA_FIELD: item.letter.payload.encode()})
             pipe.xdel(dead_stream, item.entry_id)
             pipe.execute()

@@ -28,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
-import redis.exceptions
 from faststream.middlewares import AckPolicy
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage, RedisStreamMessage
@@ -36,7 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.metrics import BATCH_SECONDS, DEAD_LETTERED
 from shared.models import DeadLetter
-from shared.redis import as_text
+from shared.redis import UNAVAILABLE, as_text, is_cluster
 from shared.settings import Settings
 from shared.streams import Keys, decode, encode, keys_for, payload_of
 from shared.trimming import AckedTrimmer
@@ -48,10 +47,7 @@ M = TypeVar("M", bound=BaseModel)
 # Failures of the infrastructure rather than of the message.
 TRANSIENT: tuple[type[BaseException], ...] = (
     OSError,  # ConnectionError, ConnectionRefusedError, socket errors
-    redis.exceptions.ConnectionError,  # BusyLoadingError too: Redis replaying its AOF
-    redis.exceptions.TimeoutError,
-    redis.exceptions.TryAgainError,
-    redis.exceptions.ReadOnlyError,  # a replica mid-failover
+    *UNAVAILABLE,
 )
 TRIM_EVERY_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 5.0
@@ -280,7 +276,9 @@ class GroupConsumer(Generic[M]):
             deliveries=deliveries,
             failed_at=datetime.now(UTC),
         )
-        async with self.redis.pipeline(transaction=True) as pipe:
+        # One transaction on one server. A cluster cannot span the slots: in this order, a crash
+        # can at worst leave the letter parked twice, never lost.
+        async with self.redis.pipeline(transaction=not is_cluster(self.redis)) as pipe:
             pipe.xadd(self.settings.stream_dead, encode(letter))
             pipe.xack(self.stream, self.group, message_id)
             pipe.delete(

@@ -30,6 +30,18 @@ from shared.settings import CLUSTER_SCHEME
 
 MAX_CONNECTIONS = 64
 
+# Redis, not the command, failed: it is restarting or unreachable, or a cluster is replacing a
+# master (a replica mid-failover is read-only; a slot may have no master for a moment).
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    redis.exceptions.ConnectionError,  # BusyLoadingError too: Redis replaying its AOF
+    redis.exceptions.TimeoutError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ReadOnlyError,
+    redis.exceptions.ClusterDownError,  # MasterDownError too
+    redis.exceptions.SlotNotCoveredError,
+    redis.exceptions.RedisClusterException,  # no node of the cluster reachable
+)
+
 
 class PackingConnection(aioredis.Connection):
     """A connection that packs commands in C.
@@ -132,7 +144,10 @@ def is_cluster(client: Any) -> bool:
 
 
 async def get_many(client: aioredis.Redis | Pipeline, keys: Sequence[KeyT]) -> list[Any]:
-    """MGET; on a cluster, where one command may not span slots, redis-py's per-slot MGETs."""
+    """MGET; on a cluster, where one command may not span slots, redis-py's per-slot MGETs (or,
+    in a transaction's WATCH, which is on one slot, GETs)."""
+    if isinstance(client, ClusterPipeline):
+        return [await client.get(key) for key in keys]
     if is_cluster(client):
         return await cast(RedisCluster, client).mget_nonatomic(keys)
     return await client.mget(keys)

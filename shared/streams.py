@@ -48,8 +48,9 @@ class Keys:
 
     prefix: str
 
-    def idempotency(self, key: str) -> str:
-        return f"{self.prefix}:idem:{key}"
+    def idempotency(self, key: str, stream: str) -> str:
+        """Recorded together with the stream entries, so in the stream's slot."""
+        return f"{self.prefix}:idem:{{{slot_tag(stream)}}}:{key}"
 
     def url(self, url_hash: str) -> str:
         return f"{self.prefix}:url:{url_hash}"
@@ -63,6 +64,9 @@ class Keys:
 
     def verdict(self, article_id: str) -> str:
         return f"{self.prefix}:verdict:{{{article_id}}}"
+
+    def outbox(self, article_id: str) -> str:
+        return f"{self.prefix}:out:{{{article_id}}}"
 
     def story_member(self, article_id: str) -> str:
         return f"{self.prefix}:st:e:{{{article_id}}}"
@@ -90,6 +94,15 @@ class Keys:
 
     def index_params(self) -> str:
         return f"{self.prefix}:index:params"
+
+
+def slot_tag(key: str) -> str:
+    """What Redis Cluster hashes a key by: its ``{tag}`` if it has one, else the whole key."""
+    start = key.find("{")
+    end = key.find("}", start + 1)
+    if start >= 0 and end > start + 1:
+        return key[start + 1 : end]
+    return key
 
 
 def keys_for(settings: Settings) -> Keys:

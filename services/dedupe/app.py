@@ -74,18 +74,19 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = async_client(redis_url)
+        redis = async_client(redis_url, settings.cluster)
         engine = engine_for(redis, settings)
         await engine.index.claim_params(verification_params(settings))
-        broker = make_broker(redis_url)
-        GroupConsumer(
-            redis=redis,
-            settings=settings,
-            stream=settings.stream_raw,
-            group=DEDUPE_GROUP,
-            model=RawArticle,
-            handler=engine.handle,
-        ).register(broker)
+        broker = make_broker(redis_url, settings.cluster)
+        for stream in settings.raw_streams:  # one group over every partition
+            GroupConsumer(
+                redis=redis,
+                settings=settings,
+                stream=stream,
+                group=DEDUPE_GROUP,
+                model=RawArticle,
+                handler=engine.handle,
+            ).register(broker)
         app.state.redis = redis
         await broker.start()
         try:
@@ -97,7 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="newsdedup dedupe", version="0.1.0", lifespan=lifespan)
 
     app.include_router(health_router(redis=redis_ping))
-    streams = [settings.stream_raw, settings.stream_canonical, settings.stream_duplicates,
+    streams = [*settings.raw_streams, settings.stream_canonical, settings.stream_duplicates,
                settings.stream_dead]  # fmt: skip
     app.include_router(metrics_router(streams, index=True))
     return app

@@ -7,9 +7,12 @@ and committed together. An article the protocol tells to wait for another (a sim
 in flight) goes through the same steps alone, waiting as the protocol says, while the rest of
 the batch commits: it may well be waiting for one of them.
 
-A commit is one Redis transaction holding the final index writes, the verdicts on their output
-streams and the acks of the raw entries: a crash leaves either all of it or none, so a
-redelivered article is judged again or finds its recorded verdict and is only acked.
+On one Redis server a commit is one transaction holding the final index writes, the verdicts on
+their output streams and the acks of the raw entries: a crash leaves either all of it or none,
+so a redelivered article is judged again or finds its recorded verdict and is only acked. On a
+Redis Cluster, where a transaction cannot span slots, each story record is updated in its own
+slot, then each decision is recorded with its verdict in the article's slot
+(``services.dedupe.outbox``), then the verdicts are published and the entries acked.
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from services.dedupe.boilerplate import edge_keys
-from services.dedupe.buckets import Query
+from services.dedupe.buckets import Placed, Query
 from services.dedupe.decide import (
     Canonical,
     Decision,
@@ -45,12 +49,15 @@ from services.dedupe.decide import (
 )
 from services.dedupe.features import features, url_hash
 from services.dedupe.index import Filing, LineCounts, Probe, RedisIndex
+from services.dedupe.outbox import Outbox, Outgoing, Record
 from services.dedupe.placing import Placement, StoryPlacer
-from services.dedupe.story_index import StoryIndex
+from services.dedupe.stories import Story
+from services.dedupe.story_index import StoryIndex, settled
 from shared.consumer import BatchFailures, Delivery
 from shared.ids import id_time_ms
 from shared.metrics import VERDICT_LATENCY, VERDICTS
 from shared.models import RawArticle, Verdict
+from shared.redis import is_cluster
 from shared.settings import Settings
 from shared.streams import encode
 
@@ -132,6 +139,7 @@ class DedupeEngine:
         self.placer = StoryPlacer(
             stories, settings.story_threshold, settings.decide_timeout_ms / 1000
         )
+        self.outbox = Outbox(redis, index.keys) if is_cluster(redis) else None
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
         _, failures = await self.run(deliveries)
@@ -224,11 +232,18 @@ class DedupeEngine:
             for a in articles
         ]
         lookups = await self.index.look_up(probes, now)
-        done = [
-            d.message_id for d, found in zip(deliveries, lookups, strict=True) if found.recorded
-        ]
+        done = [(d, found) for d, found in zip(deliveries, lookups, strict=True) if found.recorded]
+        leftovers = [
+            (d.item.id, Outgoing.model_validate_json(found.unpublished))
+            for d, found in done if found.unpublished
+        ]  # fmt: skip
+        if leftovers:  # recorded, but a crash kept the verdict from its stream
+            await self._publish([outgoing for _, outgoing in leftovers])
+            assert self.outbox is not None
+            await self.outbox.clear([article_id for article_id, _ in leftovers])
         if done:
-            await self.redis.xack(deliveries[0].stream, deliveries[0].group, *done)
+            first = deliveries[0]
+            await self.redis.xack(first.stream, first.group, *(d.message_id for d, _ in done))
         prepared: list[Pending | Decision | None] = [found.recorded for found in lookups]
         lines: dict[str, Counter[bytes]] = {}
         filings: dict[int, Filing] = {}
@@ -399,9 +414,14 @@ class DedupeEngine:
             delay = min(delay * 2, 0.05)
 
     async def _commit_all(self, ready: Sequence[Decided]) -> list[Decision]:
-        """One transaction for the batch: index writes, stories, verdicts, acks."""
         if not ready:
             return []
+        if self.outbox is not None:
+            return await self._commit_slotwise(ready, self.outbox)
+        return await self._commit_at_once(ready)
+
+    async def _commit_at_once(self, ready: Sequence[Decided]) -> list[Decision]:
+        """One transaction for the batch: index writes, stories, verdicts, acks."""
         keys = self.index.keys
         ids = [r.delivery.item.id for r in ready]
         # Another consumer judging one of these entries (a reclaim of a slow one) changes one of
@@ -452,6 +472,110 @@ class DedupeEngine:
                     break
                 except WatchError:
                     continue
+        return self._finals(ready, recorded, now)
+
+    async def _commit_slotwise(self, ready: Sequence[Decided], outbox: Outbox) -> list[Decision]:
+        """The batch's commit on a cluster: stories, then each decision with its verdict in the
+        article's slot, then the verdicts on their streams, then the acks."""
+        ids = [r.delivery.item.id for r in ready]
+        recorded = await self.index.recorded_all(ids)
+        live = [r for r in ready if recorded[r.delivery.item.id] is None]
+        stories = await self._settle_stories(live)
+        records = []
+        for r in live:
+            article = r.delivery.item
+            story, member = stories.get(article.id), r.placement.member
+            verdict = verdict_for(
+                article, r.decision, story.story_id if story else r.placement.story_id,
+                story.top_terms() if story else [],
+            )  # fmt: skip
+            records.append(
+                Record(
+                    article.id, r.decision.is_canonical,
+                    self.index.final_record(r.filed.entry, r.decision), r.filed.expiry_ms,
+                    settled(member, story) if story and member else None, r.placement.expiry_ms,
+                    Outgoing(stream=self._stream_for(r.decision), verdict=verdict),
+                )
+            )  # fmt: skip
+        won = await outbox.record_all(records)
+        mine = [(r, record) for r, record, ok in zip(live, records, won, strict=True) if ok]
+        now = _now_ms()
+        joined = [r for r, _ in mine if r.delivery.item.id in stories]
+        counted = Counter(term for r in joined for term in r.placement.counted)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self._queue_publish(pipe, [record.outgoing for _, record in mine])
+            leaving = [
+                Placed(r.delivery.item.id, r.filed.buckets, r.filed.generation)
+                for r, _ in mine
+                if not r.decision.is_canonical and r.filed.generation is not None
+            ]
+            await self.index.buckets.remove(pipe, leaving)
+            if joined:
+                await self.stories.count(pipe, counted, len(joined), now)
+            await pipe.execute()
+        await outbox.clear([record.article_id for _, record in mine])
+        first = ready[0].delivery
+        await self.redis.xack(first.stream, first.group, *(r.delivery.message_id for r in ready))
+        lost = [r.delivery.item.id for r, ok in zip(live, won, strict=True) if not ok]
+        if lost:  # another consumer recorded these first: theirs stands
+            recorded |= await self.index.recorded_all(lost)
+        return self._finals(ready, recorded, now)
+
+    async def _settle_stories(self, ready: Sequence[Decided]) -> dict[str, Story]:
+        """Each canonical article's story once it is in it, each record updated in its slot."""
+        joining: defaultdict[str, list[Decided]] = defaultdict(list)
+        for r in ready:
+            if r.placement.member is not None:
+                joining[r.placement.story_id].append(r)
+        settled_in = await asyncio.gather(
+            *(self._settle_story(story_id, rs) for story_id, rs in joining.items())
+        )
+        return {i: story for found in settled_in for i, story in found.items()}
+
+    async def _settle_story(self, story_id: str, joining: Sequence[Decided]) -> dict[str, Story]:
+        key = self.index.keys.story(story_id)
+        while True:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(key)
+                stories = await self.stories.stories([story_id], watching=pipe)
+                after = {}
+                for r in joining:
+                    story = self.placer.story_after(r.placement, r.delivery.item, stories)
+                    if story is not None:
+                        after[r.delivery.item.id] = story
+                pipe.multi()  # type: ignore[no-untyped-call]
+                now = _now_ms()
+                if story_id in stories:
+                    self.stories.keep(pipe, stories[story_id], now)
+                try:
+                    await pipe.execute()
+                    break
+                except WatchError:
+                    continue
+        # A story that had closed: its articles opened new ones, under their own ids (slots),
+        # which nobody else can see until their members are recorded.
+        opened = [s for i, s in stories.items() if i != story_id]
+        if opened:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for story in opened:
+                    self.stories.keep(pipe, story, now)
+                await pipe.execute()
+        return after
+
+    async def _publish(self, outgoing: Sequence[Outgoing]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self._queue_publish(pipe, outgoing)
+            await pipe.execute()
+
+    @staticmethod
+    def _queue_publish(pipe: Pipeline, outgoing: Sequence[Outgoing]) -> None:
+        for message in outgoing:
+            pipe.xadd(message.stream, encode(message.verdict))
+
+    def _finals(
+        self, ready: Sequence[Decided], recorded: dict[str, Decision | None], now: int
+    ) -> list[Decision]:
+        """The decision on each article, counted and logged; an earlier record stands."""
         finals = []
         for r in ready:
             article = r.delivery.item

@@ -100,6 +100,7 @@ class Probe:
 @dataclass(frozen=True)
 class Lookup:
     recorded: Decision | None
+    unpublished: bytes | None  # on a cluster: its verdict, if a crash kept it from its stream
     url_owner: tuple[str, bytes] | None  # the first article posted under its URL, if any
     line_counts: dict[bytes, int]  # in how many of its source's articles each edge line was
 
@@ -208,6 +209,7 @@ class RedisIndex:
             for probe in probes:
                 pipe.get(self.keys.verdict(probe.article_id))
                 pipe.getrange(self.keys.entry(probe.article_id), 0, 0)
+                pipe.get(self.keys.outbox(probe.article_id))
                 if probe.url_hash:
                     pipe.get(self.keys.url(probe.url_hash))
                 if probe.source and probe.line_keys:
@@ -217,6 +219,7 @@ class RedisIndex:
         found = []
         for probe in probes:
             recorded = _decision(probe.article_id, next(replies), next(replies))
+            unpublished = next(replies)
             owner = next(replies) if probe.url_hash else None
             counts: dict[bytes, int] = {}
             if probe.source and probe.line_keys:
@@ -225,7 +228,8 @@ class RedisIndex:
                     key: int(a or 0) + int(b or 0)
                     for key, a, b in zip(probe.line_keys, now_counts, before_counts, strict=True)
                 }
-            found.append(Lookup(recorded, _owner(as_bytes(owner)) if owner else None, counts))
+            owned = _owner(as_bytes(owner)) if owner else None
+            found.append(Lookup(recorded, unpublished, owned, counts))
         return found
 
     async def states(self, article_ids: Sequence[str]) -> dict[str, State | None]:
@@ -320,13 +324,20 @@ class RedisIndex:
         """
         key = self.keys.entry(entry.article_id)
         if decision.is_canonical:
-            final = replace(entry, state=State.CANONICAL)
-            pipe.set(key, encode_entry(final, self.signer.params.seed), pxat=expiry_ms)
+            pipe.set(key, self.final_record(entry, decision), pxat=expiry_ms)
             return
-        pipe.set(self.keys.verdict(entry.article_id), json.dumps(asdict(decision)), pxat=expiry_ms)
+        pipe.set(self.keys.verdict(entry.article_id), self.final_record(entry, decision),
+                 pxat=expiry_ms)  # fmt: skip
         pipe.delete(key)
         if generation is not None:
             await self.buckets.remove(pipe, [Placed(entry.article_id, buckets, generation)])
+
+    def final_record(self, entry: Entry, decision: Decision) -> bytes | str:
+        """What stays of a decided article: a canonical one's entry in state K, a duplicate's
+        verdict."""
+        if decision.is_canonical:
+            return encode_entry(replace(entry, state=State.CANONICAL), self.signer.params.seed)
+        return json.dumps(asdict(decision))
 
 
 def _decision(

@@ -185,9 +185,17 @@ class StoryIndex:
         self, pipe: Pipeline, member: Member, story: Story, expiry_ms: int, now_ms: int
     ) -> None:
         """Queue the writes that put the article in ``story`` into the caller's transaction."""
-        settled = replace(member, state=State.CANONICAL, story_id=story.story_id)
-        pipe.set(self.keys.story_member(member.article_id), encode_member(settled), pxat=expiry_ms)
+        pipe.set(self.keys.story_member(member.article_id), settled(member, story), pxat=expiry_ms)
+        self.keep(pipe, story, now_ms)
+
+    def keep(self, pipe: Pipeline, story: Story, now_ms: int) -> None:
+        """Queue the write of a story record."""
         # Kept while it may take members: a quiet time after its last one, by event time, and at
         # least a quiet time from now (a backlog of old news is grouped as it arrives).
         closes = max(story.last_seen_ms, now_ms) + self.quiet_ms + SKEW_MS
         pipe.set(self.keys.story(story.story_id), encode_story(story), pxat=closes)
+
+
+def settled(member: Member, story: Story) -> bytes:
+    """A story member's record once it is in ``story``."""
+    return encode_member(replace(member, state=State.CANONICAL, story_id=story.story_id))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.exceptions
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -16,8 +15,9 @@ from shared.auth import require_api_key
 from shared.errors import install_error_handlers, unavailable
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
-from shared.redis import async_client
+from shared.redis import UNAVAILABLE, async_client
 from shared.settings import Settings
+from shared.streams import keys_for
 
 BACKLOG_RETRY_SECONDS = 5  # a backlog drains in seconds to minutes
 OUTAGE_RETRY_SECONDS = 1  # a Redis restart takes about a second
@@ -30,11 +30,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = async_client(redis_url)
+        redis = async_client(redis_url, settings.cluster)
         app.state.redis = redis
         app.state.queue = RawQueue(
-            redis, settings.stream_raw, settings.idempotency_ttl_seconds, settings.max_backlog
-        )
+            redis, keys_for(settings), settings.raw_streams, settings.idempotency_ttl_seconds,
+            settings.max_backlog,
+        )  # fmt: skip
         try:
             yield
         finally:
@@ -45,7 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     auth = require_api_key(settings.ingest_keys, "ingest")
     app.include_router(router, dependencies=[Depends(auth)])
     app.include_router(health_router(redis=redis_ping))
-    app.include_router(metrics_router([settings.stream_raw, settings.stream_dead]))
+    app.include_router(metrics_router([*settings.raw_streams, settings.stream_dead]))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     install_error_handlers(app)
 
@@ -54,10 +55,10 @@ def create_app(settings: Settings) -> FastAPI:
     async def _full(request: Request, exc: QueueFull) -> JSONResponse:
         return unavailable(str(exc), BACKLOG_RETRY_SECONDS)
 
-    @app.exception_handler(redis.exceptions.ConnectionError)
-    @app.exception_handler(redis.exceptions.TimeoutError)
-    @app.exception_handler(redis.exceptions.ReadOnlyError)
     async def _redis_down(request: Request, exc: Exception) -> JSONResponse:
         return unavailable("the queue is unavailable", OUTAGE_RETRY_SECONDS)
+
+    for error in UNAVAILABLE:
+        app.add_exception_handler(error, _redis_down)
 
     return app

@@ -1,20 +1,23 @@
 """Enqueueing accepted articles, atomically with the idempotency record.
 
-One Lua script does both: a retried POST with the same Idempotency-Key finds the first answer,
-and no crash can leave a key recorded for an article that was never enqueued (or the reverse).
-The same script refuses articles past the backlog limit. The raw stream is trimmed as dedupe
-acks, so its length is what dedupe has not finished yet.
+One Lua script does both (the idempotency key shares the stream's Redis Cluster slot): a retried
+POST with the same Idempotency-Key finds the first answer, and no crash can leave a key recorded
+for an article that was never enqueued (or the reverse). The same script refuses articles past
+the backlog limit. The raw stream is trimmed as dedupe acks, so its length is what dedupe has
+not finished yet.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
 from shared.models import RawArticle
 from shared.redis import Lua
-from shared.streams import DATA_FIELD
+from shared.streams import DATA_FIELD, Keys
 
 # KEYS: stream, [idempotency key]. ARGV: data field, ttl, response, max backlog, payload...
 # Returns the earlier response (a replay), the backlog (refused), or nothing (queued).
@@ -44,19 +47,42 @@ class QueueFull(Exception):
 
 
 class RawQueue:
+    """The raw stream, or its partitions: a request's articles all go to one of them, chosen by
+    its idempotency key (so a retry finds the first answer) or else in turn."""
+
     def __init__(
-        self, redis: aioredis.Redis, stream: str, idempotency_ttl: int, max_backlog: int
+        self,
+        redis: aioredis.Redis,
+        keys: Keys,
+        streams: Sequence[str],
+        idempotency_ttl: int,
+        max_backlog: int,
     ) -> None:
-        self.stream = stream
+        self.keys = keys
+        self.streams = list(streams)
         self.ttl = idempotency_ttl
-        self.max_backlog = max_backlog
+        self.max_backlog = max(1, max_backlog // len(self.streams))  # per partition
+        self._turn = itertools.count()
         self._script = Lua(redis, _ENQUEUE)
+
+    def partition(self, idempotency_key: str | None) -> str:
+        if idempotency_key is None:
+            n = next(self._turn)
+        else:
+            n = int.from_bytes(hashlib.sha256(idempotency_key.encode()).digest()[:8], "big")
+        return self.streams[n % len(self.streams)]
 
     async def enqueue(
         self, articles: Sequence[RawArticle], response: str, idempotency_key: str | None
     ) -> str | None:
-        """Add all articles to the stream in one step; return the earlier response on a replay."""
-        keys = [self.stream] + ([idempotency_key] if idempotency_key else [])
+        """Add all articles to one stream in one step; return the earlier response on a replay.
+
+        ``idempotency_key``: the request's key (stored in the chosen stream's slot).
+        """
+        stream = self.partition(idempotency_key)
+        keys = [stream]
+        if idempotency_key:
+            keys.append(self.keys.idempotency(idempotency_key, stream))
         args: list[str | int] = [DATA_FIELD, self.ttl, response, self.max_backlog]
         args.extend(a.model_dump_json() for a in articles)
         previous = await self._script(keys=keys, args=args)

@@ -19,7 +19,6 @@ from shared.ids import new_id
 from shared.metrics import ARTICLES_INGESTED
 from shared.models import Accepted, ArticleIn, BatchAccepted, RawArticle
 from shared.settings import Settings
-from shared.streams import keys_for
 
 router = APIRouter()
 log = logging.getLogger("newsdedup.ingest")
@@ -56,11 +55,10 @@ def _prepare_all(items: list[ArticleIn], batch: bool) -> list[RawArticle]:
     return prepared
 
 
-def _idem_key(settings: Settings, route: str, key: str | None) -> str | None:
+def _idem_key(route: str, key: str | None) -> str | None:
     if key is None:
         return None
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    return keys_for(settings).idempotency(f"{route}:{digest}")
+    return f"{route}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 @router.post("/articles", status_code=202, response_model=Accepted)
@@ -75,7 +73,7 @@ async def post_article(
     else:
         raw = _prepare_all([article], False)
     response = Accepted(id=raw[0].id).model_dump_json()
-    previous = await queue.enqueue(raw, response, _idem_key(settings, "one", idempotency_key))
+    previous = await queue.enqueue(raw, response, _idem_key("one", idempotency_key))
     if previous is None:
         ARTICLES_INGESTED.inc()
         log.info("accepted", extra={"article_id": raw[0].id, "source": raw[0].source})
@@ -101,7 +99,7 @@ async def post_batch(
         )
     raw = await run_in_threadpool(_prepare_all, articles, True)
     response = BatchAccepted(ids=[a.id for a in raw]).model_dump_json()
-    previous = await queue.enqueue(raw, response, _idem_key(settings, "batch", idempotency_key))
+    previous = await queue.enqueue(raw, response, _idem_key("batch", idempotency_key))
     if previous is None:
         ARTICLES_INGESTED.inc(len(raw))
         for article in raw:

@@ -57,9 +57,9 @@ def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
         app.state.sessions = sessions(engine)
         broker = None
         if consume and redis_url:
-            app.state.redis = async_client(redis_url)
+            app.state.redis = async_client(redis_url, settings.cluster)
             writer = VerdictWriter(app.state.redis, app.state.sessions)
-            broker = make_broker(redis_url)
+            broker = make_broker(redis_url, settings.cluster)
             for stream in (settings.stream_canonical, settings.stream_duplicates):
                 GroupConsumer(
                     redis=app.state.redis,
