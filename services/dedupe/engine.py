@@ -50,6 +50,7 @@ from services.dedupe.decide import (
 from services.dedupe.features import features, url_hash
 from services.dedupe.index import Filing, LineCounts, Probe, RedisIndex
 from services.dedupe.outbox import Outbox, Outgoing, Record
+from services.dedupe.partitions import Partitions
 from services.dedupe.placing import Placement, StoryPlacer
 from services.dedupe.stories import Story
 from services.dedupe.story_index import StoryIndex, settled
@@ -59,7 +60,7 @@ from shared.metrics import VERDICT_LATENCY, VERDICTS
 from shared.models import RawArticle, Verdict
 from shared.redis import is_cluster
 from shared.settings import Settings
-from shared.streams import encode
+from shared.streams import DEDUPE_GROUP, encode
 
 log = logging.getLogger("newsdedup.dedupe")
 
@@ -140,6 +141,7 @@ class DedupeEngine:
             stories, settings.story_threshold, settings.decide_timeout_ms / 1000
         )
         self.outbox = Outbox(redis, index.keys) if is_cluster(redis) else None
+        self.partitions = Partitions(redis, settings.raw_streams, DEDUPE_GROUP)
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
         _, failures = await self.run(deliveries)
@@ -302,10 +304,10 @@ class DedupeEngine:
         found = await look(looking)
         judged = outcomes()
         fresh = [n for n, o in zip(looking, judged, strict=True) if isinstance(o, Canonical)]
-        if fresh and self.settings.settle_ms > 0:
-            # An earlier copy taken by another worker a moment later than this one may not be
-            # filed yet; one look after a short grace lets it be the canonical one.
-            await asyncio.sleep(self.settings.settle_ms / 1000)
+        if fresh and self._second_look:
+            # An earlier copy another worker (or partition) took a moment later than this one
+            # may not be filed yet: a second look lets it be the canonical one.
+            await self._before_second_look(max(pending[n].filed.entry.article_id for n in fresh))
             found |= await look(fresh)
             judged = outcomes()
         decisions: list[Decision | None] = [None] * len(pending)
@@ -341,19 +343,17 @@ class DedupeEngine:
         entry = filed.entry
         ingest_ms = id_time_ms(entry.article_id)
         deadline = time.monotonic() + self.settings.decide_timeout_ms / 1000
-        grace = self.settings.settle_ms / 1000
+        second_look = self._second_look
         while True:
             candidates = await self.index.candidates(
                 entry.article_id, filed.buckets, _now_ms(), ingest_ms
             )
             outcome = judge(entry, candidates, self.thresholds)
             if isinstance(outcome, Canonical):
-                if grace <= 0:
+                if not second_look:
                     return canonical(entry.article_id)
-                # An earlier copy taken by another worker a moment later than this one may not
-                # be filed yet; one look after a short grace lets it be the canonical one.
-                await asyncio.sleep(grace)
-                grace = 0
+                await self._before_second_look(entry.article_id)
+                second_look = False
                 continue
             if isinstance(outcome, DuplicateOf):
                 return following(outcome.match, canonical(outcome.match.article_id))
@@ -370,6 +370,17 @@ class DedupeEngine:
 
             what = f"later contenders {', '.join(waiting)} did not settle"
             await self._poll(settled, deadline, what, delivery)
+
+    @property
+    def _second_look(self) -> bool:
+        return self.settings.settle_ms > 0 or len(self.partitions.streams) > 1
+
+    async def _before_second_look(self, article_id: str) -> None:
+        """Every partition delivered what was ingested by then, and a grace for the replicas
+        that took it to file it (``services.dedupe.partitions``)."""
+        timeout = min(self.settings.decide_timeout_ms, self.settings.claim_idle_ms / 2) / 1000
+        await self.partitions.wait_delivered(article_id, timeout)
+        await asyncio.sleep(self.settings.settle_ms / 1000)
 
     async def _settled(self, article_id: str, delivery: Delivery[RawArticle]) -> Decision:
         """The final decision on an article another replica (or this one) is judging."""

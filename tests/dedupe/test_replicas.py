@@ -148,19 +148,33 @@ def test_three_workers_never_make_both_articles_of_a_pair_canonical(
 ) -> None:
     settings = three_workers
     client = redis.Redis.from_url(settings.redis_url or "")
-    pairs = _pairs(150, seed=5)
+    articles = post_pairs(client, settings, 150)
+    assert_one_canonical_per_pair(client, settings, articles)
+    client.close()
+
+
+def post_pairs(
+    client: redis.Redis, settings: Settings, count: int
+) -> list[tuple[RawArticle, RawArticle]]:
+    """``count`` near-duplicate pairs, each pair's articles adjacent on the raw stream (or its
+    partitions: then the two go to different ones), so two workers take a pair at once."""
+    streams = settings.raw_streams
     articles: list[tuple[RawArticle, RawArticle]] = []
     pipe = client.pipeline(transaction=False)
-    for n, (text, copy) in enumerate(pairs):
+    for n, (text, copy) in enumerate(_pairs(count, seed=5)):
         earlier = raw_article(text, id=new_id())
         later = raw_article(copy, id=new_id())
         articles.append((earlier, later))
-        # Adjacent on the stream, so each pair is taken by two workers at once; every third pair
-        # in reverse, so the later-ingested article is the one taken first.
-        for article in (later, earlier) if n % 3 == 0 else (earlier, later):
-            pipe.xadd(settings.stream_raw, encode(article))
+        # Every third pair in reverse, so the later-ingested article is the one taken first.
+        for k, article in enumerate((later, earlier) if n % 3 == 0 else (earlier, later)):
+            pipe.xadd(streams[(n + k) % len(streams)], encode(article))
     pipe.execute()
+    return articles
 
+
+def assert_one_canonical_per_pair(
+    client: redis.Redis, settings: Settings, articles: list[tuple[RawArticle, RawArticle]]
+) -> None:
     def verdicts() -> list[Verdict]:
         return [
             decode(Verdict, fields)
@@ -168,9 +182,10 @@ def test_three_workers_never_make_both_articles_of_a_pair_canonical(
             for _, fields in client.xrange(stream)
         ]
 
-    published = wait_until(verdicts, lambda v: len(v) >= 300, timeout=120)
+    total = 2 * len(articles)
+    published = wait_until(verdicts, lambda v: len(v) >= total, timeout=120)
     by_id = {v.id: v for v in published}
-    assert len(published) == len(by_id) == 300  # every article published exactly once
+    assert len(published) == len(by_id) == total  # every article published exactly once
     for earlier, later in articles:
         statuses = (by_id[earlier.id].status, by_id[later.id].status)
         assert sorted(statuses) == ["canonical", "duplicate"], (earlier.id, later.id)
@@ -187,7 +202,6 @@ def test_three_workers_never_make_both_articles_of_a_pair_canonical(
     # In ingest order the later copy is filed after the earlier one is taken; only a worker
     # stalled for longer than the settle grace lets the later one win, which stays rare.
     assert sum(in_order) >= 0.95 * len(in_order)
-    client.close()
 
 
 async def test_two_articles_on_one_event_filed_at_once_end_in_one_story(
