@@ -101,6 +101,17 @@ class EmbeddedCluster:
                 raise TimeoutError(f"the cluster did not {what} in time")
             time.sleep(0.05)
 
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        """Until every live node reports all slots served (after a failover, say)."""
+        live = [n for n in self.nodes if n.process is not None and n.process.poll() is None]
+        clients = [redis.Redis(host="127.0.0.1", port=node.port) for node in live]
+        try:
+            self._wait(lambda: all(_healthy(c) for c in clients), time.monotonic() + timeout,
+                       "become healthy")  # fmt: skip
+        finally:
+            for client in clients:
+                client.close()
+
     def kill(self, node: EmbeddedRedis) -> None:
         """Kill -9 one node, as a crashed machine would go."""
         assert node.process is not None

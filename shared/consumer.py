@@ -188,6 +188,7 @@ class GroupConsumer(Generic[M]):
         return True
 
     async def _handle(self, deliveries: list[Delivery[M]]) -> None:
+        caught_up = len(deliveries) < self.settings.batch_size
         backoff = 0.1
         while deliveries:
             failures = await self._attempt(deliveries)
@@ -207,7 +208,7 @@ class GroupConsumer(Generic[M]):
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS, self.settings.claim_idle_ms / 2000)
                 await self._keep_claimed(retry)
             deliveries = retry
-        await self._trim_now_and_then()
+        await self._trim_now_and_then(caught_up)
 
     def _is_outage(self, error: BaseException | None) -> bool:
         if error is None:
@@ -240,9 +241,12 @@ class GroupConsumer(Generic[M]):
                 [d.message_id for d in deliveries], justid=True,
             )  # fmt: skip
 
-    async def _trim_now_and_then(self) -> None:
+    async def _trim_now_and_then(self, caught_up: bool) -> None:
+        """Every few seconds under load; and whenever a batch was short, which is when the
+        stream is drained: a burst's entries are gone once handled, not left standing until
+        the next batch (ingest counts them as backlog and would refuse articles meanwhile)."""
         now = time.monotonic()
-        if now - self._trimmed_at < TRIM_EVERY_SECONDS:
+        if not caught_up and now - self._trimmed_at < TRIM_EVERY_SECONDS:
             return
         self._trimmed_at = now
         with contextlib.suppress(*TRANSIENT):

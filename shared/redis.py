@@ -8,6 +8,7 @@ production, not an imitation.
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import subprocess
 import time
@@ -29,6 +30,7 @@ from redis.typing import EncodableT, KeyT
 from shared.settings import CLUSTER_SCHEME
 
 MAX_CONNECTIONS = 64
+log = logging.getLogger("newsdedup.redis")
 
 # Redis, not the command, failed: it is restarting or unreachable, or a cluster is replacing a
 # master (a replica mid-failover is read-only; a slot may have no master for a moment).
@@ -151,6 +153,38 @@ async def get_many(client: aioredis.Redis | Pipeline, keys: Sequence[KeyT]) -> l
     if is_cluster(client):
         return await cast(RedisCluster, client).mget_nonatomic(keys)
     return await client.mget(keys)
+
+
+@dataclass(frozen=True)
+class Replication:
+    """How many replicas must confirm a write that has to survive a failover (0: none)."""
+
+    replicas: int = 0
+    timeout_ms: int = 500
+
+    def queue_wait(self, pipe: Pipeline, keys: Sequence[str]) -> int:
+        """Queue WAIT after the writes to ``keys`` queued in ``pipe``; how many were queued.
+
+        WAIT covers the writes sent before it on its connection. A cluster pipeline sends each
+        master's commands on one connection, so one WAIT goes to the master of each key.
+        """
+        if not self.replicas:
+            return 0
+        if not isinstance(pipe, ClusterPipeline):
+            pipe.execute_command("WAIT", self.replicas, self.timeout_ms)
+            return 1
+        masters = {}
+        for key in keys:
+            node = pipe.cluster_client.get_node_from_key(key)
+            masters[node.name] = node
+        for node in masters.values():
+            pipe.execute_command("WAIT", self.replicas, self.timeout_ms, target_nodes=node)
+        return len(masters)
+
+    def check(self, confirmations: Sequence[int]) -> None:
+        if any(int(n) < self.replicas for n in confirmations):
+            wanted = {"confirmed": list(confirmations), "wanted": self.replicas}
+            log.warning("fewer replicas than wanted confirmed a write", extra=wanted)
 
 
 class Lua:

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # More than one: ingest spreads articles over ``<stream_raw>:{0}`` ... ``:{N-1}``, each its
     # own Redis Cluster slot, and dedupe consumes them all.
     partitions: int = Field(default=1, ge=1, le=1024)
+    # Writes that must survive a master's failover (an accepted article, a published verdict)
+    # wait for this many replicas to confirm them, for at most wait_timeout_ms (then proceed,
+    # with a warning: a master without replicas must not stop the pipeline).
+    wait_replicas: int = Field(default=0, ge=0, le=16)
+    wait_timeout_ms: int = Field(default=500, ge=1, le=60_000)
     stream_canonical: str = "articles:canonical"
     stream_duplicates: str = "articles:duplicates"
     stream_dead: str = "articles:dead"

@@ -58,7 +58,7 @@ from shared.consumer import BatchFailures, Delivery
 from shared.ids import id_time_ms
 from shared.metrics import VERDICT_LATENCY, VERDICTS
 from shared.models import RawArticle, Verdict
-from shared.redis import is_cluster
+from shared.redis import Replication, is_cluster
 from shared.settings import Settings
 from shared.streams import DEDUPE_GROUP, encode
 
@@ -142,6 +142,7 @@ class DedupeEngine:
         )
         self.outbox = Outbox(redis, index.keys) if is_cluster(redis) else None
         self.partitions = Partitions(redis, settings.raw_streams, DEDUPE_GROUP)
+        self.replication = Replication(settings.wait_replicas, settings.wait_timeout_ms)
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
         _, failures = await self.run(deliveries)
@@ -514,7 +515,7 @@ class DedupeEngine:
         joined = [r for r, _ in mine if r.delivery.item.id in stories]
         counted = Counter(term for r in joined for term in r.placement.counted)
         async with self.redis.pipeline(transaction=False) as pipe:
-            self._queue_publish(pipe, [record.outgoing for _, record in mine])
+            waits = self._queue_publish(pipe, [record.outgoing for _, record in mine])
             leaving = [
                 Placed(r.delivery.item.id, r.filed.buckets, r.filed.generation)
                 for r, _ in mine
@@ -523,7 +524,8 @@ class DedupeEngine:
             await self.index.buckets.remove(pipe, leaving)
             if joined:
                 await self.stories.count(pipe, counted, len(joined), now)
-            await pipe.execute()
+            replies = await pipe.execute()
+        self.replication.check(replies[len(mine) : len(mine) + waits])
         await outbox.clear([record.article_id for _, record in mine])
         first = ready[0].delivery
         await self.redis.xack(first.stream, first.group, *(r.delivery.message_id for r in ready))
@@ -575,13 +577,16 @@ class DedupeEngine:
 
     async def _publish(self, outgoing: Sequence[Outgoing]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
-            self._queue_publish(pipe, outgoing)
-            await pipe.execute()
+            waits = self._queue_publish(pipe, outgoing)
+            replies = await pipe.execute()
+        self.replication.check(replies[len(outgoing) : len(outgoing) + waits])
 
-    @staticmethod
-    def _queue_publish(pipe: Pipeline, outgoing: Sequence[Outgoing]) -> None:
+    def _queue_publish(self, pipe: Pipeline, outgoing: Sequence[Outgoing]) -> int:
+        """Queue the verdicts onto their streams, then the WAITs that make them durable before
+        their outboxes are cleared; how many WAITs."""
         for message in outgoing:
             pipe.xadd(message.stream, encode(message.verdict))
+        return self.replication.queue_wait(pipe, sorted({m.stream for m in outgoing}))
 
     def _finals(
         self, ready: Sequence[Decided], recorded: dict[str, Decision | None], now: int

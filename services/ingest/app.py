@@ -15,7 +15,7 @@ from shared.auth import require_api_key
 from shared.errors import install_error_handlers, unavailable
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
-from shared.redis import UNAVAILABLE, async_client
+from shared.redis import UNAVAILABLE, Replication, async_client
 from shared.settings import Settings
 from shared.streams import keys_for
 
@@ -34,7 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.redis = redis
         app.state.queue = RawQueue(
             redis, keys_for(settings), settings.raw_streams, settings.idempotency_ttl_seconds,
-            settings.max_backlog,
+            settings.max_backlog, Replication(settings.wait_replicas, settings.wait_timeout_ms),
         )  # fmt: skip
         try:
             yield

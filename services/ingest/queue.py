@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from shared.models import RawArticle
-from shared.redis import Lua
+from shared.redis import Lua, Replication
 from shared.streams import DATA_FIELD, Keys
 
 # KEYS: stream, [idempotency key]. ARGV: data field, ttl, response, max backlog, payload...
@@ -57,8 +57,11 @@ class RawQueue:
         streams: Sequence[str],
         idempotency_ttl: int,
         max_backlog: int,
+        replication: Replication | None = None,
     ) -> None:
+        self.redis = redis
         self.keys = keys
+        self.replication = replication or Replication()
         self.streams = list(streams)
         self.ttl = idempotency_ttl
         self.max_backlog = max(1, max_backlog // len(self.streams))  # per partition
@@ -85,7 +88,14 @@ class RawQueue:
             keys.append(self.keys.idempotency(idempotency_key, stream))
         args: list[str | int] = [DATA_FIELD, self.ttl, response, self.max_backlog]
         args.extend(a.model_dump_json() for a in articles)
-        previous = await self._script(keys=keys, args=args)
+        if self.replication.replicas:  # answer only once a replica has the articles too
+            async with self.redis.pipeline(transaction=False) as pipe:
+                await self._script(keys=keys, args=args, client=pipe)
+                self.replication.queue_wait(pipe, [stream])
+                previous, *confirmed = await pipe.execute()
+            self.replication.check(confirmed)
+        else:
+            previous = await self._script(keys=keys, args=args)
         if previous is None:
             return None
         if isinstance(previous, int):

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import redis
 
 from services.stack import Stack
 from shared.models import Verdict
+from shared.redis import sync_client
 from shared.streams import decode
 
 
@@ -101,7 +101,7 @@ def shape(ids: list[str], rows: dict[str, tuple[str, str]]) -> list[tuple[str, i
 def published(stack: Stack) -> Counter[str]:
     """How often each article id was published on the verdict streams."""
     assert stack.redis_url
-    client = redis.Redis.from_url(stack.redis_url)
+    client = sync_client(stack.redis_url)
     counts: Counter[str] = Counter(
         decode(Verdict, fields).id
         for stream in (stack.settings.stream_canonical, stack.settings.stream_duplicates)
