@@ -307,11 +307,24 @@ class Latencies:
 
 def end_to_end(settings: Settings, bodies: Sequence[dict[str, Any]], concurrency: int) -> Timed:
     """POST (batches of 100) to stored, all three services running."""
-    with stack(settings, ["store", "dedupe", "ingest"]) as running:
-        watch = Stopwatch(*(p.pid for p in running.processes.values()))
+    every, _ = end_to_end_replicas(settings, bodies, concurrency, 1)
+    return every
+
+
+def end_to_end_replicas(
+    settings: Settings, bodies: Sequence[dict[str, Any]], concurrency: int, replicas: int
+) -> tuple[Timed, Timed]:
+    """``end_to_end`` with ``replicas`` dedupe processes: the time with every service's CPU,
+    and with the dedupe replicas' CPU alone."""
+    with stack(settings, ["store", "ingest"]) as running:
+        for replica in range(replicas):
+            running.start_service("dedupe", replica=replica)
+        deduping = [p.pid for name, p in running.processes.items() if name.startswith("dedupe")]
+        every = Stopwatch(*(p.pid for p in running.processes.values()))
+        dedupe = Stopwatch(*deduping)
         post_all(running.url("ingest"), bodies, 100, concurrency)
         wait_until(lambda: _stored(running.url("store")) >= len(bodies), "all stored")
-        return watch.stop()
+        return every.stop(), dedupe.stop()
 
 
 async def _paced(

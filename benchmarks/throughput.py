@@ -3,7 +3,8 @@
 (a) the dedupe core in one process (clean, normalise, shingle, MinHash, LSH candidates,
 verification, decision) against the script a user would write around datasketch (per-shingle
 ``MinHash.update`` with SHA-1, an in-memory ``MinHashLSH``); (b)–(e) the services as real
-processes (``benchmarks.stages``); scale: the index at growing sizes (``benchmarks.scale``).
+processes (``benchmarks.stages``); scale: the index at growing sizes (``benchmarks.scale``);
+cluster: dedupe replicas on a Redis Cluster (``benchmarks.scaleout``).
 All judge the same corpus: real news with 30% republished copies. Nothing here asserts a time;
 it prints.
 """
@@ -29,6 +30,7 @@ from rich.table import Table
 from benchmarks import stages
 from benchmarks.corpus import DEFAULT_DATA, TRANSFORMATIONS, Doc, build, load_news, load_seeds
 from benchmarks.scale import ScalePoint, measure_scale
+from benchmarks.scaleout import measure_scaleout, scaleout_table
 from benchmarks.stages import Latencies
 from services.dedupe.decide import DuplicateOf, Entry, State, judge
 from services.dedupe.engine import thresholds_for
@@ -247,10 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=8, help="HTTP clients")
-    parser.add_argument("--stages", default="core,services,scale",
-                        help="which of core, services, scale to run")  # fmt: skip
+    parser.add_argument("--stages", default="core,services,scale,cluster",
+                        help="which of core, services, scale, cluster to run")  # fmt: skip
     parser.add_argument("--scale", default="10000,100000,1000000",
                         help="index sizes for the scale stage")  # fmt: skip
+    parser.add_argument("--replicas", default="1,2,4",
+                        help="dedupe replica counts for the cluster stage")  # fmt: skip
     args = parser.parse_args(argv)
     console = Console(width=200)
     try:
@@ -284,6 +288,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="newsdedup-scale-") as tmp:
             points = asyncio.run(measure_scale(sizes, settings, Path(tmp), args.runs, args.seed))
         console.print(scale_table(points))
+    if "cluster" in wanted:
+        replicas = [int(n) for n in args.replicas.split(",")]
+        bodies = stages.article_bodies(docs)
+        scaled = measure_scaleout(bodies, replicas, args.runs, args.concurrency)
+        console.print(scaleout_table(scaled, os.cpu_count()))
     return 0
 
 

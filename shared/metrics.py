@@ -13,8 +13,9 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from redis.asyncio.cluster import RedisCluster
 
-from shared.redis import as_text
+from shared.redis import as_text, is_cluster
 
 ARTICLES_INGESTED = Counter("newsdedup_articles_ingested", "Articles accepted with 202")
 VERDICTS = Counter("newsdedup_verdicts", "Verdicts published", ["status", "reason"])
@@ -53,6 +54,14 @@ async def read_streams(redis: aioredis.Redis, streams: Sequence[str]) -> None:
 
 
 async def read_index(redis: aioredis.Redis) -> None:
+    """One server's memory and keys; on a cluster, its masters' together."""
+    if is_cluster(redis):
+        masters = RedisCluster.PRIMARIES
+        memory = await redis.info("memory", target_nodes=masters)
+        keys = await redis.dbsize(target_nodes=masters)  # summed
+        REDIS_MEMORY.set(sum(int(info["used_memory"]) for info in memory.values()))
+        REDIS_KEYS.set(int(keys))
+        return
     REDIS_MEMORY.set(int((await redis.info("memory"))["used_memory"]))
     REDIS_KEYS.set(int(await redis.dbsize()))
 

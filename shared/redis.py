@@ -25,12 +25,15 @@ import redis.asyncio as aioredis
 import redis.cluster
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from redis.typing import EncodableT, KeyT
 
 from shared.settings import CLUSTER_SCHEME
 
 MAX_CONNECTIONS = 64
 log = logging.getLogger("newsdedup.redis")
+_warned_at = -3600.0
 
 # Redis, not the command, failed: it is restarting or unreachable, or a cluster is replacing a
 # master (a replica mid-failover is read-only; a slot may have no master for a moment).
@@ -182,7 +185,12 @@ class Replication:
         return len(masters)
 
     def check(self, confirmations: Sequence[int]) -> None:
-        if any(int(n) < self.replicas for n in confirmations):
+        """Warn (once a minute at most: a master left without replicas is a state, not an
+        event) when a write reached fewer replicas than wanted."""
+        global _warned_at
+        short = any(int(n) < self.replicas for n in confirmations)
+        if short and time.monotonic() - _warned_at > 60:
+            _warned_at = time.monotonic()
             wanted = {"confirmed": list(confirmations), "wanted": self.replicas}
             log.warning("fewer replicas than wanted confirmed a write", extra=wanted)
 
@@ -285,8 +293,11 @@ class EmbeddedRedis:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        # No retries: SHUTDOWN drops the connection, which redis-py would otherwise take for a
+        # failure and retry, with backoff, against a server that is gone.
+        client = redis.Redis(host="127.0.0.1", port=self.port, retry=Retry(NoBackoff(), 0))
         with contextlib.suppress(redis.RedisError):
-            redis.Redis(host="127.0.0.1", port=self.port).shutdown(nosave=True)
+            client.shutdown(nosave=True)
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:

@@ -16,11 +16,12 @@ COMPOSE = shutil.which("docker-compose")
 pytestmark = pytest.mark.skipif(COMPOSE is None, reason="docker-compose is not installed")
 
 
-def _config(**env: str) -> subprocess.CompletedProcess[str]:
+def _config(*overrides: str, **env: str) -> subprocess.CompletedProcess[str]:
     assert COMPOSE
     clean = {k: v for k, v in os.environ.items() if not k.startswith("POSTGRES_")}
+    files = [arg for name in ("docker-compose.yml", *overrides) for arg in ("-f", str(ROOT / name))]
     return subprocess.run(
-        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        [COMPOSE, *files, "config"],
         capture_output=True, text=True, env={**clean, **env}, cwd=ROOT / "tests", check=False,
     )  # fmt: skip
 
@@ -75,3 +76,31 @@ def test_app_services_share_one_image_and_get_redis_from_env(config: dict[str, A
 def test_dedupe_publishes_no_port_so_it_can_scale(config: dict[str, Any]) -> None:
     assert "ports" not in config["services"]["dedupe"]
     assert "container_name" not in config["services"]["dedupe"]
+
+
+def _cluster_config() -> dict[str, Any]:
+    result = _config("docker-compose.cluster.yml", POSTGRES_PASSWORD="secret")
+    assert result.returncode == 0, result.stderr
+    parsed: dict[str, Any] = yaml.safe_load(result.stdout)
+    return parsed
+
+
+def test_the_cluster_override_runs_three_masters_and_three_replicas() -> None:
+    services = _cluster_config()["services"]
+    nodes = [name for name in services if name.startswith("redis-") and name[6:].isdigit()]
+    assert len(nodes) == 6
+    for name in nodes:
+        assert "--cluster-enabled" in services[name]["command"]
+    assert "--cluster-replicas 1" in services["redis-cluster"]["command"][0]
+
+
+def test_the_cluster_override_points_every_service_at_the_formed_cluster() -> None:
+    services = _cluster_config()["services"]
+    for name in ("ingest", "dedupe", "store"):
+        environment = services[name]["environment"]
+        assert environment["REDIS_URL"].startswith("redis+cluster://redis-1:6379,")
+        assert environment["NEWSDEDUP_PARTITIONS"] == "4"
+        assert services[name]["depends_on"]["redis-cluster"]["condition"] == (
+            "service_completed_successfully"
+        )
+    assert services["store"]["environment"]["DATABASE_URL"].startswith("postgresql://")

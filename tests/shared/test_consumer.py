@@ -159,3 +159,20 @@ async def test_the_stream_is_trimmed_below_what_the_group_acked(
     await eventually(lambda: _pending(redis, settings), lambda p: len(recorder.handled) == 5)
     # The first batch (all five) trims; with no retention only the last delivered entry stays.
     assert await eventually(lambda: redis.xlen(settings.stream_raw), lambda n: n <= 1) <= 1
+
+
+async def test_a_burst_handled_soon_after_a_trim_is_trimmed_too(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    # Ingest counts the raw stream's length as backlog: a burst left standing until some later
+    # batch would have it refuse articles with nothing left to do.
+    await redis.xgroup_create(settings.stream_raw, "g", id="0", mkstream=True)
+    recorder = Recorder(redis, failing=set())
+    await run(recorder)
+    for burst in range(2):
+        for n in range(5):
+            await redis.xadd(settings.stream_raw, encode(Item(n=burst * 5 + n)))
+        handled = 5 * (burst + 1)
+        await eventually(lambda: _pending(redis, settings),
+                         lambda _, want=handled: len(recorder.handled) == want)  # fmt: skip
+        assert await eventually(lambda: redis.xlen(settings.stream_raw), lambda n: n <= 1) <= 1

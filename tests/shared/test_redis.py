@@ -6,7 +6,8 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from shared.redis import PackingConnection, async_client
+from shared.redis import ClusterAddress, PackingConnection, async_client
+from shared.streams import slot_tag
 
 ARGS = [
     ("SET", "key", "välue", 1, 2.5),
@@ -36,3 +37,23 @@ async def test_a_pooled_client_round_trips_a_long_script_call(redis_url: str) ->
         assert await script(keys=keys, args=list(range(150))) == 300
     finally:
         await client.aclose()
+
+
+def test_a_cluster_url_names_its_nodes_and_credentials() -> None:
+    address = ClusterAddress.parse("redis+cluster://app:p%40ss@10.0.0.1:7000,10.0.0.2,h:7002/0")
+    assert address.nodes == [("10.0.0.1", 7000), ("10.0.0.2", 6379), ("h", 7002)]
+    assert (address.username, address.password) == ("app", "p@ss")
+
+
+def test_a_cluster_url_without_credentials_has_none() -> None:
+    address = ClusterAddress.parse("redis+cluster://h:7000")
+    assert (address.nodes, address.username, address.password) == ([("h", 7000)], None, None)
+
+
+@pytest.mark.parametrize(
+    ("key", "tag"),
+    [("articles:raw:{3}", "3"), ("articles:raw", "articles:raw"), ("a:{}:b", "a:{}:b"),
+     ("nd:e:{01ABC}", "01ABC")],
+)  # fmt: skip
+def test_a_key_hashes_by_its_tag_or_else_whole(key: str, tag: str) -> None:
+    assert slot_tag(key) == tag

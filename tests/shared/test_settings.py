@@ -61,3 +61,25 @@ def test_a_redis_url_is_shown_without_its_password() -> None:
         == "redis://default:***@cache:6379/0"
     )
     assert without_password("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+def test_a_cluster_url_means_a_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis+cluster://a:7000,b:7001")
+    assert load_settings().cluster
+
+
+def test_a_plain_url_is_a_cluster_only_when_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://a:7000")
+    assert not load_settings().cluster
+    monkeypatch.setenv("NEWSDEDUP_REDIS_CLUSTER", "true")
+    assert load_settings().cluster
+
+
+def test_one_partition_is_the_raw_stream_itself() -> None:
+    assert Settings(stream_raw="raw").raw_streams == ["raw"]
+
+
+def test_partitions_are_the_raw_stream_with_one_hash_tag_each() -> None:
+    assert Settings(stream_raw="raw", partitions=3).raw_streams == [
+        "raw:{0}", "raw:{1}", "raw:{2}",
+    ]  # fmt: skip
