@@ -45,6 +45,7 @@ from services.dedupe.boilerplate import strip_boilerplate
 from services.dedupe.normalize import normalize, tokens
 from services.dedupe.shingles import shingles
 from services.dedupe.signature import Signer
+from shared.cluster import EmbeddedCluster
 from shared.consumer import Delivery
 from shared.ids import new_id
 from shared.models import RawArticle, Verdict
@@ -245,6 +246,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--spot-check", type=int, default=0, metavar="N", help="print N gold story pairs to read"
     )
+    parser.add_argument("--cluster", action="store_true",
+                        help="run on an embedded 3-master Redis Cluster")  # fmt: skip
     args = parser.parse_args(argv)
     console = Console()
     try:
@@ -254,8 +257,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     corpus = build(base, args.per_transformation, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        embedded = not os.environ.get("REDIS_URL")
-        server = EmbeddedRedis(Path(tmp), appendonly=False).start() if embedded else None
+        server: EmbeddedRedis | EmbeddedCluster | None = None
+        if args.cluster:
+            server = EmbeddedCluster(Path(tmp)).start()
+        elif not os.environ.get("REDIS_URL"):
+            server = EmbeddedRedis(Path(tmp), appendonly=False).start()
         try:
             tag = f"bench{time.time_ns()}"
             settings = Settings(

@@ -218,10 +218,14 @@ class Lua:
         if self._registered is not None:
             return await self._registered(keys=keys, args=args, client=client)
         target = client if client is not None else self.redis
-        queued = target.eval(self.text, len(keys), *keys, *args)
-        if isinstance(target, ClusterPipeline):
+        if isinstance(target, ClusterPipeline) and keys:
+            # Sent to the master of the first key's slot: redis-py would hash every key to
+            # check that they share it (ms per batch of LSH calls), which the hash tags ensure.
+            # A call redirected (a slot moved) is retried alone, routed the usual way.
+            node = target.cluster_client.get_node_from_key(keys[0])
+            target.execute_command("EVAL", self.text, len(keys), *keys, *args, target_nodes=node)
             return None  # queued; awaiting a cluster pipeline would empty its queue
-        return await queued
+        return await target.eval(self.text, len(keys), *keys, *args)
 
 
 def redis_server_binary() -> str:

@@ -86,6 +86,10 @@ class Keys:
     def boilerplate(self, source: str) -> str:
         return f"{self.prefix}:bp:{source}"
 
+    def taken(self, stream: str) -> str:
+        """The latest article id dedupe took from a raw stream partition, in its slot."""
+        return f"{self.prefix}:taken:{{{slot_tag(stream)}}}"
+
     def deliveries(self, group: str, message_id: str) -> str:
         return f"{self.prefix}:deliveries:{group}:{message_id}"
 

@@ -141,7 +141,7 @@ class DedupeEngine:
             stories, settings.story_threshold, settings.decide_timeout_ms / 1000
         )
         self.outbox = Outbox(redis, index.keys) if is_cluster(redis) else None
-        self.partitions = Partitions(redis, settings.raw_streams, DEDUPE_GROUP)
+        self.partitions = Partitions(redis, index.keys, settings.raw_streams, DEDUPE_GROUP)
         self.replication = Replication(settings.wait_replicas, settings.wait_timeout_ms)
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
@@ -164,6 +164,8 @@ class DedupeEngine:
         articles in one batch, the later one always sees the earlier one, which ends canonical.
         """
         ordered = sorted(deliveries, key=lambda d: d.item.id)
+        if ordered:
+            await self.partitions.taken(ordered[0].stream, [d.item.id for d in ordered])
         batch: dict[str, Delivery[RawArticle]] = {}
         again = [d for d in ordered if batch.setdefault(d.item.id, d) is not d]
         prepared = await self._prepare_all(list(batch.values()))

@@ -4,10 +4,10 @@ Within one stream, replicas take articles in ingest order, and an article that f
 copy waits a short grace for one another replica took a moment before (``settle_ms``). With
 partitions, one partition may lag another by far more than that: the earlier of two copies may
 sit undelivered in a slow partition while the later one is judged. So before an article may be
-judged canonical, every partition must have delivered an article at least as late as it (or
-all it holds): ingest adds a partition's articles in id order, so any earlier copy is then filed,
-or being filed, and the grace's second look finds it. The articles that wait are always later
-than what they wait for, so two never wait for each other.
+judged canonical, every partition must have handed out an article at least as late as it (the
+replicas keep, per partition, the latest article id they took), or all it holds: any earlier
+copy is then filed, or being filed, and the grace's second look finds it. An article waits only
+for partitions behind it, which never wait for it in turn.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from shared.redis import Lua, as_text
-from shared.streams import DATA_FIELD
+from shared.streams import Keys
 
 log = logging.getLogger("newsdedup.dedupe")
 
-# KEYS[1]: a stream; ARGV[1]: a group, ARGV[2]: the stream's data field. The article id of the
-# last entry delivered to the group ('0' before the first); '' when it has been delivered every
-# entry (or the stream or group does not exist, or that entry is gone: nothing to wait for).
+# KEYS[1]: a stream, KEYS[2]: its mark (the latest article id taken from it); ARGV[1]: a group.
+# '' when the group has been delivered every entry (or there is no such stream or group), else
+# the mark ('0' before the first).
 _DELIVERED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return '' end
 local stream = redis.call('XINFO', 'STREAM', KEYS[1])
@@ -34,48 +34,53 @@ local last = ''
 for i = 1, #stream, 2 do
   if stream[i] == 'last-generated-id' then last = stream[i + 1] end
 end
-local delivered = nil
 for _, fields in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
   local group = {}
   for i = 1, #fields, 2 do group[fields[i]] = fields[i + 1] end
-  if group['name'] == ARGV[1] then delivered = group['last-delivered-id'] end
-end
-if delivered == nil or delivered == last then return '' end
-if delivered == '0-0' then return '0' end
-local entry = redis.call('XRANGE', KEYS[1], delivered, delivered)
-if #entry == 0 then return '' end
-local fields = entry[1][2]
-for i = 1, #fields, 2 do
-  if fields[i] == ARGV[2] then
-    local ok, article = pcall(cjson.decode, fields[i + 1])
-    if ok and type(article) == 'table' and type(article['id']) == 'string' then
-      return article['id']
-    end
+  if group['name'] == ARGV[1] then
+    if group['last-delivered-id'] == last then return '' end
+    return redis.call('GET', KEYS[2]) or '0'
   end
 end
 return ''
 """
 
+# KEYS[1]: a stream's mark; ARGV[1]: an article id taken from it. Ids sort as strings.
+_MARK = """
+local mark = redis.call('GET', KEYS[1])
+if not mark or mark < ARGV[1] then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+"""
+
 
 def delivered_past(delivered: str, article_id: str) -> bool:
-    """Whether a partition whose last delivered article is ``delivered`` ('' for all it holds)
-    still holds an article ingested before ``article_id`` undelivered. Ids sort by ingest time."""
+    """Whether a partition whose latest article taken is ``delivered`` ('' for all it holds)
+    holds no undelivered article ingested before ``article_id``. Ids sort by ingest time."""
     return not delivered or delivered >= article_id
 
 
 class Partitions:
-    def __init__(self, redis: aioredis.Redis, streams: Sequence[str], group: str) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, keys: Keys, streams: Sequence[str], group: str
+    ) -> None:
         self.redis = redis
+        self.keys = keys
         self.streams = list(streams)
         self.group = group
         self._delivered = Lua(redis, _DELIVERED)
+        self._mark = Lua(redis, _MARK)
+
+    async def taken(self, stream: str, article_ids: Sequence[str]) -> None:
+        """Record that these articles were taken from ``stream`` (before they are filed)."""
+        if len(self.streams) > 1 and article_ids:
+            await self._mark(keys=[self.keys.taken(stream)], args=[max(article_ids)])
 
     async def delivered(self, article_id: str) -> bool:
-        """Whether every partition delivered everything ingested before ``article_id``."""
+        """Whether every partition handed out everything ingested before ``article_id``."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for stream in self.streams:
-                args = [self.group, DATA_FIELD]
-                await self._delivered(keys=[stream], args=args, client=pipe)
+                keys = [stream, self.keys.taken(stream)]
+                await self._delivered(keys=keys, args=[self.group], client=pipe)
             replies = await pipe.execute()
         return all(delivered_past(as_text(r), article_id) for r in replies)
 

@@ -14,9 +14,10 @@ from services.dedupe.partitions import Partitions
 from services.ingest.queue import RawQueue
 from shared.broker import make_broker
 from shared.metrics import read_index
+from shared.models import RawArticle
 from shared.redis import Lua, PackingConnection, Replication, async_client, get_many
 from shared.settings import Settings
-from shared.streams import DEDUPE_GROUP, encode, keys_for
+from shared.streams import DEDUPE_GROUP, decode, encode, keys_for
 from tests.conftest import isolated_settings
 from tests.factories import raw_article
 
@@ -95,20 +96,28 @@ async def test_a_write_waits_for_a_replica_on_each_master_it_touched(
     assert replies[len(keys) :] == [0, 0, 0]  # this cluster has no replicas: none confirmed
 
 
-async def test_an_article_waits_for_a_partition_that_has_not_delivered_as_far(
+async def test_an_article_waits_for_partitions_until_they_handed_out_a_later_one(
     client: aioredis.Redis, settings: Settings
 ) -> None:
-    partitions = Partitions(client, settings.raw_streams, DEDUPE_GROUP)
-    earlier, later = raw_article("Früher."), raw_article("Später.")
+    partitions = Partitions(client, keys_for(settings), settings.raw_streams, DEDUPE_GROUP)
+    earlier, article, later, latest = (raw_article(f"Text {n}.") for n in range(4))
     first, second = settings.raw_streams[:2]
     for stream in settings.raw_streams:
         await client.xgroup_create(stream, DEDUPE_GROUP, id="0", mkstream=True)
-    await client.xadd(first, encode(earlier))
-    await client.xadd(second, encode(later))
-    await client.xreadgroup(DEDUPE_GROUP, "w", {second: ">"})
-    assert not await partitions.delivered(later.id)  # the earlier one waits, undelivered
-    await client.xreadgroup(DEDUPE_GROUP, "w", {first: ">"})
-    assert await partitions.delivered(later.id)
+    for entry in (earlier, later, latest):
+        await client.xadd(first, encode(entry))
+    await client.xadd(second, encode(article))
+
+    async def take(stream: str) -> None:
+        [[_, entries]] = await client.xreadgroup(DEDUPE_GROUP, "w", {stream: ">"}, count=1)
+        await partitions.taken(stream, [decode(RawArticle, fields).id for _, fields in entries])
+
+    await take(second)
+    assert not await partitions.delivered(article.id)  # the first partition handed out nothing
+    await take(first)
+    assert not await partitions.delivered(article.id)  # only the earlier article so far
+    await take(first)
+    assert await partitions.delivered(article.id)  # a later one: nothing earlier is left
 
 
 async def test_the_index_size_counts_the_keys_of_every_master(client: aioredis.Redis) -> None:
