@@ -32,6 +32,7 @@ from redis.typing import EncodableT, KeyT
 from shared.settings import CLUSTER_SCHEME
 
 MAX_CONNECTIONS = 64
+CLUSTER_MAX_CONNECTIONS = 1024
 log = logging.getLogger("newsdedup.redis")
 _warned_at = -3600.0
 
@@ -120,7 +121,9 @@ def _async_cluster(url: str) -> RedisCluster:
     address = ClusterAddress.parse(url)
     client = RedisCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in address.nodes],
-        max_connections=MAX_CONNECTIONS,
+        # Per node, and not a blocking pool: past it a command fails (MaxConnectionsError)
+        # instead of waiting for a connection, so it is set well above what a batch uses.
+        max_connections=CLUSTER_MAX_CONNECTIONS,
         health_check_interval=30,
         username=address.username,
         password=address.password,

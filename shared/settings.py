@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     # More than one: ingest spreads articles over ``<stream_raw>:{0}`` ... ``:{N-1}``, each its
     # own Redis Cluster slot, and dedupe consumes them all.
     partitions: int = Field(default=1, ge=1, le=1024)
+    # Longest an article waits for lagging partitions before it may be judged canonical.
+    partition_wait_ms: int = Field(default=2000, ge=0, le=60_000)
     # Writes that must survive a master's failover (an accepted article, a published verdict)
     # wait for this many replicas to confirm them, for at most wait_timeout_ms (then proceed,
     # with a warning: a master without replicas must not stop the pipeline).

@@ -53,7 +53,7 @@ from services.dedupe.outbox import Outbox, Outgoing, Record
 from services.dedupe.partitions import Partitions
 from services.dedupe.placing import Placement, StoryPlacer
 from services.dedupe.stories import Story
-from services.dedupe.story_index import StoryIndex, settled
+from services.dedupe.story_index import StoryIndex, decode_story, settled
 from shared.consumer import BatchFailures, Delivery
 from shared.ids import id_time_ms
 from shared.metrics import VERDICT_LATENCY, VERDICTS
@@ -238,14 +238,10 @@ class DedupeEngine:
         ]
         lookups = await self.index.look_up(probes, now)
         done = [(d, found) for d, found in zip(deliveries, lookups, strict=True) if found.recorded]
-        leftovers = [
-            (d.item.id, Outgoing.model_validate_json(found.unpublished))
+        await self._publish_leftovers({
+            d.item.id: Outgoing.model_validate_json(found.unpublished)
             for d, found in done if found.unpublished
-        ]  # fmt: skip
-        if leftovers:  # recorded, but a crash kept the verdict from its stream
-            await self._publish([outgoing for _, outgoing in leftovers])
-            assert self.outbox is not None
-            await self.outbox.clear([article_id for article_id, _ in leftovers])
+        })  # fmt: skip
         if done:
             first = deliveries[0]
             await self.redis.xack(first.stream, first.group, *(d.message_id for d, _ in done))
@@ -381,7 +377,7 @@ class DedupeEngine:
     async def _before_second_look(self, article_id: str) -> None:
         """Every partition delivered what was ingested by then, and a grace for the replicas
         that took it to file it (``services.dedupe.partitions``)."""
-        timeout = min(self.settings.decide_timeout_ms, self.settings.claim_idle_ms / 2) / 1000
+        timeout = min(self.settings.partition_wait_ms, self.settings.claim_idle_ms / 2) / 1000
         await self.partitions.wait_delivered(article_id, timeout)
         await asyncio.sleep(self.settings.settle_ms / 1000)
 
@@ -529,11 +525,15 @@ class DedupeEngine:
             replies = await pipe.execute()
         self.replication.check(replies[len(mine) : len(mine) + waits])
         await outbox.clear([record.article_id for _, record in mine])
+        # Recorded by an earlier attempt (or another consumer) that may have died before
+        # publishing: its verdict goes out before the entry is acked.
+        taken = [r.delivery.item.id for r, ok in zip(live, won, strict=True) if not ok]
+        earlier = [i for i in ids if recorded[i] is not None]
+        await self._publish_leftovers(await outbox.pending(earlier + taken))
         first = ready[0].delivery
         await self.redis.xack(first.stream, first.group, *(r.delivery.message_id for r in ready))
-        lost = [r.delivery.item.id for r, ok in zip(live, won, strict=True) if not ok]
-        if lost:  # another consumer recorded these first: theirs stands
-            recorded |= await self.index.recorded_all(lost)
+        if taken:  # another consumer recorded these first: theirs stands
+            recorded |= await self.index.recorded_all(taken)
         return self._finals(ready, recorded, now)
 
     async def _settle_stories(self, ready: Sequence[Decided]) -> dict[str, Story]:
@@ -548,25 +548,19 @@ class DedupeEngine:
         return {i: story for found in settled_in for i, story in found.items()}
 
     async def _settle_story(self, story_id: str, joining: Sequence[Decided]) -> dict[str, Story]:
+        """Put the articles in their story: read, update, write unless changed meanwhile."""
         key = self.index.keys.story(story_id)
         while True:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                await pipe.watch(key)
-                stories = await self.stories.stories([story_id], watching=pipe)
-                after = {}
-                for r in joining:
-                    story = self.placer.story_after(r.placement, r.delivery.item, stories)
-                    if story is not None:
-                        after[r.delivery.item.id] = story
-                pipe.multi()  # type: ignore[no-untyped-call]
-                now = _now_ms()
-                if story_id in stories:
-                    self.stories.keep(pipe, stories[story_id], now)
-                try:
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    continue
+            raw = await self.redis.get(key)
+            stories = {story_id: decode_story(raw)} if raw else {}
+            after = {}
+            for r in joining:
+                story = self.placer.story_after(r.placement, r.delivery.item, stories)
+                if story is not None:
+                    after[r.delivery.item.id] = story
+            now = _now_ms()
+            if story_id not in stories or await self.stories.replace(stories[story_id], raw, now):
+                break
         # A story that had closed: its articles opened new ones, under their own ids (slots),
         # which nobody else can see until their members are recorded.
         opened = [s for i, s in stories.items() if i != story_id]
@@ -577,11 +571,17 @@ class DedupeEngine:
                 await pipe.execute()
         return after
 
-    async def _publish(self, outgoing: Sequence[Outgoing]) -> None:
+    async def _publish_leftovers(self, leftovers: dict[str, Outgoing]) -> None:
+        """Publish verdicts recorded but not published (a crash between), then clear them."""
+        if not leftovers:
+            return
+        outgoing = list(leftovers.values())
         async with self.redis.pipeline(transaction=False) as pipe:
             waits = self._queue_publish(pipe, outgoing)
             replies = await pipe.execute()
         self.replication.check(replies[len(outgoing) : len(outgoing) + waits])
+        assert self.outbox is not None  # only a cluster's commits leave outboxes
+        await self.outbox.clear(list(leftovers))
 
     def _queue_publish(self, pipe: Pipeline, outgoing: Sequence[Outgoing]) -> int:
         """Queue the verdicts onto their streams, then the WAITs that make them durable before

@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel
 
 from shared.models import Verdict
-from shared.redis import Lua
+from shared.redis import Lua, get_many
 from shared.streams import Keys
 
 # KEYS: entry, verdict, story member, outbox of one article (one slot). ARGV: 'K' (canonical:
@@ -81,6 +81,17 @@ class Outbox:
                 await self._record(keys=keys, args=args, client=pipe)
             replies = await pipe.execute()
         return [bool(reply) for reply in replies]
+
+    async def pending(self, article_ids: Sequence[str]) -> dict[str, Outgoing]:
+        """The verdicts still waiting in these articles' outboxes."""
+        if not article_ids:
+            return {}
+        values = await get_many(self.redis, [self.keys.outbox(i) for i in article_ids])
+        return {
+            i: Outgoing.model_validate_json(v)
+            for i, v in zip(article_ids, values, strict=True)
+            if v
+        }
 
     async def clear(self, article_ids: Sequence[str]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -6,8 +6,11 @@ partitions, one partition may lag another by far more than that: the earlier of 
 sit undelivered in a slow partition while the later one is judged. So before an article may be
 judged canonical, every partition must have handed out an article at least as late as it (the
 replicas keep, per partition, the latest article id they took), or all it holds: any earlier
-copy is then filed, or being filed, and the grace's second look finds it. An article waits only
-for partitions behind it, which never wait for it in turn.
+copy is then filed, or being filed, and the grace's second look finds it.
+
+The wait is bounded (``NEWSDEDUP_PARTITION_WAIT_MS``): a partition may be behind only because its
+consumer is busy with an article that waits, in turn, for one the waiting batch holds (a similar
+contender to settle), and every wait inside a batch holds up the partition it came from.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from shared.redis import Lua, as_text
 from shared.streams import Keys
 
 log = logging.getLogger("newsdedup.dedupe")
+
+# A partition behind that takes nothing new for this long is not lagging but stuck behind the
+# waiting article itself.
+STALL_SECONDS = 0.5
 
 # KEYS[1]: a stream, KEYS[2]: its mark (the latest article id taken from it); ARGV[1]: a group.
 # '' when the group has been delivered every entry (or there is no such stream or group), else
@@ -77,23 +84,40 @@ class Partitions:
 
     async def delivered(self, article_id: str) -> bool:
         """Whether every partition handed out everything ingested before ``article_id``."""
+        return not await self.behind(article_id)
+
+    async def behind(self, article_id: str) -> dict[str, str]:
+        """The partitions that may still hold an article ingested before ``article_id``, with
+        the latest article taken from each."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for stream in self.streams:
                 keys = [stream, self.keys.taken(stream)]
                 await self._delivered(keys=keys, args=[self.group], client=pipe)
-            replies = await pipe.execute()
-        return all(delivered_past(as_text(r), article_id) for r in replies)
+            replies = [as_text(r) for r in await pipe.execute()]
+        return {
+            stream: taken
+            for stream, taken in zip(self.streams, replies, strict=True)
+            if not delivered_past(taken, article_id)
+        }
 
     async def wait_delivered(self, article_id: str, timeout_s: float) -> None:
-        """Wait until ``delivered(article_id)``; past the timeout, judge anyway (and say so)."""
+        """Wait until ``delivered(article_id)`` while the partitions behind move on.
+
+        One that stops moving is busy with an article that waits, in turn, for one this caller
+        holds (a similar contender to settle): then, or past the timeout, judge anyway.
+        """
         if len(self.streams) < 2:
             return  # one stream: taken in order, the grace covers the replicas
-        deadline = time.monotonic() + timeout_s
+        started = moved_at = time.monotonic()
+        seen: dict[str, str] = {}
         delay = 0.002
-        while not await self.delivered(article_id):
-            if time.monotonic() > deadline:
-                log.warning("partitions lag; judging without waiting for them",
-                            extra={"article_id": article_id})  # fmt: skip
+        while behind := await self.behind(article_id):
+            now = time.monotonic()
+            if behind != seen:
+                seen, moved_at = behind, now
+            elif now - moved_at > STALL_SECONDS or now - started > timeout_s:
+                log.info("partitions behind do not move; judging without waiting for them",
+                         extra={"article_id": article_id, "behind": behind})  # fmt: skip
                 return
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)

@@ -37,6 +37,14 @@ STORY_NUM_PERM = 32
 STORY_CANDIDATE_THRESHOLD = 0.05
 
 
+# KEYS[1]: a story record; ARGV: the value it was read with ('' for none), its new value, expiry.
+_REPLACE = """
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
+return 1
+"""
+
+
 def story_signer(seed: int) -> Signer:
     return Signer(SignatureParams(STORY_NUM_PERM, seed, 1, STORY_CANDIDATE_THRESHOLD))
 
@@ -79,6 +87,7 @@ class StoryIndex:
         self.buckets = LshBuckets(redis, keys.story_bucket, self.window, shards)
         self._file = Lua(redis, FILE_UNLESS_DECIDED)
         self._count = Lua(redis, COUNT_MANY)
+        self._replace = Lua(redis, _REPLACE)
 
     def term_buckets(self, terms: dict[str, float]) -> list[bytes]:
         signature = self.signer.sign(sorted(t.encode() for t in terms))
@@ -190,10 +199,23 @@ class StoryIndex:
 
     def keep(self, pipe: Pipeline, story: Story, now_ms: int) -> None:
         """Queue the write of a story record."""
-        # Kept while it may take members: a quiet time after its last one, by event time, and at
-        # least a quiet time from now (a backlog of old news is grouped as it arrives).
-        closes = max(story.last_seen_ms, now_ms) + self.quiet_ms + SKEW_MS
-        pipe.set(self.keys.story(story.story_id), encode_story(story), pxat=closes)
+        pipe.set(
+            self.keys.story(story.story_id), encode_story(story), pxat=self._closes(story, now_ms)
+        )
+
+    def _closes(self, story: Story, now_ms: int) -> int:
+        """Kept while it may take members: a quiet time after its last one, by event time, and
+        at least a quiet time from now (a backlog of old news is grouped as it arrives)."""
+        return max(story.last_seen_ms, now_ms) + self.quiet_ms + SKEW_MS
+
+    async def replace(self, story: Story, expected: bytes | str | None, now_ms: int) -> bool:
+        """Write a story record unless it changed since it read ``expected`` (None: absent).
+
+        A compare-and-set on one key, for a Redis Cluster: redis-py's cluster client cannot
+        read under WATCH from an asyncio program.
+        """
+        args = [expected or b"", encode_story(story), self._closes(story, now_ms)]
+        return bool(await self._replace(keys=[self.keys.story(story.story_id)], args=args))
 
 
 def settled(member: Member, story: Story) -> bytes:
