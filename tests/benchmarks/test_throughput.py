@@ -6,6 +6,8 @@ from pathlib import Path
 
 from benchmarks.corpus import Doc, load_seeds
 from benchmarks.scale import measure_scale, shards_for
+from benchmarks.scaleout import measure_scaleout
+from benchmarks.stages import article_bodies
 from benchmarks.throughput import CoreIndex, NaiveIndex, measure, service_rows
 from shared.settings import Settings
 
@@ -49,3 +51,13 @@ async def test_the_scale_stage_sizes_the_index_and_measures_its_memory(tmp_path:
 def test_the_index_gets_a_shard_per_96_bucket_members_once_it_outgrows_1024() -> None:
     assert shards_for(10_000, 37) == 3855
     assert shards_for(100, 37) == 1024
+
+
+def test_the_cluster_stage_measures_each_replica_count_beside_one_server() -> None:
+    points = measure_scaleout(article_bodies(SEEDS + COPIES), [1, 2], runs=1, concurrency=2)
+    assert [p.label.split(",")[0] for p in points] == [
+        "one Redis server", "3-master cluster", "3-master cluster",
+    ]  # fmt: skip
+    for point in points:
+        assert len(point.rates) == len(point.dedupe_cpu_ms) == 1
+        assert point.rates[0] > 0 and 0 < point.dedupe_cpu_ms[0] <= point.all_cpu_ms[0]
