@@ -152,10 +152,7 @@ def is_cluster(client: Any) -> bool:
 
 
 async def get_many(client: aioredis.Redis | Pipeline, keys: Sequence[KeyT]) -> list[Any]:
-    """MGET; on a cluster, where one command may not span slots, redis-py's per-slot MGETs (or,
-    in a transaction's WATCH, which is on one slot, GETs)."""
-    if isinstance(client, ClusterPipeline):
-        return [await client.get(key) for key in keys]
+    """MGET; on a cluster, where one command may not span slots, redis-py's per-slot MGETs."""
     if is_cluster(client):
         return await cast(RedisCluster, client).mget_nonatomic(keys)
     return await client.mget(keys)
