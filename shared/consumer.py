@@ -33,7 +33,7 @@ from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage, RedisStreamMessage
 from pydantic import BaseModel, ValidationError
 
-from shared.metrics import BATCH_SECONDS, DEAD_LETTERED
+from shared.metrics import BATCH_ENTRIES, BATCH_SECONDS, DEAD_LETTERED
 from shared.models import DeadLetter
 from shared.redis import UNAVAILABLE, as_text, is_cluster
 from shared.settings import Settings
@@ -189,6 +189,7 @@ class GroupConsumer(Generic[M]):
 
     async def _handle(self, deliveries: list[Delivery[M]]) -> None:
         caught_up = len(deliveries) < self.settings.batch_size
+        BATCH_ENTRIES.labels(self.group).observe(len(deliveries))
         backoff = 0.1
         while deliveries:
             failures = await self._attempt(deliveries)

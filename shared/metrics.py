@@ -28,6 +28,17 @@ BATCH_SECONDS = Histogram(
     "newsdedup_batch_processing_seconds", "Time to process one batch of stream entries",
     ["service"],
 )  # fmt: skip
+BATCH_ENTRIES = Histogram(
+    "newsdedup_batch_entries",
+    "Stream entries handed to the handler in one batch",
+    ["service"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+WAITED = Counter(
+    "newsdedup_waited",
+    "Articles whose decision waited for another article being judged at the same time",
+    ["step"],  # verdict: for a similar article; story: for an article of the same story
+)
 DEAD_LETTERED = Counter("newsdedup_dead_lettered", "Entries this process moved to the dead stream")
 STREAM_LENGTH = Gauge("newsdedup_stream_length", "Entries in the stream", ["stream"])
 STREAM_PENDING = Gauge(

@@ -24,6 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
@@ -43,7 +44,6 @@ from services.dedupe.decide import (
     YieldTo,
     canonical,
     following,
-    judge,
     judge_batch,
     update_of,
 )
@@ -51,12 +51,12 @@ from services.dedupe.features import features, url_hash
 from services.dedupe.index import Filing, LineCounts, Probe, RedisIndex
 from services.dedupe.outbox import Outbox, Outgoing, Record
 from services.dedupe.partitions import Partitions
-from services.dedupe.placing import Placement, StoryPlacer
+from services.dedupe.placing import Placement, StoryPlacer, Unplaced
 from services.dedupe.stories import Story
 from services.dedupe.story_index import StoryIndex, decode_story, settled
 from shared.consumer import BatchFailures, Delivery
 from shared.ids import id_time_ms
-from shared.metrics import VERDICT_LATENCY, VERDICTS
+from shared.metrics import VERDICT_LATENCY, VERDICTS, WAITED
 from shared.models import RawArticle, Verdict
 from shared.redis import Replication, is_cluster
 from shared.settings import Settings
@@ -95,6 +95,10 @@ def thresholds_for(settings: Settings) -> Thresholds:
     )
 
 
+def _update(owner_id: str, same_text: bool, owner: Decision) -> Decision:
+    return update_of(owner, owner_id, same_text)
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -116,6 +120,11 @@ class Pending:
     delivery: Delivery[RawArticle]
     filed: _Filed
     url_owner: tuple[str, bytes] | None
+
+
+# What a look at the index gives an article: its decision, or whom it waits for; None for a new
+# version of an article posted before, which waits for that article's verdict.
+Judged = Decision | YieldTo | WaitFor | None
 
 
 @dataclass(frozen=True)
@@ -182,38 +191,12 @@ class DedupeEngine:
                 justid=True,
             )  # fmt: skip
         judged = await self._decide_all(pending)
-        first_look = [(p, d) for p, d in zip(pending, judged, strict=True) if d is not None]
-        waiting = [p for p, d in zip(pending, judged, strict=True) if d is None]
-        placements = await self.placer.place_all([(p.delivery.item, d) for p, d in first_look])
-        ready = [
-            Decided(p.delivery, p.filed, d, placement)
-            for (p, d), placement in zip(first_look, placements, strict=True)
-            if placement is not None
-        ]
-        unplaced = [
-            (p, d)
-            for (p, d), placement in zip(first_look, placements, strict=True)
-            if placement is None
-        ]
-        alone = [p.delivery for p in waiting] + [p.delivery for p, _ in unplaced]
-        results = await asyncio.gather(
-            self._commit_all(ready),
-            *(self.finish(p) for p in waiting),
-            *(self._place_and_commit(p, d) for p, d in unplaced),
-            return_exceptions=True,
-        )
-        committed, *singles = results
         failures: dict[str, BaseException] = {}
-        if isinstance(committed, BaseException):
-            failures |= {r.delivery.message_id: committed for r in ready}
-        elif isinstance(committed, list):
-            decisions |= {r.delivery.message_id: f for r, f in zip(ready, committed, strict=True)}
-        for delivery, result in zip(alone, singles, strict=True):
+        for p, result in zip(pending, await self._settle_all(pending, judged), strict=True):
             if isinstance(result, BaseException):
-                failures[delivery.message_id] = result
+                failures[p.delivery.message_id] = result
             else:
-                assert isinstance(result, Decision)
-                decisions[delivery.message_id] = result
+                decisions[p.delivery.message_id] = result
         for delivery in again:  # the same article twice in one batch: now it finds its verdict
             more, failed = await self.run([delivery])
             decisions |= more
@@ -284,9 +267,9 @@ class DedupeEngine:
                 prepared[n] = Pending(deliveries[n], filed, owner)
         return [p for p in prepared if p is not None]
 
-    async def _decide_all(self, pending: Sequence[Pending]) -> list[Decision | None]:
-        """The decisions one look gives (``judge_batch``); None where an article has to wait
-        for others."""
+    async def _decide_all(self, pending: Sequence[Pending]) -> list[Judged]:
+        """What one look at the index gives each article (``judge_batch``): its decision, or
+        whom it has to wait for; None for a new version of an article posted before."""
         looking = [n for n, p in enumerate(pending) if p.url_owner is None]
 
         async def look(at: list[int]) -> dict[int, list[Entry]]:
@@ -309,66 +292,163 @@ class DedupeEngine:
             await self._before_second_look(max(pending[n].filed.entry.article_id for n in fresh))
             found |= await look(fresh)
             judged = outcomes()
-        decisions: list[Decision | None] = [None] * len(pending)
+        decisions: list[Judged] = [None] * len(pending)
         for n, outcome in zip(looking, judged, strict=True):
             if isinstance(outcome, Canonical):
                 decisions[n] = canonical(pending[n].filed.entry.article_id)
             elif isinstance(outcome, DuplicateOf):
                 decisions[n] = following(outcome.match, canonical(outcome.match.article_id))
+            else:
+                decisions[n] = outcome
         return decisions
 
     async def finish(self, pending: Pending) -> Decision:
-        """Decide one article (waiting on others where the protocol says so), then commit."""
-        if pending.url_owner is not None:
-            # A canonical URL seen before: this is a new version of the article posted there.
-            owner, owner_key = pending.url_owner
-            same_text = owner_key == pending.filed.entry.content_key
-            decision = update_of(await self._settled(owner, pending.delivery), owner, same_text)
-        else:
-            decision = await self._by_content(pending.filed, pending.delivery)
-        return await self._place_and_commit(pending, decision)
+        """Decide one filed article (waiting on others where the protocol says so), then
+        commit."""
+        [result] = await self._settle_all([pending], await self._decide_all([pending]))
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
-    async def _place_and_commit(self, pending: Pending, decision: Decision) -> Decision:
-        async def poll(check: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
-            await self._poll(check, deadline, what, pending.delivery)
+    async def _settle_all(
+        self, pending: Sequence[Pending], judged: Sequence[Judged]
+    ) -> list[Decision | BaseException]:
+        """Commit what is decided, then wait in rounds for what the rest wait on.
 
-        placement = await self.placer.place(pending.delivery.item, decision, poll)
-        [final] = await self._commit_all(
-            [Decided(pending.delivery, pending.filed, decision, placement)]
-        )
-        return final
+        An article that yielded to an earlier similar one (or is a new version of an article
+        posted before) waits for that article's verdict and follows it; one that waits for
+        later contenders to settle is judged again once they have. Either way the waiting
+        articles of a batch wait together: one poll for all of them, and those decided by a
+        round are placed and committed together, as the first look's are.
+        """
+        results: dict[int, Decision | BaseException] = {}
+        decided: dict[int, Decision] = {}
+        follows: dict[int, tuple[str, Callable[[Decision], Decision]]] = {}
+        contends: dict[int, tuple[str, ...]] = {}
+        withdrawing: list[int] = []
 
-    async def _by_content(self, filed: _Filed, delivery: Delivery[RawArticle]) -> Decision:
-        entry = filed.entry
-        ingest_ms = id_time_ms(entry.article_id)
+        def sort(at: Sequence[int], outcomes: Sequence[Judged]) -> None:
+            for n, outcome in zip(at, outcomes, strict=True):
+                if isinstance(outcome, Decision):
+                    decided[n] = outcome
+                elif isinstance(outcome, YieldTo):
+                    withdrawing.append(n)
+                    follows[n] = (outcome.match.article_id, partial(following, outcome.match))
+                elif isinstance(outcome, WaitFor):
+                    contends[n] = outcome.article_ids
+                else:  # a canonical URL seen before: a new version of the article posted there
+                    owner, owner_key = pending[n].url_owner or ("", b"")
+                    same_text = owner_key == pending[n].filed.entry.content_key
+                    follows[n] = (owner, partial(_update, owner, same_text))
+
+        sort(range(len(pending)), judged)
+        WAITED.labels("verdict").inc(len(follows) + len(contends))
         deadline = time.monotonic() + self.settings.decide_timeout_ms / 1000
-        second_look = self._second_look
-        while True:
-            candidates = await self.index.candidates(
-                entry.article_id, filed.buckets, _now_ms(), ingest_ms
+        try:
+            while True:
+                if withdrawing:  # first: others wait for it
+                    await self.index.withdraw_all(
+                        [(pending[n].filed.entry, pending[n].filed.expiry_ms) for n in withdrawing]
+                    )
+                    withdrawing.clear()
+                if decided:
+                    concluding = {n: (pending[n], d) for n, d in decided.items()}
+                    results |= await self._conclude(concluding)
+                    decided.clear()
+                if not follows and not contends:
+                    break
+                waiting = [pending[n].delivery for n in (*follows, *contends)]
+                recorded, states = await self._progress(
+                    [i for i, _ in follows.values()], [*contends.values()], deadline, waiting
+                )
+                for n, (article_id, then) in list(follows.items()):
+                    if (decision := recorded.get(article_id)) is not None:
+                        decided[n] = then(decision)
+                        del follows[n]
+                again = [n for n, ids in contends.items()
+                         if all(states[i] is not State.CONTENDING for i in ids)]  # fmt: skip
+                for n in again:
+                    del contends[n]
+                sort(again, await self._decide_all([pending[n] for n in again]))
+        except Exception as exc:  # the articles not decided yet are retried
+            results = {n: results.get(n, exc) for n in range(len(pending))}
+        return [results[n] for n in range(len(pending))]
+
+    async def _progress(
+        self,
+        followed: Sequence[str],
+        contending: Sequence[Sequence[str]],
+        deadline: float,
+        deliveries: Sequence[Delivery[RawArticle]],
+    ) -> tuple[dict[str, Decision | None], dict[str, State | None]]:
+        """Wait until one of the ``followed`` articles has its verdict, or one group of
+        ``contending`` articles has settled; what the index then holds of them."""
+        recorded: dict[str, Decision | None] = {}
+        states: dict[str, State | None] = {}
+        ids = sorted({i for group in contending for i in group})
+
+        async def moved() -> bool:
+            recorded.update(await self.index.recorded_all(followed) if followed else {})
+            states.update(await self.index.states(ids) if ids else {})
+            return any(d is not None for d in recorded.values()) or any(
+                all(states[i] is not State.CONTENDING for i in group) for group in contending
             )
-            outcome = judge(entry, candidates, self.thresholds)
-            if isinstance(outcome, Canonical):
-                if not second_look:
-                    return canonical(entry.article_id)
-                await self._before_second_look(entry.article_id)
-                second_look = False
-                continue
-            if isinstance(outcome, DuplicateOf):
-                return following(outcome.match, canonical(outcome.match.article_id))
-            if isinstance(outcome, YieldTo):
-                await self.index.withdraw(entry, filed.expiry_ms)
-                matched = await self._settled(outcome.match.article_id, delivery)
-                return following(outcome.match, matched)
-            assert isinstance(outcome, WaitFor)
-            waiting = outcome.article_ids
 
-            async def settled(ids: Sequence[str] = waiting) -> bool:
-                states = await self.index.states(ids)
-                return all(s is not State.CONTENDING for s in states.values())
+        what = f"articles {', '.join(sorted({*followed, *ids}))} did not settle"
+        await self._poll(moved, deadline, what, deliveries)
+        return recorded, states
 
-            what = f"later contenders {', '.join(waiting)} did not settle"
-            await self._poll(settled, deadline, what, delivery)
+    async def _conclude(
+        self, decided: dict[int, tuple[Pending, Decision]]
+    ) -> dict[int, Decision | BaseException]:
+        """Place decided articles in their stories and commit them: those that need not wait
+        for another article's story at once, the others as rounds of waiting place them."""
+        try:
+            placements = await self.placer.place_all(
+                [(p.delivery.item, d) for p, d in decided.values()]
+            )
+        except Exception as exc:
+            return dict.fromkeys(decided, exc)
+        placed = dict(zip(decided, placements, strict=True))
+        unplaced = {n: p for n, p in placed.items() if isinstance(p, Unplaced)}
+        WAITED.labels("story").inc(len(unplaced))
+        # Under way while the rest commits: they may wait for one of them.
+        later = asyncio.ensure_future(self._place_rest(unplaced, decided))
+        results = await self._commit_placed(
+            {n: p for n, p in placed.items() if isinstance(p, Placement)}, decided
+        )
+        return results | await later
+
+    async def _place_rest(
+        self, unplaced: dict[int, Unplaced], decided: dict[int, tuple[Pending, Decision]]
+    ) -> dict[int, Decision | BaseException]:
+        if not unplaced:
+            return {}
+        at = list(unplaced)
+        deliveries = [decided[n][0].delivery for n in at]
+
+        async def poll(check: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
+            await self._poll(check, deadline, what, deliveries)
+
+        results: dict[int, Decision | BaseException] = {}
+        try:
+            async for placed in self.placer.rounds(list(unplaced.values()), poll):
+                results |= await self._commit_placed({at[i]: p for i, p in placed.items()}, decided)
+        except Exception as exc:  # the articles not placed yet are retried
+            return {n: results.get(n, exc) for n in at}
+        return results
+
+    async def _commit_placed(
+        self, placed: dict[int, Placement], decided: dict[int, tuple[Pending, Decision]]
+    ) -> dict[int, Decision | BaseException]:
+        ready = [
+            Decided(decided[n][0].delivery, decided[n][0].filed, decided[n][1], placement)
+            for n, placement in placed.items()
+        ]
+        try:
+            return dict(zip(placed, await self._commit_all(ready), strict=True))
+        except Exception as exc:
+            return dict.fromkeys(placed, exc)
 
     @property
     def _second_look(self) -> bool:
@@ -381,28 +461,15 @@ class DedupeEngine:
         await self.partitions.wait_delivered(article_id, timeout)
         await asyncio.sleep(self.settings.settle_ms / 1000)
 
-    async def _settled(self, article_id: str, delivery: Delivery[RawArticle]) -> Decision:
-        """The final decision on an article another replica (or this one) is judging."""
-        deadline = time.monotonic() + self.settings.decide_timeout_ms / 1000
-        found: list[Decision] = []
-
-        async def check() -> bool:
-            decision = await self.index.recorded(article_id)
-            if decision is not None:
-                found.append(decision)
-            return decision is not None
-
-        await self._poll(check, deadline, f"article {article_id} was not decided", delivery)
-        return found[0]
-
     async def _poll(
         self,
         check: Callable[[], Awaitable[bool]],
         deadline: float,
         what: str,
-        delivery: Delivery[RawArticle],
+        deliveries: Sequence[Delivery[RawArticle]],
     ) -> None:
-        """Wait for ``check``, keeping the delivery claimed so no other worker takes it over.
+        """Wait for ``check``, keeping the deliveries (of one stream) claimed so no other worker
+        takes them over.
 
         A delivery idle for ``claim_idle_ms`` is reclaimed as abandoned; re-claiming it for this
         consumer (XCLAIM JUSTID) resets its idle time while it legitimately waits.
@@ -416,8 +483,8 @@ class DedupeEngine:
                 raise SettleTimeout(what)
             if now >= next_touch:
                 await self.redis.xclaim(
-                    delivery.stream, delivery.group, self.settings.consumer_name, 0,
-                    [delivery.message_id], justid=True,
+                    deliveries[0].stream, deliveries[0].group, self.settings.consumer_name, 0,
+                    [d.message_id for d in deliveries], justid=True,
                 )  # fmt: skip
                 next_touch = now + touch_every
             await asyncio.sleep(delay)

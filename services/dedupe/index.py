@@ -299,8 +299,13 @@ class RedisIndex:
         return filed.filed
 
     async def withdraw(self, entry: Entry, expiry_ms: int) -> None:
+        await self.withdraw_all([(entry, expiry_ms)])
+
+    async def withdraw_all(self, entries: Sequence[tuple[Entry, int]]) -> None:
+        """Mark contenders withdrawn (each with its entry's expiry), in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            await self._queue_entry(pipe, replace(entry, state=State.WITHDRAWN), expiry_ms)
+            for entry, expiry_ms in entries:
+                await self._queue_entry(pipe, replace(entry, state=State.WITHDRAWN), expiry_ms)
             await pipe.execute()
 
     async def _queue_entry(self, pipe: Pipeline, entry: Entry, expiry_ms: int) -> None:

@@ -3,15 +3,15 @@
 A duplicate belongs to its canonical article's story. A canonical article is filed in the story
 index as a contender, then judged (``services.dedupe.stories.judge_story``) until it opens a
 story or joins one. A batch's canonical articles are filed, looked up and judged together
-(``place_all``); one that has to wait for another replica's contender runs the protocol alone
-(``place``); the story record itself is written in the engine's commit transaction, under
-WATCH, so two articles joining one story at once both count.
+(``place_all``); those that have to wait for other replicas' contenders wait together, in
+rounds (``rounds``); the story record itself is written in the engine's commit, so that two
+articles joining one story at once both count.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, replace
 
 from services.dedupe.buckets import Query
@@ -22,7 +22,7 @@ from services.dedupe.stories import (
     Member,
     NewStory,
     Story,
-    judge_story,
+    StoryOutcome,
     judge_story_batch,
     opened,
 )
@@ -53,6 +53,39 @@ class Terms:
 NO_TERMS = Terms({}, ())
 
 
+@dataclass(frozen=True)
+class Unplaced:
+    """A canonical article filed in the story index that waits for others to settle."""
+
+    article: RawArticle
+    filing: MemberFiling
+    counted: tuple[str, ...]
+    waits: Await
+
+    @property
+    def leaves(self) -> bool:
+        """Told to withdraw, and not withdrawn yet."""
+        return self.waits.withdraw and self.filing.member.state is not State.WITHDRAWN
+
+    def withdrawn(self) -> Unplaced:
+        member = replace(self.filing.member, state=State.WITHDRAWN)
+        return replace(self, filing=replace(self.filing, member=member))
+
+    def may_go_on(self, states: Mapping[str, State | None]) -> bool:
+        """Whether what it waits for happened: an earlier article settled in its story (or
+        left the index), a later one stopped contending."""
+        if self.waits.withdraw:
+            return all(states[i] in (State.CANONICAL, None) for i in self.waits.article_ids)
+        return all(states[i] is not State.CONTENDING for i in self.waits.article_ids)
+
+
+def _placement(
+    outcome: NewStory | Join, article: RawArticle, filing: MemberFiling, counted: tuple[str, ...]
+) -> Placement:
+    story_id = outcome.story_id if isinstance(outcome, Join) else article.id
+    return Placement(story_id, filing.member, filing.expiry_ms, counted)
+
+
 class StoryPlacer:
     def __init__(self, index: StoryIndex, threshold: float, timeout_s: float) -> None:
         self.index = index
@@ -71,15 +104,15 @@ class StoryPlacer:
 
     async def place_all(
         self, articles: Sequence[tuple[RawArticle, Decision]]
-    ) -> list[Placement | None]:
-        """Place many decided articles at once; None where the article must wait for others
-        (``place`` then runs the protocol for it alone)."""
+    ) -> list[Placement | Unplaced]:
+        """Place many decided articles at once, but for those that must wait for others
+        (``rounds`` places them)."""
         canonical = [n for n, (_, d) in enumerate(articles) if d.is_canonical]
         terms = await self.terms_all([articles[n][0] for n in canonical])
         terms_of = dict(zip(canonical, terms, strict=True))
         decided = [(a, d, terms_of.get(n, NO_TERMS)) for n, (a, d) in enumerate(articles)]
         now = _now_ms()
-        placed: list[Placement | None] = [None] * len(decided)
+        placed: list[Placement | Unplaced | None] = [None] * len(decided)
         canonical_of = {
             n: d.canonical_id for n, (_, d, _) in enumerate(decided) if not d.is_canonical
         }
@@ -106,65 +139,73 @@ class StoryPlacer:
         for n, canonical_id in canonical_of.items():
             placed[n] = Placement(stories_of[canonical_id] or canonical_id)
         live = [n for n, ok in zip(filings, filed, strict=True) if ok]
-        queries = [Query(decided[n][0].id, filings[n].buckets, id_time_ms(decided[n][0].id))
-                   for n in live]  # fmt: skip
+        outcomes = await self._judge([(decided[n][0], filings[n]) for n in live])
+        for n, outcome in zip(live, outcomes, strict=True):
+            article, filing, counted = decided[n][0], filings[n], decided[n][2].all
+            if isinstance(outcome, Await):
+                placed[n] = Unplaced(article, filing, counted, outcome)
+            else:
+                placed[n] = _placement(outcome, article, filing, counted)
+        done = [p for p in placed if p is not None]
+        assert len(done) == len(placed), "every article placed or waiting"
+        return done
+
+    async def rounds(
+        self, unplaced: Sequence[Unplaced], poll: Poll
+    ) -> AsyncIterator[dict[int, Placement]]:
+        """Place the articles that wait: each round waits until some of them have what they
+        wait for, then judges those together. Yields what each round placed, by position."""
+        waiting = dict(enumerate(unplaced))
+        deadline = time.monotonic() + self.timeout_s
+        while waiting:
+            leaving = {n: u for n, u in waiting.items() if u.leaves}
+            if leaving:
+                await self.index.withdraw_all(
+                    [(u.filing.member, u.filing.expiry_ms) for u in leaving.values()]
+                )
+                waiting |= {n: u.withdrawn() for n, u in leaving.items()}
+            states = await self._wait(waiting, poll, deadline)
+            again = sorted(
+                (n for n, u in waiting.items() if u.may_go_on(states)),
+                key=lambda n: waiting[n].article.id,
+            )
+            outcomes = await self._judge([(waiting[n].article, waiting[n].filing) for n in again])
+            placed = {}
+            for n, outcome in zip(again, outcomes, strict=True):
+                if isinstance(outcome, Await):
+                    waiting[n] = replace(waiting[n], waits=outcome)
+                else:
+                    u = waiting.pop(n)
+                    placed[n] = _placement(outcome, u.article, u.filing, u.counted)
+            if placed:
+                yield placed
+
+    async def _wait(
+        self, waiting: Mapping[int, Unplaced], poll: Poll, deadline: float
+    ) -> dict[str, State | None]:
+        """Wait until one of ``waiting`` may go on; the states of the articles they wait for."""
+        ids = sorted({i for u in waiting.values() for i in u.waits.article_ids})
+        states: dict[str, State | None] = {}
+
+        async def settled() -> bool:
+            states.update(await self.index.states(ids))
+            return any(u.may_go_on(states) for u in waiting.values())
+
+        await poll(settled, deadline, f"story contenders {', '.join(ids)} did not settle")
+        return states
+
+    async def _judge(self, filed: Sequence[tuple[RawArticle, MemberFiling]]) -> list[StoryOutcome]:
+        """Judge articles filed in the story index together, in ingest order."""
+        queries = [Query(a.id, f.buckets, id_time_ms(a.id)) for a, f in filed]
         candidates = await self.index.candidates_all(queries, _now_ms())
         stories = await self.index.stories(
             sorted({c.story_id for found in candidates for c in found if c.story_id})
         )
-        outcomes = judge_story_batch(
-            [(filings[n].member, members, event_ms(decided[n][0]))
-             for n, members in zip(live, candidates, strict=True)],
+        return judge_story_batch(
+            [(f.member, members, event_ms(a))
+             for (a, f), members in zip(filed, candidates, strict=True)],
             stories, self.threshold, self.index.quiet_ms,
         )  # fmt: skip
-        for n, outcome in zip(live, outcomes, strict=True):
-            if not isinstance(outcome, Await):
-                story_id = outcome.story_id if isinstance(outcome, Join) else decided[n][0].id
-                placed[n] = Placement(story_id, filings[n].member, filings[n].expiry_ms,
-                                      decided[n][2].all)  # fmt: skip
-        return placed
-
-    async def place(self, article: RawArticle, decision: Decision, poll: Poll) -> Placement:
-        if not decision.is_canonical:
-            canonical_story = await self.index.story_of(decision.canonical_id)
-            return Placement(canonical_story or decision.canonical_id)
-        [found] = await self.terms_all([article])
-        now, ingest, event = _now_ms(), id_time_ms(article.id), event_ms(article)
-        terms = found.salient
-        member = Member(article.id, State.CONTENDING, terms, None)
-        expiry = self.index.expiry_ms(ingest, now)
-        if not terms:
-            return Placement(article.id, member, expiry, found.all)  # nothing to compare
-        buckets = self.index.term_buckets(terms)
-        filed = await self.index.file(member, buckets, self.index.window.filed(now, ingest), expiry)
-        if not filed:  # settled meanwhile by another worker
-            return Placement(await self.index.story_of(article.id) or article.id)
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            candidates = await self.index.candidates(article.id, buckets, _now_ms(), ingest)
-            stories = await self.index.stories(
-                sorted({c.story_id for c in candidates if c.story_id})
-            )
-            outcome = judge_story(
-                member, candidates, stories, self.threshold, event, self.index.quiet_ms
-            )
-            if isinstance(outcome, NewStory):
-                return Placement(article.id, member, expiry, found.all)
-            if isinstance(outcome, Join):
-                return Placement(outcome.story_id, member, expiry, found.all)
-            assert isinstance(outcome, Await)
-            if outcome.withdraw and member.state is not State.WITHDRAWN:
-                member = replace(member, state=State.WITHDRAWN)
-                await self.index.withdraw(member, expiry)
-            waiting, settled_only = outcome.article_ids, outcome.withdraw
-
-            async def settled(ids: tuple[str, ...] = waiting, strict: bool = settled_only) -> bool:
-                states = (await self.index.states(ids)).values()
-                if strict:  # an earlier article: wait for its story
-                    return all(s in (State.CANONICAL, None) for s in states)
-                return all(s is not State.CONTENDING for s in states)
-
-            await poll(settled, deadline, f"story contenders {', '.join(waiting)} did not settle")
 
     def story_after(
         self, placement: Placement, article: RawArticle, stories: MutableMapping[str, Story]

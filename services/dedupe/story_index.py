@@ -124,13 +124,6 @@ class StoryIndex:
     def expiry_ms(self, ingest_ms: int, now_ms: int) -> int:
         return self.window.entry_expiry_ms(ingest_ms, now_ms)
 
-    async def file(
-        self, member: Member, buckets: Sequence[bytes], generation: int, expiry_ms: int
-    ) -> bool:
-        """File the article as a story contender; False if it is settled already."""
-        [filed] = await self.file_all([MemberFiling(member, buckets, generation, expiry_ms)])
-        return filed
-
     async def file_all(self, filings: Sequence[MemberFiling]) -> list[bool]:
         async with self.redis.pipeline(transaction=False) as pipe:
             for f in filings:
@@ -140,20 +133,16 @@ class StoryIndex:
             replies = await pipe.execute()
         return [bool(filed) for filed in replies[: len(filings)]]
 
-    async def withdraw(self, member: Member, expiry_ms: int) -> None:
+    async def withdraw_all(self, members: Sequence[tuple[Member, int]]) -> None:
+        """Mark contenders withdrawn (each with its expiry), in one round trip."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            await self._queue(pipe, replace(member, state=State.WITHDRAWN), expiry_ms)
+            for member, expiry_ms in members:
+                await self._queue(pipe, replace(member, state=State.WITHDRAWN), expiry_ms)
             await pipe.execute()
 
     async def _queue(self, pipe: Pipeline, member: Member, expiry_ms: int) -> None:
         keys = [self.keys.story_member(member.article_id), self.keys.verdict(member.article_id)]
         await self._file(keys=keys, args=[encode_member(member), expiry_ms], client=pipe)
-
-    async def candidates(
-        self, article_id: str, buckets: Sequence[bytes], now_ms: int, ingest_ms: int
-    ) -> list[Member]:
-        [found] = await self.candidates_all([Query(article_id, buckets, ingest_ms)], now_ms)
-        return found
 
     async def candidates_all(self, queries: Sequence[Query], now_ms: int) -> list[list[Member]]:
         ids = await self.buckets.sharing_all(queries, now_ms)

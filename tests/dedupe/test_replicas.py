@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import redis.asyncio as aioredis
 from services.dedupe.app import engine_for
 from services.dedupe.decide import canonical
 from services.dedupe.engine import DedupeEngine, Pending
+from services.dedupe.placing import Placement, event_ms
+from services.dedupe.stories import opened
 from services.stack import Stack
 from shared.consumer import Delivery
 from shared.ids import new_id
@@ -111,6 +114,50 @@ async def test_an_article_waits_for_a_later_contender_to_settle_and_follows_it(
         await pipe.execute()
     decision = await asyncio.wait_for(judging, 10)
     assert (decision.status, decision.canonical_id) == ("duplicate", later.id)
+
+
+async def test_a_batch_whose_articles_all_wait_for_later_contenders_ends_with_them_canonical(
+    replicas: tuple[DedupeEngine, DedupeEngine],
+) -> None:
+    one, two = replicas
+    texts = _pairs(3, seed=11)
+    earlier = [raw_article(text) for text, _ in texts]
+    later = [raw_article(copy) for _, copy in texts]
+    contenders = [await _file(two, article) for article in later]
+    batch = [await _delivered(one, article) for article in earlier]
+    judging = asyncio.create_task(one.run(batch))
+    done, _ = await asyncio.wait({judging}, timeout=0.5)
+    assert not done, "a batch decided while similar contenders were unsettled"
+    followed = await asyncio.gather(*(two.finish(p) for p in contenders))
+    decisions, failures = await asyncio.wait_for(judging, 10)
+    assert failures == {}
+    assert [decisions[d.message_id].status for d in batch] == ["canonical"] * 3
+    assert [d.canonical_id for d in followed] == [a.id for a in earlier]
+
+
+async def test_a_batch_waiting_for_a_story_contender_joins_its_story_once_it_settles(
+    replicas: tuple[DedupeEngine, DedupeEngine],
+) -> None:
+    one, two = replicas
+    first, *others = (raw_article(p.read_text(encoding="utf-8")) for p in SEEDS[:3])
+    [contender] = await two.placer.place_all([(first, canonical(first.id))])
+    assert isinstance(contender, Placement) and contender.member is not None
+    batch = [await _delivered(one, article) for article in others]
+    judging = asyncio.create_task(one.run(batch))
+    done, _ = await asyncio.wait({judging}, timeout=0.5)
+    assert not done, "placed while an earlier article of the story was a contender"
+    story = opened(first.id, contender.member.terms, event_ms(first))
+    async with two.redis.pipeline(transaction=True) as pipe:
+        now = int(time.time() * 1000)
+        two.stories.settle(pipe, contender.member, story, contender.expiry_ms, now)
+        await pipe.execute()
+    _, failures = await asyncio.wait_for(judging, 10)
+    assert failures == {}
+    published = [
+        decode(Verdict, fields)
+        for _, fields in await one.redis.xrange(one.settings.stream_canonical)
+    ]
+    assert {v.id: v.story_id for v in published} == {a.id: first.id for a in others}
 
 
 # -- three worker processes on a stream of concurrent near-duplicate pairs --------------------
