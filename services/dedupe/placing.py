@@ -27,7 +27,7 @@ from services.dedupe.stories import (
     opened,
 )
 from services.dedupe.story_index import MemberFiling, StoryIndex
-from services.dedupe.terms import salient_terms, term_counts
+from services.dedupe.terms import counting_batch, salient_terms, term_counts
 from shared.ids import id_time_ms
 from shared.models import RawArticle
 
@@ -96,7 +96,9 @@ class StoryPlacer:
         """Only canonical articles need theirs: a duplicate joins its canonical's story."""
         counted = [term_counts(a.text, a.title) for a in articles]
         every = sorted({term for counts, _ in counted for term in counts})
-        frequencies, documents = await self.index.frequencies(every, _now_ms())
+        frequencies, documents = counting_batch(
+            *await self.index.frequencies(every, _now_ms()), [counts for counts, _ in counted]
+        )
         return [
             Terms(salient_terms(counts, named, frequencies, documents), tuple(sorted(counts)))
             for counts, named in counted

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 
 from services.dedupe.normalize import normalize
@@ -144,6 +144,25 @@ def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[
 
 
 MIN_DOCUMENTS = 100
+
+
+def counting_batch(
+    frequencies: Mapping[str, int], documents: int, batch: Sequence[Counter[str]]
+) -> tuple[Mapping[str, int], int]:
+    """The document frequencies to weigh a batch's terms by.
+
+    While the stream has counted fewer than MIN_DOCUMENTS articles, the batch's own articles
+    count as well. Articles are counted when committed, so on a cold start every replica's
+    first batches (as many as are taken at once) would see no counts, weigh every word alike,
+    and take words every article uses for their salient terms: each of them then a story
+    candidate of every other, for as long as they stay indexed.
+    """
+    if documents >= MIN_DOCUMENTS:
+        return frequencies, documents
+    counted = Counter(frequencies)
+    for counts in batch:
+        counted.update(counts.keys())
+    return counted, documents + len(batch)
 
 
 def idf(document_frequency: int, documents: int) -> float:

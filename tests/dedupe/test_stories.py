@@ -14,7 +14,7 @@ from services.dedupe.stories import (
     judge_story_batch,
     opened,
 )
-from services.dedupe.terms import salient_terms, term_counts
+from services.dedupe.terms import MIN_DOCUMENTS, counting_batch, salient_terms, term_counts
 
 DAY = 86_400_000
 QUIET = 3 * DAY
@@ -56,6 +56,20 @@ def test_a_term_every_article_has_weighs_less_than_a_rare_one() -> None:
     counts = Counter({"russland": 3, "lawrow": 3})
     terms = salient_terms(counts, set(), {"russland": 90, "lawrow": 1}, documents=100)
     assert terms["lawrow"] > terms["russland"]
+
+
+def test_on_a_cold_start_a_batch_weighs_its_terms_by_its_own_articles() -> None:
+    # No article counted yet: a word all of the batch's articles use weighs least.
+    batch = [Counter({"said": 2, f"name{n}": 1}) for n in range(MIN_DOCUMENTS)]
+    frequencies, documents = counting_batch({}, 0, batch)
+    terms = salient_terms(batch[0], set(), frequencies, documents)
+    assert (frequencies["said"], documents) == (MIN_DOCUMENTS, MIN_DOCUMENTS)
+    assert terms["name0"] > terms["said"]
+
+
+def test_once_enough_articles_are_counted_a_batch_does_not_count_itself() -> None:
+    batch = [Counter({"said": 1})]
+    assert counting_batch({"said": 3}, MIN_DOCUMENTS, batch) == ({"said": 3}, MIN_DOCUMENTS)
 
 
 def test_salient_weights_sum_to_one() -> None:

@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from pydantic import BaseModel
 
 from shared.broker import make_broker
-from shared.consumer import Delivery, GroupConsumer
+from shared.consumer import Delivery, GroupConsumer, reclaim_poll_ms
 from shared.models import DeadLetter
 from shared.settings import Settings
 from shared.streams import decode, encode
@@ -176,3 +176,7 @@ async def test_a_burst_handled_soon_after_a_trim_is_trimmed_too(
         await eventually(lambda: _pending(redis, settings),
                          lambda _, want=handled: len(recorder.handled) == want)  # fmt: skip
         assert await eventually(lambda: redis.xlen(settings.stream_raw), lambda n: n <= 1) <= 1
+
+
+def test_abandoned_entries_are_looked_for_every_quarter_claim_idle_time_within_bounds() -> None:
+    assert [reclaim_poll_ms(ms) for ms in (10, 2_000, 30_000, 600_000)] == [100, 500, 5_000, 5_000]
