@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
@@ -35,6 +36,7 @@ from shared.streams import Keys
 # representative terms decide.
 STORY_NUM_PERM = 32
 STORY_CANDIDATE_THRESHOLD = 0.05
+MEMBERS_DECODED = 8192  # about 20 MB of parsed terms
 
 
 # KEYS[1]: a story record; ARGV: the value it was read with ('' for none), its new value, expiry.
@@ -54,7 +56,10 @@ def encode_member(member: Member) -> bytes:
     return member.state.value.encode() + json.dumps(body, separators=(",", ":")).encode()
 
 
+@lru_cache(maxsize=MEMBERS_DECODED)
 def decode_member(article_id: str, data: bytes) -> Member:
+    """Cached: a settled member is read again by every later query that shares its buckets,
+    and parsing its terms was most of a story look-up. Callers share the result: read only."""
     body = json.loads(data[1:])
     return Member(article_id, State(data[:1].decode()), body["t"], body["s"])
 

@@ -14,6 +14,7 @@ from services.dedupe.stories import (
     judge_story_batch,
     opened,
 )
+from services.dedupe.story_index import decode_member, encode_member
 from services.dedupe.terms import MIN_DOCUMENTS, counting_batch, salient_terms, term_counts
 
 DAY = 86_400_000
@@ -135,3 +136,10 @@ def test_in_a_batch_an_article_similar_to_one_that_must_wait_waits_too() -> None
         [(first, [second, elsewhere], DAY), (second, [first, elsewhere], DAY)], {}, 0.2, QUIET
     )
     assert outcomes == [Await(("C",), withdraw=False), Await(("A",), withdraw=True)]
+
+
+def test_a_member_read_again_after_it_settled_is_read_as_settled() -> None:
+    contending = _member("M", State.CONTENDING)
+    settled = _member("M", State.CANONICAL, story="S")
+    assert decode_member("M", encode_member(contending)) == contending
+    assert decode_member("M", encode_member(settled)) == settled
