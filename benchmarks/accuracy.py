@@ -42,7 +42,7 @@ from benchmarks.corpus import (
 from benchmarks.story_gold import adjusted_rand_index, same_event_pairs
 from services.dedupe.app import engine_for, signer_for, verification_params
 from services.dedupe.boilerplate import strip_boilerplate
-from services.dedupe.normalize import normalize, tokens
+from services.dedupe.normalize import words
 from services.dedupe.shingles import shingles
 from services.dedupe.signature import Signer
 from shared.cluster import EmbeddedCluster
@@ -57,7 +57,7 @@ from shared.streams import DEDUPE_GROUP, decode, encode
 
 
 def shingle_sets(docs: Sequence[Doc], size: int) -> list[set[bytes]]:
-    return [set(shingles(tokens(normalize(strip_boilerplate(d.text))), size)) for d in docs]
+    return [set(shingles(words(strip_boilerplate(d.text)), size)) for d in docs]
 
 
 def similar_pairs(

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from services.dedupe.boilerplate import strip_boilerplate
-from services.dedupe.normalize import normalize, tokens
+from services.dedupe.normalize import words as words_of
 from services.dedupe.shingles import content_hash, shingles
 from services.dedupe.signature import Signature, Signer
 
@@ -29,7 +29,7 @@ def features(
     text: str, canonical_url: str | None, signer: Signer, recurring: Collection[bytes] = ()
 ) -> Features:
     """``recurring`` holds the keys of edge lines known to recur in the article's source."""
-    words = tokens(normalize(strip_boilerplate(text, recurring)))
+    words = words_of(strip_boilerplate(text, recurring))
     grams = shingles(words, signer.params.shingle_size)
     signature = signer.sign(grams)
     return Features(

@@ -12,32 +12,52 @@ import unicodedata
 _SOFT_HYPHEN = "\u00ad"
 # "Verhand-\nlungen" is one word split by layout; "Russland-\nUkraine" is a compound whose
 # hyphen stays. A lower-case continuation is what tells them apart.
-_HYPHEN_BREAK = re.compile(r"(\w)-[ \t]*\r?\n[ \t]*(?=\w)")
+# Written to start with its literal hyphen, which the regex engine scans for quickly; the word
+# character before it is checked in ``_rejoin``.
+_HYPHEN_BREAK = re.compile(r"-[ \t]*\r?\n[ \t]*(?=\w)")
+_WORD_CHAR = re.compile(r"\w")
 _WHITESPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
 
-_FOLD = str.maketrans(
-    {
-        "„": '"', "“": '"', "”": '"', "‟": '"', "«": '"', "»": '"', "″": '"',
-        "‚": "'", "‘": "'", "’": "'", "‛": "'", "‹": "'", "›": "'", "′": "'",
-        "–": "-", "—": "-", "‒": "-", "―": "-", "−": "-", "‐": "-", "‑": "-",
-        "ä": "ae", "ö": "oe", "ü": "ue",
-    }
-)  # fmt: skip
+_FOLD = {
+    "„": '"', "“": '"', "”": '"', "‟": '"', "«": '"', "»": '"', "″": '"',
+    "‚": "'", "‘": "'", "’": "'", "‛": "'", "‹": "'", "›": "'", "′": "'",
+    "–": "-", "—": "-", "‒": "-", "―": "-", "−": "-", "‐": "-", "‑": "-",
+    "ä": "ae", "ö": "oe", "ü": "ue",
+}  # fmt: skip
+# A character class scans a text many times faster than ``str.translate`` looks up each of its
+# characters, and most texts hold few of these.
+_FOLDED = re.compile("[" + "".join(_FOLD) + "]")
 
 
 def _rejoin(match: re.Match[str]) -> str:
-    following = match.string[match.end() : match.end() + 1]
-    return match.group(1) + ("" if following.islower() else "-")
+    text, start = match.string, match.start()
+    if start == 0 or not _WORD_CHAR.match(text, start - 1):
+        return match.group(0)  # a dash at a line end, not a hyphenated word
+    return "" if text[match.end()].islower() else "-"
+
+
+def _fold(match: re.Match[str]) -> str:
+    return _FOLD[match.group(0)]
+
+
+def _folded(text: str) -> str:
+    """The text normalised but for its whitespace."""
+    text = unicodedata.normalize("NFKC", text).replace(_SOFT_HYPHEN, "")
+    text = _HYPHEN_BREAK.sub(_rejoin, text)
+    text = text.casefold()  # casefold also turns ß into ss
+    return text if text.isascii() else _FOLDED.sub(_fold, text)
 
 
 def normalize(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).replace(_SOFT_HYPHEN, "")
-    text = _HYPHEN_BREAK.sub(_rejoin, text)
-    text = text.casefold().translate(_FOLD)  # casefold also turns ß into ss
-    return _WHITESPACE.sub(" ", text).strip()
+    return _WHITESPACE.sub(" ", _folded(text)).strip()
 
 
 def tokens(normalized: str) -> list[str]:
     """Words only: punctuation and layout carry no evidence of sameness."""
     return _WORD.findall(normalized)
+
+
+def words(text: str) -> list[str]:
+    """``tokens(normalize(text))``, without collapsing the whitespace the words drop anyway."""
+    return _WORD.findall(_folded(text))

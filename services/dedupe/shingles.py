@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import hashlib
+from itertools import accumulate
 
 
 def shingles(words: list[str], size: int) -> list[bytes]:
-    """Distinct k-word windows; a text shorter than k words is one shingle of all its words."""
+    """Distinct k-word windows; a text shorter than k words is one shingle of all its words.
+
+    Each window is a slice of the words joined once, not a join of its own: an article has as
+    many windows as words.
+    """
     if not words:
         return []
+    joined = " ".join(words)
+    data = joined.encode()
     if len(words) <= size:
-        return [" ".join(words).encode()]
-    encoded = [word.encode() for word in words]
-    windows = zip(*(encoded[k:] for k in range(size)), strict=False)
-    return list(dict.fromkeys(map(b" ".join, windows)))
+        return [data]
+    lengths = map(len, words) if len(data) == len(joined) else (len(w.encode()) for w in words)
+    starts = list(accumulate((n + 1 for n in lengths), initial=0))  # of each word, in ``data``
+    windows = zip(starts, starts[size:], strict=False)
+    return list(dict.fromkeys([data[a : b - 1] for a, b in windows]))
 
 
 def content_hash(words: list[str]) -> str:

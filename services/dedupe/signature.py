@@ -1,8 +1,11 @@
-"""MinHash signatures and LSH banding, from datasketch, with a fast shingle hash.
+"""MinHash signatures and LSH banding, datasketch's scheme, with a fast shingle hash.
 
 datasketch hashes shingles with SHA-1 by default; xxh32 gives the same 32-bit range at a fraction
-of the cost. Permutations are drawn once per process, not once per article. Signatures are stored
-as datasketch ``LeanMinHash`` bytes: seed and hash values only, 528 bytes at 128 permutations.
+of the cost. Permutations are drawn once per process, not once per article. Signatures are
+datasketch's ``affine32`` MinHash values, computed here in blocks written into one reused array
+(``MinHash.update_batch`` allocates its shingles × permutations arrays anew for every article);
+they are stored as datasketch ``LeanMinHash`` bytes: seed and hash values only, 528 bytes at 128
+permutations.
 """
 
 from __future__ import annotations
@@ -35,6 +38,18 @@ class SignatureParams:
 
 # xxhash's own function, no Python wrapper: it is called once per shingle.
 _xxh32 = xxhash.xxh32_intdigest
+EMPTY = 0xFFFFFFFF  # datasketch's value of a permutation no shingle reached
+BLOCK = 2048  # shingles per block: 1 MB of work array at 128 permutations
+
+
+def _fmix32(values: Signature) -> Signature:
+    """MurmurHash3's finaliser, which datasketch's affine32 scheme applies to each shingle hash
+    before its permutations (uint32 arithmetic wraps around, as intended)."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
 
 
 class Signer:
@@ -43,20 +58,23 @@ class Signer:
         template = MinHash(
             num_perm=params.num_perm, seed=params.seed, hashfunc=_xxh32, scheme=SCHEME
         )
-        self._permutations = template.permutations
+        a, b = template.permutations
+        self._a = np.asarray(a, dtype=np.uint32)
+        self._b = np.asarray(b, dtype=np.uint32)
+        self._work = np.empty((BLOCK, params.num_perm), dtype=np.uint32)
         self.bands, self.rows = params.bands_rows
 
     def sign(self, shingles: list[bytes]) -> Signature:
-        minhash = MinHash(
-            num_perm=self.params.num_perm,
-            seed=self.params.seed,
-            hashfunc=_xxh32,
-            permutations=self._permutations,
-            scheme=SCHEME,
-        )
-        if shingles:
-            minhash.update_batch(shingles)
-        return np.asarray(minhash.hashvalues, dtype=np.uint32)
+        """What ``MinHash(..., scheme="affine32").update_batch(shingles)`` gives, bit for bit."""
+        values = np.full(self.params.num_perm, EMPTY, dtype=np.uint32)
+        hashed = _fmix32(np.fromiter(map(_xxh32, shingles), np.uint32, len(shingles)))
+        for start in range(0, len(hashed), BLOCK):
+            block = hashed[start : start + BLOCK, None]
+            work = self._work[: len(block)]
+            np.multiply(block, self._a, out=work)
+            np.add(work, self._b, out=work)
+            np.minimum(values, work.min(axis=0), out=values)
+        return values
 
     def band_keys(self, signature: Signature) -> list[bytes]:
         """One 8-byte bucket id per band: articles sharing a bucket are LSH candidates."""

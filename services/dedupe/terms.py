@@ -20,7 +20,8 @@ from services.dedupe.normalize import normalize
 TOP_TERMS = 20
 NAME_BOOST = 1.5  # a capitalised word inside an English sentence is most likely a name
 
-_WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]")
+_WORD = r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]"
+_SPLIT = re.compile(f"({_WORD})")  # words at odd positions, the text between at even ones
 _SENTENCE_END = re.compile(r"[.!?:\"“”„]\s*$")
 
 
@@ -87,9 +88,10 @@ def _stem(term: str) -> str:
     return term
 
 
-def language_of(words: list[str]) -> str:
-    german = sum(w in _GERMAN for w in words)
-    english = sum(w in _ENGLISH for w in words)
+def language_of(forms: list[str]) -> str:
+    """By stop words; ``forms``: normal forms of the words."""
+    german = sum(map(_GERMAN.__contains__, forms))
+    english = sum(map(_ENGLISH.__contains__, forms))
     return "de" if german > english else "en"
 
 
@@ -120,24 +122,34 @@ def _term(word: str) -> str:
     return "" if len(form) < 3 or form in _STOP else _stem(form)
 
 
+def _before(parts: list[str], word: int) -> str:
+    """The three characters before ``parts[word]`` in the text ``parts`` was split from."""
+    before = parts[word - 1]
+    while len(before) < 3 and word > 1:
+        word -= 1
+        before = parts[word - 1] + before
+    return before[-3:]
+
+
 def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[str]]:
     """Each content term's count, and the terms that occur as names (capitalised inside a
     sentence; in German, only where no article or adjective makes it a common noun)."""
     full = f"{title}.\n{text}" if title else text
-    matches = list(_WORD.finditer(full))
-    words = [m.group(0) for m in matches]
-    english = language_of([_form(w) for w in words[:400]]) == "en"
-    terms = [_term(w) for w in words]
+    # Words and the text between them in one pass: match objects would cost more than the
+    # words, and only capitalised words need to know what comes before them.
+    parts = _SPLIT.split(full)
+    words = parts[1::2]
+    english = language_of(list(map(_form, words[:400]))) == "en"
+    terms = list(map(_term, words))
     named: set[str] = set()
-    previous = ""
-    for match, word, term in zip(matches, words, terms, strict=True):
-        if term and word[0].isupper() and term not in named:
-            start = match.start()
-            before = full[max(0, start - 3) : start]
-            sentence_start = not previous or "\n" in before or bool(_SENTENCE_END.search(before))
-            if not sentence_start and (english or _german_name_cue(previous)):
+    for n, word in enumerate(words):
+        term = terms[n]
+        if term and word[0].isupper() and term not in named and n > 0:
+            before = _before(parts, 2 * n + 1)
+            if "\n" in before or _SENTENCE_END.search(before):
+                continue  # a sentence's first word
+            if english or _german_name_cue(words[n - 1]):
                 named.add(term)
-        previous = word
     counts = Counter(terms)
     del counts[""]
     return counts, named

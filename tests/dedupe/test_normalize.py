@@ -31,6 +31,10 @@ def test_compound_hyphen_at_a_line_break_is_kept() -> None:
     assert normalize("der Russland-\nUkraine-Gesandte") == "der russland-ukraine-gesandte"
 
 
+def test_a_dash_at_a_line_end_after_a_space_is_no_hyphenated_word() -> None:
+    assert normalize("Gewinne -\nund Verluste") == "gewinne - und verluste"
+
+
 def test_soft_hyphens_disappear() -> None:
     assert normalize("Verhand\u00adlungen") == "verhandlungen"
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.dedupe.features import features
-from services.dedupe.normalize import normalize, tokens
+from services.dedupe.normalize import normalize, tokens, words
 from services.dedupe.signature import Signer, to_bytes
 from tests.dedupe.test_signature import PARAMS
 
@@ -31,6 +31,11 @@ def test_how_words_are_spaced_and_wrapped_does_not_matter(
 ) -> None:
     spaced = "".join(word + data.draw(GAPS) for word in words)
     assert tokens(normalize(spaced)) == tokens(normalize(" ".join(words)))
+
+
+@given(st.text(alphabet=st.sampled_from(list("aZä_9 -\n\t\r.„“’—ß\u00adÄ")) | st.characters()))
+def test_words_are_the_tokens_of_the_normalised_text(text: str) -> None:
+    assert words(text) == tokens(normalize(text))
 
 
 @given(WORDS)

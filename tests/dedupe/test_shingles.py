@@ -20,3 +20,11 @@ def test_empty_text_has_no_shingles() -> None:
 def test_content_hash_depends_on_word_order() -> None:
     assert content_hash(["a", "b"]) != content_hash(["b", "a"])
     assert content_hash(["a", "b"]) == content_hash(["a", "b"])
+
+
+def test_shingles_of_words_with_multibyte_letters_are_whole_words() -> None:
+    words = ["grüße", "aus", "köln", "und", "bonn", "heute"]
+    assert shingles(words, 5) == [
+        "grüße aus köln und bonn".encode(),
+        "aus köln und bonn heute".encode(),
+    ]

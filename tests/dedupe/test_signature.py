@@ -1,7 +1,11 @@
 import numpy as np
 import pytest
+import xxhash
+from datasketch import MinHash
 
 from services.dedupe.signature import (
+    BLOCK,
+    SCHEME,
     SignatureParams,
     Signer,
     containment,
@@ -20,6 +24,16 @@ def signer() -> Signer:
 
 def _items(start: int, stop: int) -> list[bytes]:
     return [f"shingle {i}".encode() for i in range(start, stop)]
+
+
+@pytest.mark.parametrize("count", [0, 1, 300, BLOCK + 1])
+def test_signature_is_datasketchs_minhash_of_the_xxh32_hashes(signer: Signer, count: int) -> None:
+    reference = MinHash(
+        num_perm=PARAMS.num_perm, seed=PARAMS.seed, scheme=SCHEME,
+        hashfunc=xxhash.xxh32_intdigest,
+    )  # fmt: skip
+    reference.update_batch(_items(0, count))
+    assert np.array_equal(signer.sign(_items(0, count)), reference.hashvalues)
 
 
 def test_identical_sets_have_identical_signatures(signer: Signer) -> None:

@@ -37,6 +37,11 @@ def test_english_names_are_terms_marked_as_names() -> None:
     assert "official" in counts and "official" not in named  # stemmed; at a sentence start
 
 
+def test_a_capitalised_word_after_a_short_first_word_of_a_line_is_no_name() -> None:
+    _, named = term_counts("Sales rose (page 24).\nA Smart car was sold. Later Daimler said so.")
+    assert "smart" not in named and "daimler" in named
+
+
 def test_german_nouns_after_an_article_are_no_names_but_a_place_after_a_preposition_is() -> None:
     counts, named = term_counts("Die Gespräche über den Krieg wurden in Riad fortgesetzt.")
     assert named == {"riad"}
