@@ -92,11 +92,14 @@ class _Calls:
         self.args: defaultdict[int, list[bytes | int]] = defaultdict(list)
         self.tags: defaultdict[int, list[int]] = defaultdict(list)  # per key, the caller's tag
 
-    def add(self, shard: int, key: str, args: Sequence[bytes | int], tag: int = 0) -> None:
+    def add(
+        self, shard: int, keys: Sequence[str], args: tuple[bytes | int, ...], tag: int = 0
+    ) -> None:
+        """The same ``args`` for each of ``keys``, all of one shard (so of one slot tag)."""
         group = shard % BUCKET_SLOTS % self.groups
-        self.keys[group].append(key)
-        self.args[group].extend(args)
-        self.tags[group].append(tag)
+        self.keys[group].extend(keys)
+        self.args[group].extend(args * len(keys))
+        self.tags[group].extend([tag] * len(keys))
 
     def __iter__(self) -> Iterator[tuple[list[str], list[bytes | int], list[int]]]:
         for group, keys in self.keys.items():
@@ -120,19 +123,19 @@ class LshBuckets:
         self._remove = Lua(redis, _REMOVE)
         self._sharing = Lua(redis, _SHARING)
 
-    def _members(self, placed: Placed) -> Iterator[tuple[int, str, bytes]]:
+    def _members(self, placed: Placed) -> Iterator[tuple[int, list[str], bytes]]:
         own = id_to_bytes(placed.article_id)
         for band, bucket in enumerate(placed.buckets):
             shard = self._shard(bucket)
-            yield shard, self.key(placed.generation, shard), bucket_prefix(band, bucket) + own
+            yield shard, [self.key(placed.generation, shard)], bucket_prefix(band, bucket) + own
 
     async def queue_add(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
         """Queue the inserts into ``pipe`` (awaiting it only queues the script calls)."""
         calls = _Calls(self.groups)
         for p in placed:
             expiry = self.window.generation_expiry_ms(p.generation)
-            for shard, key, member in self._members(p):
-                calls.add(shard, key, (member, expiry))
+            for shard, keys, member in self._members(p):
+                calls.add(shard, keys, (member, expiry))
         for keys, args, _ in calls:
             await self._add(keys=keys, args=args, client=pipe)
 
@@ -144,8 +147,8 @@ class LshBuckets:
     async def remove(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
         calls = _Calls(self.groups)
         for p in placed:
-            for shard, key, member in self._members(p):
-                calls.add(shard, key, (member,))
+            for shard, keys, member in self._members(p):
+                calls.add(shard, keys, (member,))
         for keys, args, _ in calls:
             await self._remove(keys=keys, args=args, client=pipe)
 
@@ -163,8 +166,8 @@ class LshBuckets:
             generations = self.window.searched(now_ms, query.ingest_ms)
             for band, bucket in enumerate(query.buckets):
                 shard = self._shard(bucket)
-                for g in generations:
-                    calls.add(shard, self.key(g, shard), (bucket_prefix(band, bucket),), n)
+                keys = [self.key(g, shard) for g in generations]
+                calls.add(shard, keys, (bucket_prefix(band, bucket),), n)
         gathered = list(calls)
         async with self.redis.pipeline(transaction=False) as pipe:
             for keys, args, _ in gathered:

@@ -19,7 +19,8 @@ def shingles(words: list[str], size: int) -> list[bytes]:
     if len(words) <= size:
         return [data]
     lengths = map(len, words) if len(data) == len(joined) else (len(w.encode()) for w in words)
-    starts = list(accumulate((n + 1 for n in lengths), initial=0))  # of each word, in ``data``
+    # Where each word starts in ``data``: after every earlier word and its space.
+    starts = list(accumulate(map((1).__add__, lengths), initial=0))
     windows = zip(starts, starts[size:], strict=False)
     return list(dict.fromkeys([data[a : b - 1] for a, b in windows]))
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import redis.asyncio as aioredis
@@ -37,6 +37,7 @@ from shared.streams import Keys
 STORY_NUM_PERM = 32
 STORY_CANDIDATE_THRESHOLD = 0.05
 MEMBERS_DECODED = 8192  # about 20 MB of parsed terms
+STORIES_DECODED = 4096  # about 20 MB: a story keeps twice the terms of a member
 
 
 # KEYS[1]: a story record; ARGV: the value it was read with ('' for none), its new value, expiry.
@@ -65,10 +66,12 @@ def decode_member(article_id: str, data: bytes) -> Member:
 
 
 def encode_story(story: Story) -> str:
-    return json.dumps(asdict(story), separators=(",", ":"))
+    return json.dumps(vars(story), separators=(",", ":"))  # asdict would deep-copy the weights
 
 
+@lru_cache(maxsize=STORIES_DECODED)
 def decode_story(data: bytes | str) -> Story:
+    """Cached like ``decode_member``: every article near a story reads its record. Read only."""
     return Story(**json.loads(data))
 
 

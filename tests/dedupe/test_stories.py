@@ -14,7 +14,7 @@ from services.dedupe.stories import (
     judge_story_batch,
     opened,
 )
-from services.dedupe.story_index import decode_member, encode_member
+from services.dedupe.story_index import decode_member, decode_story, encode_member, encode_story
 from services.dedupe.terms import MIN_DOCUMENTS, counting_batch, salient_terms, term_counts
 
 DAY = 86_400_000
@@ -148,3 +148,10 @@ def test_a_member_read_again_after_it_settled_is_read_as_settled() -> None:
     settled = _member("M", State.CANONICAL, story="S")
     assert decode_member("M", encode_member(contending)) == contending
     assert decode_member("M", encode_member(settled)) == settled
+
+
+def test_a_story_record_decodes_to_the_story_as_it_was_written() -> None:
+    story = opened("01JMA0000000000000000000AA", TERMS, at_ms=DAY)
+    grown = story.joined({"rubio": 1.0}, at_ms=2 * DAY)
+    assert decode_story(encode_story(story)) == story
+    assert decode_story(encode_story(grown)) == grown  # another value, not the cached one
