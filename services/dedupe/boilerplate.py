@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection
+from functools import lru_cache
 
 import xxhash
 
@@ -62,14 +63,23 @@ _FURNITURE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
 _SPACE = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=1024)
 def _line_form(line: str) -> str:
+    """Cached: an article's edge lines are looked at up to four times, and a source's
+    recurring lines in every article of that source."""
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", line)).strip().casefold()
+
+
+def _surely_too_long(line: str) -> bool:
+    """A paragraph: even NFKC's compositions leave it far too long for furniture or an edge
+    line, so its form need not be computed."""
+    return len(line) > 4 * MAX_LINE_CHARS and len("".join(line.split())) > 4 * MAX_LINE_CHARS
 
 
 def is_furniture(line: str) -> bool:
     """A short line that reads like page furniture, whatever the outlet."""
-    if len("".join(line.split())) > 4 * MAX_LINE_CHARS:
-        return False  # a paragraph: even NFKC's compositions leave it far too long
+    if _surely_too_long(line):
+        return False
     form = _line_form(line)
     return len(form) <= MAX_LINE_CHARS and _FURNITURE.fullmatch(form) is not None
 
@@ -87,7 +97,11 @@ def edge_lines(text: str) -> list[str]:
     """The lines whose recurrence is counted: short ones at the top and bottom of the text."""
     lines = _lines(text)
     edge = lines[:HEAD_LINES] + lines[max(HEAD_LINES, len(lines) - TAIL_LINES) :]
-    return [line for line in edge if len(_line_form(line)) <= MAX_LINE_CHARS]
+    return [
+        line
+        for line in edge
+        if not _surely_too_long(line) and len(_line_form(line)) <= MAX_LINE_CHARS
+    ]
 
 
 def edge_keys(text: str) -> list[bytes]:
