@@ -44,18 +44,23 @@ for i, key in ipairs(KEYS) do redis.call('ZREM', key, ARGV[i]) end
 return #KEYS
 """
 
-# KEYS[i] / ARGV[i]: a set and a ``band | bucket`` prefix; per key, the ids of the members under
-# it.
+# KEYS[i] / ARGV[i]: a set and '[' + a ``band | bucket`` prefix (ZRANGEBYLEX's inclusive lower
+# bound); per key, the ids of the members under it. Most buckets are empty: those share one
+# empty table, and nothing is built per key that the call does not need.
 _SHARING = """
-local found = {}
+local found, none = {}, {}
+local pad = string.rep('\\255', 16)
 for i, key in ipairs(KEYS) do
-  local lo = '[' .. ARGV[i]
-  local hi = lo .. string.rep('\\255', 16)
-  local ids = {}
-  for _, member in ipairs(redis.call('ZRANGEBYLEX', key, lo, hi)) do
-    ids[#ids + 1] = string.sub(member, -16)
+  local lo = ARGV[i]
+  local members = redis.call('ZRANGEBYLEX', key, lo, lo .. pad)
+  local n = #members
+  if n == 0 then
+    found[i] = none
+  else
+    local ids = {}
+    for j = 1, n do ids[j] = string.sub(members[j], -16) end
+    found[i] = ids
   end
-  found[i] = ids
 end
 return found
 """
@@ -167,7 +172,7 @@ class LshBuckets:
             for band, bucket in enumerate(query.buckets):
                 shard = self._shard(bucket)
                 keys = [self.key(g, shard) for g in generations]
-                calls.add(shard, keys, (bucket_prefix(band, bucket),), n)
+                calls.add(shard, keys, (b"[" + bucket_prefix(band, bucket),), n)
         gathered = list(calls)
         async with self.redis.pipeline(transaction=False) as pipe:
             for keys, args, _ in gathered:
