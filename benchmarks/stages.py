@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ WAIT_SECONDS = 600.0
 class Timed:
     seconds: float
     cpu_seconds: float  # of the process under test (0 where it is the client itself)
+    redis_cpu_seconds: float = 0.0  # of the Redis server meanwhile, where measured
 
     def rate(self, count: int) -> float:
         return count / self.seconds
@@ -178,6 +179,12 @@ def passthrough(settings: Settings, payloads: Sequence[Fields]) -> Timed:
 # -- (b) dedupe ------------------------------------------------------------------------------
 
 
+def redis_cpu_seconds(client: redis.Redis) -> float:
+    """The Redis server's user + system CPU time so far (``INFO cpu``)."""
+    info: Any = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def _verdict_count(client: redis.Redis, settings: Settings) -> int:
     return int(client.xlen(settings.stream_canonical)) + int(
         client.xlen(settings.stream_duplicates)
@@ -185,14 +192,16 @@ def _verdict_count(client: redis.Redis, settings: Settings) -> int:
 
 
 def dedupe(settings: Settings, payloads: Sequence[Fields]) -> tuple[Timed, list[Fields]]:
-    """Raw articles in, verdicts out, through the dedupe service; and the verdicts."""
+    """Raw articles in, verdicts out, through the dedupe service; and the verdicts. The Redis
+    server's CPU time counts apart: the index's scripts run there."""
     with stack(settings, ["dedupe"]) as running:
         assert running.redis_url is not None
         client = redis.Redis.from_url(running.redis_url)
         watch = Stopwatch(running.processes["dedupe"].pid)
+        redis_before = redis_cpu_seconds(client)
         xadd_all(client, settings.stream_raw, payloads)
         wait_until(lambda: _verdict_count(client, settings) >= len(payloads), "all verdicts")
-        timed = watch.stop()
+        timed = replace(watch.stop(), redis_cpu_seconds=redis_cpu_seconds(client) - redis_before)
         verdicts: list[Fields] = []
         for stream in (settings.stream_canonical, settings.stream_duplicates):
             entries: Any = client.xrange(stream)

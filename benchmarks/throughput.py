@@ -163,6 +163,7 @@ def service_rows(
     n = len(docs)
     rates: dict[str, list[float]] = {}
     cpu_ms: dict[str, list[float]] = {}
+    redis_cpu_ms: list[float] = []  # of the Redis server, during (b)
     latencies: list[Latencies] = []
     bodies = stages.article_bodies(docs)
     with tempfile.TemporaryDirectory(prefix="newsdedup-bench-") as tmp:
@@ -181,6 +182,7 @@ def service_rows(
             record("pass", stages.passthrough(fresh("pass"), payloads))
             timed, verdicts = stages.dedupe(fresh("dedupe"), payloads)
             record("dedupe", timed)
+            redis_cpu_ms.append(timed.redis_cpu_seconds / n * 1000)
             record("store", stages.store(fresh("store"), verdicts))
             for batch in (1, 100):
                 record(
@@ -201,7 +203,7 @@ def service_rows(
     passthrough = "FastStream pass-through"
     rows = [
         Row("(b) dedupe service, stream → verdicts", rates["dedupe"], rates["pass"], passthrough,
-            cpu("dedupe")),
+            f"{cpu('dedupe')}; Redis server {statistics.median(redis_cpu_ms):.2f}"),
         Row("(c) ingest, one article per POST", rates["ingest1"], rates["bare1"],
             "bare FastAPI XADD", f"{concurrency} clients"),
         Row("(c) ingest, 100 articles per POST", rates["ingest100"], rates["bare100"],

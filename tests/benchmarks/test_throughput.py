@@ -37,6 +37,7 @@ def test_every_service_stage_takes_all_articles_through_real_processes() -> None
     assert [row.stage.split(" ")[0] for row in rows] == ["(b)", "(c)", "(c)", "(d)", "end"]
     assert all(len(row.ours) == len(row.baseline) == 1 for row in rows)
     assert all(row.ours[0] > 0 and row.baseline[0] > 0 for row in rows)
+    assert float(rows[0].note.rsplit("Redis server ", 1)[1]) > 0  # the index's scripts' share
     [latency] = latencies
     assert 0 < latency.p50_ms <= latency.p95_ms <= latency.p99_ms
 
