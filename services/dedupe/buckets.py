@@ -29,11 +29,17 @@ from shared.streams import BUCKET_SLOTS
 _BAND = struct.Struct(">H")
 _ID_BYTES = 16
 
-# KEYS[i]: a set; ARGV[2i - 1], ARGV[2i]: the member to add to it, and the set's expiry (ms).
+# KEYS[i]: a set; ARGV[2i - 1], ARGV[2i]: the member to add to it, and the set's expiry (ms),
+# the same for every member of a set (its generation's). A batch puts several members in many
+# sets: each set's expiry is written once per call.
 _ADD = """
+local expiring = {}
 for i, key in ipairs(KEYS) do
   redis.call('ZADD', key, 0, ARGV[2 * i - 1])
-  redis.call('PEXPIREAT', key, ARGV[2 * i])
+  if not expiring[key] then
+    redis.call('PEXPIREAT', key, ARGV[2 * i])
+    expiring[key] = true
+  end
 end
 return #KEYS
 """

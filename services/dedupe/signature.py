@@ -53,6 +53,9 @@ def _fmix32(values: Signature) -> Signature:
 
 
 class Signer:
+    """One per event loop: ``sign`` writes into the signer's own work array, so two threads must
+    not share a signer (a process's coroutines may: ``sign`` never awaits)."""
+
     def __init__(self, params: SignatureParams) -> None:
         self.params = params
         template = MinHash(
