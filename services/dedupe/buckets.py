@@ -23,7 +23,7 @@ from redis.asyncio.client import Pipeline
 
 from services.dedupe.window import Window
 from shared.ids import id_from_bytes, id_to_bytes
-from shared.redis import Lua, is_cluster
+from shared.redis import Lua, as_bytes, is_cluster
 from shared.streams import BUCKET_SLOTS
 
 _BAND = struct.Struct(">H")
@@ -51,25 +51,42 @@ return #KEYS
 """
 
 # KEYS[i] / ARGV[i]: a set and '[' + a ``band | bucket`` prefix (ZRANGEBYLEX's inclusive lower
-# bound); per key, the ids of the members under it. Most buckets are empty: those share one
-# empty table, and nothing is built per key that the call does not need.
+# bound). Returns one string: for each key with members under its prefix, the key's position i
+# and how many (4 bytes each, big-endian), then their ids (16 bytes each). Most buckets are
+# empty: a reply of one array per key made Redis build and the client parse some 20,000 empty
+# arrays per batch (1.7 ms of parsing alone).
 _SHARING = """
-local found, none = {}, {}
+local function u32(x)
+  return string.char(math.floor(x / 16777216) % 256, math.floor(x / 65536) % 256,
+                     math.floor(x / 256) % 256, x % 256)
+end
+local out = {}
 local pad = string.rep('\\255', 16)
 for i, key in ipairs(KEYS) do
   local lo = ARGV[i]
   local members = redis.call('ZRANGEBYLEX', key, lo, lo .. pad)
   local n = #members
-  if n == 0 then
-    found[i] = none
-  else
-    local ids = {}
-    for j = 1, n do ids[j] = string.sub(members[j], -16) end
-    found[i] = ids
+  if n > 0 then
+    out[#out + 1] = u32(i) .. u32(n)
+    for j = 1, n do out[#out + 1] = string.sub(members[j], -16) end
   end
 end
-return found
+return table.concat(out)
 """
+_HIT = struct.Struct(">II")
+
+
+def _hits(reply: bytes) -> Iterator[tuple[int, list[bytes]]]:
+    """``_SHARING``'s reply: each key's position (from 0) that had members, and their ids."""
+    at = 0
+    while at < len(reply):
+        position, count = _HIT.unpack_from(reply, at)
+        at += _HIT.size
+        yield (
+            position - 1,
+            [reply[k : k + _ID_BYTES] for k in range(at, at + count * _ID_BYTES, _ID_BYTES)],
+        )
+        at += count * _ID_BYTES
 
 
 def bucket_prefix(band: int, bucket: bytes) -> bytes:
@@ -185,9 +202,9 @@ class LshBuckets:
                 await self._sharing(keys=keys, args=args, client=pipe)
             replies = await pipe.execute()
         found: list[set[bytes]] = [set() for _ in queries]
-        for (_, _, tags), per_key in zip(gathered, replies, strict=True):
-            for n, raw_ids in zip(tags, per_key, strict=True):
-                found[n].update(raw_ids)
+        for (_, _, tags), reply in zip(gathered, replies, strict=True):
+            for position, hit in _hits(as_bytes(reply)):
+                found[tags[position]].update(hit)
         result = []
         for query, raw_ids in zip(queries, found, strict=True):
             raw_ids.discard(id_to_bytes(query.article_id))

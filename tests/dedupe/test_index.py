@@ -10,7 +10,7 @@ import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
-from services.dedupe.buckets import Query
+from services.dedupe.buckets import Placed, Query
 from services.dedupe.decide import Decision, Entry, State, canonical
 from services.dedupe.features import Features, features
 from services.dedupe.index import (
@@ -227,3 +227,12 @@ async def test_one_look_up_for_many_articles_gives_each_its_own_candidates(
     assert [[e.article_id for e in entries] for entries in found] == [
         [first.article_id], [second.article_id]
     ]  # fmt: skip
+
+
+async def test_a_bucket_shared_by_hundreds_of_articles_names_every_one(index: RedisIndex) -> None:
+    placed = [
+        Placed(new_id(), FEATS.buckets[:1], index.window.generation(_now())) for _ in range(300)
+    ]
+    await index.buckets.add(placed)
+    [found] = await index.buckets.sharing_all([Query(new_id(), FEATS.buckets, _now())], _now())
+    assert found == sorted(p.article_id for p in placed)
