@@ -99,7 +99,10 @@ def test_an_update_is_served_as_a_version_of_its_article(
     update = raw_article("Korrigierte Fassung", url="https://a.example/story")
     publish.xadd(settings.stream_canonical, encode(verdict(original)))
     publish.xadd(settings.stream_duplicates, encode(verdict(update, original.id, "update")))
-    wait_until(lambda: store.get("/stats").json(), lambda s: s["updates"] == 1)
+    # Both rows: the two streams' consumers commit in either order.
+    wait_until(
+        lambda: store.get("/stats").json(), lambda s: s["articles"] == 1 and s["updates"] == 1
+    )
 
     assert store.get(f"/articles/{original.id}").json()["text"] == "Korrigierte Fassung"
     versions = store.get(f"/articles/{original.id}/versions").json()["versions"]
