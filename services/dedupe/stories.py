@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
+from operator import mul
 
 from services.dedupe.decide import State
 
@@ -30,6 +32,10 @@ class Story:
     members: int
     first_seen_ms: int
     last_seen_ms: int
+
+    @cached_property
+    def squares(self) -> float:
+        return _squares(self.weights)
 
     def is_open(self, now_ms: int, quiet_ms: int) -> bool:
         return now_ms - self.last_seen_ms <= quiet_ms
@@ -55,12 +61,28 @@ def opened(story_id: str, terms: Mapping[str, float], at_ms: int) -> Story:
     return Story(story_id, dict(terms), 1, at_ms, at_ms)
 
 
-def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    dot = sum(w * b.get(t, 0.0) for t, w in a.items())
+def _squares(weights: Mapping[str, float]) -> float:
+    values = weights.values()
+    total: float = sum(map(mul, values, values))
+    return total
+
+
+def _cosine(
+    a: Mapping[str, float], a_squares: float, b: Mapping[str, float], b_squares: float
+) -> float:
+    """``cosine`` with each side's sum of squares given: a contender is compared with every
+    similar article in flight and every story near it, which on busy replicas is most of the
+    story work, so each article's and story's sum is computed once (``squares``)."""
+    dot = sum([w * b[t] for t, w in a.items() if t in b])
     if dot <= 0:
         return 0.0
-    norm = math.sqrt(sum(w * w for w in a.values()) * sum(w * w for w in b.values()))
-    return dot / norm
+    return dot / math.sqrt(a_squares * b_squares)
+
+
+def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Σ a·b / √(Σa² · Σb²), summed in ``a``'s order over the terms both have: the same float as
+    the sum over all of ``a``'s terms (a missing term adds an exact 0.0), at less cost."""
+    return _cosine(a, _squares(a), b, _squares(b))
 
 
 @dataclass(frozen=True)
@@ -72,6 +94,10 @@ class Member:
     state: State
     terms: dict[str, float]
     story_id: str | None
+
+    @cached_property
+    def squares(self) -> float:
+        return _squares(self.terms)
 
 
 @dataclass(frozen=True)
@@ -112,7 +138,7 @@ def judge_story(
             continue
         if not story.is_open(now_ms, quiet_ms):
             continue
-        similarity = cosine(own.terms, story.weights)
+        similarity = _cosine(own.terms, own.squares, story.weights, story.squares)
         if similarity >= threshold and (
             best is None
             or similarity > best[0]
@@ -126,7 +152,7 @@ def judge_story(
         for m in candidates
         if m.state is not State.CANONICAL
         and m.article_id != own.article_id
-        and cosine(own.terms, m.terms) >= threshold
+        and _cosine(own.terms, own.squares, m.terms, m.squares) >= threshold
     ]
     earlier = sorted(m.article_id for m in contenders if m.article_id < own.article_id)
     if earlier:

@@ -1,6 +1,10 @@
 """Story grouping on its own: salient terms, the representative, and the story rule."""
 
+import math
 from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.dedupe.decide import State
 from services.dedupe.stories import (
@@ -155,3 +159,19 @@ def test_a_story_record_decodes_to_the_story_as_it_was_written() -> None:
     grown = story.joined({"rubio": 1.0}, at_ms=2 * DAY)
     assert decode_story(encode_story(story)) == story
     assert decode_story(encode_story(grown)) == grown  # another value, not the cached one
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from("abcdefghij"), st.floats(0.001, 10.0), max_size=10),
+    st.dictionaries(st.sampled_from("abcdefghij"), st.floats(0.001, 10.0), max_size=10),
+)
+def test_cosine_is_the_textbook_formula_to_the_last_bit(
+    a: dict[str, float], b: dict[str, float]
+) -> None:
+    dot = sum(w * b.get(t, 0.0) for t, w in a.items())
+    if dot <= 0:
+        assert cosine(a, b) == 0.0
+    else:
+        squares = sum(w * w for w in a.values()) * sum(w * w for w in b.values())
+        assert cosine(a, b) == dot / math.sqrt(squares)
