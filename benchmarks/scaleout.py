@@ -4,6 +4,8 @@ same run.
 
 On a machine with few cores the rate is bounded by the cores, not by the design; the dedupe CPU
 time per article (all replicas together) is the figure that shows whether replicas add work.
+CPU time also varies with how busy the machine is, so the Redis commands per article (every
+service's, counted by the servers) are printed beside it: work that does not.
 """
 
 from __future__ import annotations
@@ -29,11 +31,13 @@ class Point:
     rates: list[float] = field(default_factory=list)  # articles per second, one per run
     dedupe_cpu_ms: list[float] = field(default_factory=list)  # per article, all replicas
     all_cpu_ms: list[float] = field(default_factory=list)  # per article, every service
+    commands: list[float] = field(default_factory=list)  # Redis commands per article, all services
 
     def record(self, count: int, every: stages.Timed, dedupe: stages.Timed) -> None:
         self.rates.append(every.rate(count))
         self.dedupe_cpu_ms.append(dedupe.cpu_seconds / count * 1000)
         self.all_cpu_ms.append(every.cpu_seconds / count * 1000)
+        self.commands.append(every.redis_commands / count)
 
 
 def measure_scaleout(
@@ -63,7 +67,8 @@ def measure_scaleout(
 def scaleout_table(points: Sequence[Point], cpus: int | None) -> Table:
     table = Table(title=f"Scale-out, end to end (POST → stored), {cpus} CPUs")
     for column in ("setup", "articles/s: median", "min–max", "vs one server",
-                   "dedupe CPU ms/article", "all services CPU ms/article"):  # fmt: skip
+                   "dedupe CPU ms/article", "all services CPU ms/article",
+                   "Redis commands/article"):  # fmt: skip
         table.add_column(column, justify="left" if column == "setup" else "right")
     first = statistics.median(points[0].rates)
     for point in points:
@@ -72,5 +77,6 @@ def scaleout_table(points: Sequence[Point], cpus: int | None) -> Table:
             point.label, f"{rate:.0f}", f"{min(point.rates):.0f}–{max(point.rates):.0f}",
             f"{rate / first:.2f}×", f"{statistics.median(point.dedupe_cpu_ms):.2f}",
             f"{statistics.median(point.all_cpu_ms):.2f}",
+            f"{statistics.median(point.commands):.0f}",
         )  # fmt: skip
     return table

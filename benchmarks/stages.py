@@ -29,7 +29,7 @@ from benchmarks.corpus import Doc
 from services.stack import Stack
 from shared.ids import new_id
 from shared.models import RawArticle, Verdict
-from shared.redis import free_port
+from shared.redis import free_port, is_cluster, sync_client
 from shared.settings import Settings
 from shared.streams import decode, encode
 
@@ -42,6 +42,7 @@ class Timed:
     seconds: float
     cpu_seconds: float  # of the process under test (0 where it is the client itself)
     redis_cpu_seconds: float = 0.0  # of the Redis server meanwhile, where measured
+    redis_commands: int = 0  # the Redis server (every master of a cluster) ran, where counted
 
     def rate(self, count: int) -> float:
         return count / self.seconds
@@ -185,6 +186,20 @@ def redis_cpu_seconds(client: redis.Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
+def redis_commands(client: redis.Redis) -> int:
+    """Commands the Redis server, or every master of a cluster, has run so far (``INFO
+    commandstats``): work that, unlike CPU time, does not vary with the machine's load."""
+    if is_cluster(client):
+        primaries: Any = redis.cluster.RedisCluster.PRIMARIES
+        per_node: Any = client.info("commandstats", target_nodes=primaries)
+        return sum(_calls(stats) for stats in per_node.values())
+    return _calls(client.info("commandstats"))
+
+
+def _calls(commandstats: Any) -> int:
+    return sum(int(stats["calls"]) for stats in commandstats.values())
+
+
 def _verdict_count(client: redis.Redis, settings: Settings) -> int:
     return int(client.xlen(settings.stream_canonical)) + int(
         client.xlen(settings.stream_duplicates)
@@ -323,17 +338,22 @@ def end_to_end(settings: Settings, bodies: Sequence[dict[str, Any]], concurrency
 def end_to_end_replicas(
     settings: Settings, bodies: Sequence[dict[str, Any]], concurrency: int, replicas: int
 ) -> tuple[Timed, Timed]:
-    """``end_to_end`` with ``replicas`` dedupe processes: the time with every service's CPU,
-    and with the dedupe replicas' CPU alone."""
+    """``end_to_end`` with ``replicas`` dedupe processes: the time with every service's CPU and
+    the Redis commands they made, and with the dedupe replicas' CPU alone."""
     with stack(settings, ["store", "ingest"]) as running:
         for replica in range(replicas):
             running.start_service("dedupe", replica=replica)
         deduping = [p.pid for name, p in running.processes.items() if name.startswith("dedupe")]
+        assert running.redis_url is not None
+        client = sync_client(running.redis_url, settings.cluster)
+        commands = redis_commands(client)
         every = Stopwatch(*(p.pid for p in running.processes.values()))
         dedupe = Stopwatch(*deduping)
         post_all(running.url("ingest"), bodies, 100, concurrency)
         wait_until(lambda: _stored(running.url("store")) >= len(bodies), "all stored")
-        return every.stop(), dedupe.stop()
+        timed = replace(every.stop(), redis_commands=redis_commands(client) - commands)
+        client.close()
+        return timed, dedupe.stop()
 
 
 async def _paced(
