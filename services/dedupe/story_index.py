@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
 import redis.asyncio as aioredis
@@ -65,8 +65,13 @@ def decode_member(article_id: str, data: bytes) -> Member:
     return Member(article_id, State(data[:1].decode()), body["t"], body["s"])
 
 
+_STORY_FIELDS = tuple(f.name for f in fields(Story))
+
+
 def encode_story(story: Story) -> str:
-    return json.dumps(vars(story), separators=(",", ":"))  # asdict would deep-copy the weights
+    """The record's fields only: not what a story caches (``Story.squares``); ``asdict`` would
+    deep-copy the weights."""
+    return json.dumps({name: getattr(story, name) for name in _STORY_FIELDS}, separators=(",", ":"))
 
 
 @lru_cache(maxsize=STORIES_DECODED)

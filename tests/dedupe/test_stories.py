@@ -175,3 +175,9 @@ def test_cosine_is_the_textbook_formula_to_the_last_bit(
     else:
         squares = sum(w * w for w in a.values()) * sum(w * w for w in b.values())
         assert cosine(a, b) == dot / math.sqrt(squares)
+
+
+def test_a_story_judged_against_decodes_to_the_story_as_it_was_written() -> None:
+    story = opened("S", {"rubio": 1.0, "waltz": 0.5}, at_ms=DAY)
+    assert story.squares == 1.25  # computed and cached on the story, not a field of its record
+    assert decode_story(encode_story(story)) == story
