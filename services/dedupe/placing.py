@@ -137,7 +137,7 @@ class StoryPlacer:
         canonical_of |= {
             n: decided[n][0].id for n, ok in zip(filings, filed, strict=True) if not ok
         }
-        stories_of = await self.index.stories_of(sorted(set(canonical_of.values())))
+        stories_of = await self.index.stories_of(sorted(set(canonical_of.values())), now)
         for n, canonical_id in canonical_of.items():
             placed[n] = Placement(stories_of[canonical_id] or canonical_id)
         live = [n for n, ok in zip(filings, filed, strict=True) if ok]

@@ -24,6 +24,7 @@ from redis.asyncio.client import Pipeline
 from services.dedupe.buckets import LshBuckets, Placed, Query
 from services.dedupe.decide import State
 from services.dedupe.index import COUNT_MANY, FILE_UNLESS_DECIDED, count_args, read_states
+from services.dedupe.settled import SettledMembers
 from services.dedupe.signature import SignatureParams, Signer
 from services.dedupe.stories import Member, Story
 from services.dedupe.window import SKEW_MS, Window
@@ -101,6 +102,7 @@ class StoryIndex:
         self._file = Lua(redis, FILE_UNLESS_DECIDED)
         self._count = Lua(redis, COUNT_MANY)
         self._replace = Lua(redis, _REPLACE)
+        self.settled = SettledMembers(MEMBERS_DECODED, quiet_ms)
 
     def term_buckets(self, terms: dict[str, float]) -> list[bytes]:
         signature = self.signer.sign(sorted(t.encode() for t in terms))
@@ -159,16 +161,19 @@ class StoryIndex:
 
     async def candidates_all(self, queries: Sequence[Query], now_ms: int) -> list[list[Member]]:
         ids = await self.buckets.sharing_all(queries, now_ms)
-        members = await self.members(sorted({i for found in ids for i in found}))
+        members = await self.members(sorted({i for found in ids for i in found}), now_ms)
         return [[members[i] for i in found if i in members] for found in ids]
 
-    async def members(self, article_ids: Sequence[str]) -> dict[str, Member]:
-        if not article_ids:
-            return {}
-        values = await get_many(self.redis, [self.keys.story_member(i) for i in article_ids])
-        return {
-            i: decode_member(i, as_bytes(v)) for i, v in zip(article_ids, values, strict=True) if v
-        }
+    async def members(self, article_ids: Sequence[str], now_ms: int) -> dict[str, Member]:
+        """The members still in the index; settled ones read before come from ``settled``."""
+        known = self.settled.known(article_ids, now_ms)
+        unknown = [i for i in article_ids if i not in known]
+        if not unknown:
+            return known
+        values = await get_many(self.redis, [self.keys.story_member(i) for i in unknown])
+        read = {i: decode_member(i, as_bytes(v)) for i, v in zip(unknown, values, strict=True) if v}
+        self.settled.remember(read.values())
+        return known | read
 
     async def states(self, article_ids: Sequence[str]) -> dict[str, State | None]:
         keys = [self.keys.story_member(i) for i in article_ids]
@@ -184,12 +189,9 @@ class StoryIndex:
         values = await get_many(client, [self.keys.story(s) for s in story_ids])
         return {s: decode_story(v) for s, v in zip(story_ids, values, strict=True) if v}
 
-    async def story_of(self, article_id: str) -> str | None:
-        """The story a settled canonical article belongs to."""
-        return (await self.stories_of([article_id]))[article_id]
-
-    async def stories_of(self, article_ids: Sequence[str]) -> dict[str, str | None]:
-        members = await self.members(article_ids)
+    async def stories_of(self, article_ids: Sequence[str], now_ms: int) -> dict[str, str | None]:
+        """The story each settled canonical article belongs to."""
+        members = await self.members(article_ids, now_ms)
         return {i: members[i].story_id if i in members else None for i in article_ids}
 
     def settle(
