@@ -54,6 +54,7 @@ from services.dedupe.partitions import Partitions
 from services.dedupe.placing import Placement, StoryPlacer, Unplaced
 from services.dedupe.stories import Story
 from services.dedupe.story_index import StoryIndex, decode_story, settled
+from services.dedupe.turns import in_turns
 from shared.consumer import BatchFailures, Delivery
 from shared.ids import id_time_ms
 from shared.metrics import VERDICT_LATENCY, VERDICTS, WAITED
@@ -232,7 +233,8 @@ class DedupeEngine:
         lines: dict[str, Counter[bytes]] = {}
         filings: dict[int, Filing] = {}
         minimum = self.settings.boilerplate_min_articles - 1
-        for n, (article, probe, found) in enumerate(zip(articles, probes, lookups, strict=True)):
+        looked = enumerate(zip(articles, probes, lookups, strict=True))
+        async for n, (article, probe, found) in in_turns(looked):
             if found.recorded:
                 continue
             # Earlier articles of this batch count as seen, as if filed one by one.

@@ -28,6 +28,7 @@ from services.dedupe.stories import (
 )
 from services.dedupe.story_index import MemberFiling, StoryIndex
 from services.dedupe.terms import counting_batch, salient_terms, term_counts
+from services.dedupe.turns import in_turns
 from shared.ids import id_time_ms
 from shared.models import RawArticle
 
@@ -94,14 +95,14 @@ class StoryPlacer:
 
     async def terms_all(self, articles: Sequence[RawArticle]) -> list[Terms]:
         """Only canonical articles need theirs: a duplicate joins its canonical's story."""
-        counted = [term_counts(a.text, a.title) for a in articles]
+        counted = [term_counts(a.text, a.title) async for a in in_turns(articles)]
         every = sorted({term for counts, _ in counted for term in counts})
         frequencies, documents = counting_batch(
             *await self.index.frequencies(every, _now_ms()), [counts for counts, _ in counted]
         )
         return [
             Terms(salient_terms(counts, named, frequencies, documents), tuple(sorted(counts)))
-            for counts, named in counted
+            async for counts, named in in_turns(counted)
         ]
 
     async def place_all(

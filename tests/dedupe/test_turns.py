@@ -1,0 +1,31 @@
+"""CPU work in a batch takes turns with the other tasks of the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.dedupe.turns import in_turns
+
+
+async def _interleaving(turn_s: float) -> list[str]:
+    events: list[str] = []
+
+    async def other() -> None:
+        events.append("other")
+
+    async def work() -> None:
+        task = asyncio.ensure_future(other())  # ready to run at the loop's next turn
+        async for item in in_turns(["a", "b", "c"], turn_s):
+            events.append(item)
+        await task
+
+    await work()
+    return events
+
+
+async def test_a_spent_turn_lets_a_waiting_task_run_before_the_next_item() -> None:
+    assert await _interleaving(turn_s=0.0) == ["a", "other", "b", "c"]
+
+
+async def test_work_shorter_than_a_turn_runs_through_without_handing_over() -> None:
+    assert await _interleaving(turn_s=60.0) == ["a", "b", "c", "other"]
