@@ -64,3 +64,4 @@ def test_the_cluster_stage_measures_each_replica_count_beside_one_server() -> No
         assert point.rates[0] > 0 and 0 < point.dedupe_cpu_ms[0] <= point.all_cpu_ms[0]
         # at least: the article onto the raw stream, into the index, its verdict onto its stream
         assert point.commands[0] >= 3
+        assert len(point.text_work_ms) == 1 and point.text_work_ms[0] > 0
