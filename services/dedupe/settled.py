@@ -26,16 +26,18 @@ class SettledMembers:
     def __init__(self, capacity: int, lifetime_ms: int) -> None:
         self.capacity = capacity
         self.lifetime_ms = lifetime_ms
-        self._members: OrderedDict[str, Member] = OrderedDict()
+        # each with when its record may expire, computed once
+        self._members: OrderedDict[str, tuple[Member, int]] = OrderedDict()
 
     def known(self, article_ids: Sequence[str], now_ms: int) -> dict[str, Member]:
         """The settled members among ``article_ids`` whose records certainly still exist."""
         found = {}
         for article_id in article_ids:
-            member = self._members.get(article_id)
-            if member is None:
+            kept = self._members.get(article_id)
+            if kept is None:
                 continue
-            if now_ms >= id_time_ms(article_id) + self.lifetime_ms:
+            member, expires_ms = kept
+            if now_ms >= expires_ms:
                 del self._members[article_id]
                 continue
             self._members.move_to_end(article_id)
@@ -46,7 +48,8 @@ class SettledMembers:
         for member in members:
             if member.state is not State.CANONICAL:
                 continue
-            self._members[member.article_id] = member
+            expires_ms = id_time_ms(member.article_id) + self.lifetime_ms
+            self._members[member.article_id] = (member, expires_ms)
             self._members.move_to_end(member.article_id)
         while len(self._members) > self.capacity:
             self._members.popitem(last=False)
