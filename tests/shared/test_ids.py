@@ -43,3 +43,9 @@ def test_a_lower_case_id_is_the_same_id() -> None:
 def test_text_outside_crockford_base32_is_no_id(bad: str) -> None:
     with pytest.raises(ValueError):
         id_to_bytes(bad)
+
+
+def test_new_ids_come_back_the_same_from_their_sixteen_bytes() -> None:
+    # new_id's own clock: an id from the future would make every later id of this process later.
+    article_ids = [new_id() for _ in range(1000)]
+    assert [id_from_bytes(id_to_bytes(i)) for i in article_ids] == article_ids
