@@ -52,7 +52,7 @@ from services.dedupe.index import Filing, LineCounts, Probe, RedisIndex
 from services.dedupe.outbox import Outbox, Outgoing, Record
 from services.dedupe.partitions import Partitions
 from services.dedupe.placing import Placement, StoryPlacer, Unplaced
-from services.dedupe.stories import Story
+from services.dedupe.stories import Member, Story
 from services.dedupe.story_index import StoryIndex, decode_story, settled
 from services.dedupe.turns import in_turns
 from shared.consumer import BatchFailures, Delivery
@@ -522,6 +522,7 @@ class DedupeEngine:
                 now = _now_ms()
                 counted: Counter[str] = Counter()
                 documents = 0
+                joined: list[tuple[Member, Story]] = []
                 for r in ready:
                     article = r.delivery.item
                     if recorded[article.id] is not None:
@@ -536,6 +537,7 @@ class DedupeEngine:
                         self.stories.settle(
                             pipe, r.placement.member, story, r.placement.expiry_ms, now
                         )
+                        joined.append((r.placement.member, story))
                         counted.update(r.placement.counted)
                         documents += 1
                     story_id = story.story_id if story else r.placement.story_id
@@ -548,9 +550,10 @@ class DedupeEngine:
                 pipe.xack(first.stream, first.group, *(r.delivery.message_id for r in ready))
                 try:
                     await pipe.execute()
-                    break
                 except WatchError:
                     continue
+                self.stories.committed(joined)
+                break
         return self._finals(ready, recorded, now)
 
     async def _commit_slotwise(self, ready: Sequence[Decided], outbox: Outbox) -> list[Decision]:
@@ -577,6 +580,11 @@ class DedupeEngine:
                 )
             )  # fmt: skip
         won = await outbox.record_all(records)
+        self.stories.committed(
+            (member, stories[r.delivery.item.id])
+            for r, ok in zip(live, won, strict=True)
+            if ok and (member := r.placement.member) is not None and r.delivery.item.id in stories
+        )
         mine = [(r, record) for r, record, ok in zip(live, records, won, strict=True) if ok]
         now = _now_ms()
         joined = [r for r, _ in mine if r.delivery.item.id in stories]

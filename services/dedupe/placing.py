@@ -62,11 +62,17 @@ class Unplaced:
     filing: MemberFiling
     counted: tuple[str, ...]
     waits: Await
+    found: tuple[str, ...]  # the candidate ids it was last judged among
 
     @property
     def leaves(self) -> bool:
         """Told to withdraw, and not withdrawn yet."""
         return self.waits.withdraw and self.filing.member.state is not State.WITHDRAWN
+
+    @property
+    def known(self) -> tuple[str, ...] | None:
+        """The candidates to judge it among again; None: look in the index again."""
+        return None if self.filing.member.state is State.WITHDRAWN else self.found
 
     def withdrawn(self) -> Unplaced:
         member = replace(self.filing.member, state=State.WITHDRAWN)
@@ -142,11 +148,11 @@ class StoryPlacer:
         for n, canonical_id in canonical_of.items():
             placed[n] = Placement(stories_of[canonical_id] or canonical_id)
         live = [n for n, ok in zip(filings, filed, strict=True) if ok]
-        outcomes = await self._judge([(decided[n][0], filings[n]) for n in live])
-        for n, outcome in zip(live, outcomes, strict=True):
+        judged = await self._judge([(decided[n][0], filings[n], None) for n in live])
+        for n, (outcome, found_ids) in zip(live, judged, strict=True):
             article, filing, counted = decided[n][0], filings[n], decided[n][2].all
             if isinstance(outcome, Await):
-                placed[n] = Unplaced(article, filing, counted, outcome)
+                placed[n] = Unplaced(article, filing, counted, outcome, found_ids)
             else:
                 placed[n] = _placement(outcome, article, filing, counted)
         done = [p for p in placed if p is not None]
@@ -157,7 +163,15 @@ class StoryPlacer:
         self, unplaced: Sequence[Unplaced], poll: Poll
     ) -> AsyncIterator[dict[int, Placement]]:
         """Place the articles that wait: each round waits until some of them have what they
-        wait for, then judges those together. Yields what each round placed, by position."""
+        wait for, then judges those together. Yields what each round placed, by position.
+
+        A contender judges again among the candidates it found before. An article filed in
+        the index since then found it there in its own look, still contending, and waits for
+        it or withdraws for it (``judge_story``): it cannot settle first, so a new look would
+        only add what must wait anyway. A withdrawn article looks again: a later-filed but
+        earlier-ingested article that found it withdrawn does not wait for it, so it is the one
+        that has to wait.
+        """
         waiting = dict(enumerate(unplaced))
         deadline = time.monotonic() + self.timeout_s
         while waiting:
@@ -172,11 +186,12 @@ class StoryPlacer:
                 (n for n, u in waiting.items() if u.may_go_on(states)),
                 key=lambda n: waiting[n].article.id,
             )
-            outcomes = await self._judge([(waiting[n].article, waiting[n].filing) for n in again])
+            judged = await self._judge([(waiting[n].article, waiting[n].filing, waiting[n].known)
+                                        for n in again])  # fmt: skip
             placed = {}
-            for n, outcome in zip(again, outcomes, strict=True):
+            for n, (outcome, found) in zip(again, judged, strict=True):
                 if isinstance(outcome, Await):
-                    waiting[n] = replace(waiting[n], waits=outcome)
+                    waiting[n] = replace(waiting[n], waits=outcome, found=found)
                 else:
                     u = waiting.pop(n)
                     placed[n] = _placement(outcome, u.article, u.filing, u.counted)
@@ -197,18 +212,29 @@ class StoryPlacer:
         await poll(settled, deadline, f"story contenders {', '.join(ids)} did not settle")
         return states
 
-    async def _judge(self, filed: Sequence[tuple[RawArticle, MemberFiling]]) -> list[StoryOutcome]:
-        """Judge articles filed in the story index together, in ingest order."""
-        queries = [Query(a.id, f.buckets, id_time_ms(a.id)) for a, f in filed]
-        candidates = await self.index.candidates_all(queries, _now_ms())
+    async def _judge(
+        self, filed: Sequence[tuple[RawArticle, MemberFiling, tuple[str, ...] | None]]
+    ) -> list[tuple[StoryOutcome, tuple[str, ...]]]:
+        """Judge articles filed in the story index together, in ingest order, each among the
+        candidates its buckets hold now or, if given, the candidate ids it found before; with
+        each outcome, the ids it was judged among."""
+        now = _now_ms()
+        asking = [n for n, (_, _, known) in enumerate(filed) if known is None]
+        queries = [Query(filed[n][0].id, filed[n][1].buckets, id_time_ms(filed[n][0].id))
+                   for n in asking]  # fmt: skip
+        looked = dict(zip(asking, await self.index.candidate_ids(queries, now), strict=True))
+        found = [known if known is not None else tuple(looked[n])
+                 for n, (_, _, known) in enumerate(filed)]  # fmt: skip
+        candidates = await self.index.candidates_among(found, now)
         stories = await self.index.stories(
-            sorted({c.story_id for found in candidates for c in found if c.story_id})
+            sorted({c.story_id for members in candidates for c in members if c.story_id})
         )
-        return judge_story_batch(
+        outcomes = judge_story_batch(
             [(f.member, members, event_ms(a))
-             for (a, f), members in zip(filed, candidates, strict=True)],
+             for (a, f, _), members in zip(filed, candidates, strict=True)],
             stories, self.threshold, self.index.quiet_ms,
         )  # fmt: skip
+        return list(zip(outcomes, found, strict=True))
 
     def story_after(
         self, placement: Placement, article: RawArticle, stories: MutableMapping[str, Story]

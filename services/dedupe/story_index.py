@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 
@@ -159,10 +159,15 @@ class StoryIndex:
         keys = [self.keys.story_member(member.article_id), self.keys.verdict(member.article_id)]
         await self._file(keys=keys, args=[encode_member(member), expiry_ms], client=pipe)
 
-    async def candidates_all(self, queries: Sequence[Query], now_ms: int) -> list[list[Member]]:
-        ids = await self.buckets.sharing_all(queries, now_ms)
-        members = await self.members(sorted({i for found in ids for i in found}), now_ms)
-        return [[members[i] for i in found if i in members] for found in ids]
+    async def candidate_ids(self, queries: Sequence[Query], now_ms: int) -> list[list[str]]:
+        return await self.buckets.sharing_all(queries, now_ms) if queries else []
+
+    async def candidates_among(
+        self, found: Sequence[Sequence[str]], now_ms: int
+    ) -> list[list[Member]]:
+        """The members still in the index among each article's candidate ids."""
+        members = await self.members(sorted({i for ids in found for i in ids}), now_ms)
+        return [[members[i] for i in ids if i in members] for ids in found]
 
     async def members(self, article_ids: Sequence[str], now_ms: int) -> dict[str, Member]:
         """The members still in the index; settled ones read before come from ``settled``."""
@@ -174,6 +179,11 @@ class StoryIndex:
         read = {i: decode_member(i, as_bytes(v)) for i, v in zip(unknown, values, strict=True) if v}
         self.settled.remember(read.values())
         return known | read
+
+    def committed(self, placed: Iterable[tuple[Member, Story]]) -> None:
+        """Members this process has just settled in their stories: their records are final, so
+        they are kept as if read back (with more replicas, each one's own share is not read)."""
+        self.settled.remember(settled_member(member, story) for member, story in placed)
 
     async def states(self, article_ids: Sequence[str]) -> dict[str, State | None]:
         keys = [self.keys.story_member(i) for i in article_ids]
@@ -222,6 +232,10 @@ class StoryIndex:
         return bool(await self._replace(keys=[self.keys.story(story.story_id)], args=args))
 
 
+def settled_member(member: Member, story: Story) -> Member:
+    return replace(member, state=State.CANONICAL, story_id=story.story_id)
+
+
 def settled(member: Member, story: Story) -> bytes:
     """A story member's record once it is in ``story``."""
-    return encode_member(replace(member, state=State.CANONICAL, story_id=story.story_id))
+    return encode_member(settled_member(member, story))

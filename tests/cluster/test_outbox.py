@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from services.dedupe.app import engine_for
-from services.dedupe.decide import canonical
+from services.dedupe.decide import State, canonical
 from services.dedupe.engine import DedupeEngine, Pending, verdict_for
 from services.dedupe.outbox import Outgoing, Record
 from shared.consumer import Delivery
+from shared.ids import id_time_ms
 from shared.models import RawArticle, Verdict
 from shared.redis import async_client
 from shared.settings import Settings
@@ -90,3 +91,15 @@ async def test_a_commit_that_finds_the_article_recorded_meanwhile_publishes_that
     decision = await engine.finish(pending)
     assert (decision.status, await _published(engine)) == ("canonical", [article.id])
     assert await _pending_entries(engine) == 0
+
+
+async def test_a_canonical_article_settled_here_is_known_without_reading_its_story_member(
+    engine: DedupeEngine,
+) -> None:
+    article = raw_article(SEEDS[0].read_text(encoding="utf-8"))
+    await engine.judge(await _delivered(engine, article))
+    await engine.redis.delete(engine.index.keys.story_member(article.id))  # not read: known
+    members = await engine.stories.members([article.id], id_time_ms(article.id))
+    assert (members[article.id].state, members[article.id].story_id) == (
+        State.CANONICAL, article.id,
+    )  # fmt: skip

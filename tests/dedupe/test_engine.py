@@ -7,11 +7,12 @@ import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
 
 from services.dedupe.app import engine_for, index_for, verification_params
-from services.dedupe.decide import Decision
+from services.dedupe.decide import Decision, State
 from services.dedupe.engine import DedupeEngine
 from services.dedupe.index import IndexMismatch, RedisIndex
 from services.republish import republished
 from shared.consumer import Delivery
+from shared.ids import id_time_ms
 from shared.models import RawArticle, Verdict
 from shared.settings import Settings
 from shared.streams import DEDUPE_GROUP, decode, encode
@@ -338,3 +339,15 @@ async def test_a_batch_of_nothing_but_duplicates_is_judged(
     decisions, failures = await engine.run([await _deliver(redis, settings, c) for c in copies])
     assert failures == {}
     assert {(d.status, d.canonical_id) for d in decisions.values()} == {("duplicate", first.id)}
+
+
+async def test_a_canonical_article_settled_here_is_known_without_reading_its_story_member(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    article = raw_article(SEED_TEXT)
+    await _judge(engine, redis, settings, article)
+    await redis.delete(engine.index.keys.story_member(article.id))  # not read: still known
+    members = await engine.stories.members([article.id], id_time_ms(article.id))
+    assert (members[article.id].state, members[article.id].story_id) == (
+        State.CANONICAL, article.id,
+    )  # fmt: skip

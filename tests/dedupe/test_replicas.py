@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -17,8 +17,8 @@ import redis.asyncio as aioredis
 from services.dedupe.app import engine_for
 from services.dedupe.decide import canonical
 from services.dedupe.engine import DedupeEngine, Pending
-from services.dedupe.placing import Placement, event_ms
-from services.dedupe.stories import opened
+from services.dedupe.placing import Placement, Unplaced, event_ms
+from services.dedupe.stories import Await, opened
 from services.stack import Stack
 from shared.consumer import Delivery
 from shared.ids import new_id
@@ -27,7 +27,7 @@ from shared.settings import Settings
 from shared.streams import DEDUPE_GROUP, decode, encode
 from tests.conftest import SEEDS, isolated_settings
 from tests.factories import raw_article
-from tests.waiting import wait_until
+from tests.waiting import eventually, wait_until
 
 TEXT = SEEDS[0].read_text(encoding="utf-8")
 EDITED = TEXT.replace("Riad", "Riyadh", 2)
@@ -158,6 +158,57 @@ async def test_a_batch_waiting_for_a_story_contender_joins_its_story_once_it_set
         for _, fields in await one.redis.xrange(one.settings.stream_canonical)
     ]
     assert {v.id: v.story_id for v in published} == {a.id: first.id for a in others}
+
+
+async def _settle(engine: DedupeEngine, article: RawArticle, placement: Placement) -> None:
+    """Commit ``article`` in the story it opened, as its replica would."""
+    assert placement.member is not None
+    story = opened(article.id, placement.member.terms, event_ms(article))
+    async with engine.redis.pipeline(transaction=True) as pipe:
+        now = int(time.time() * 1000)
+        engine.stories.settle(pipe, placement.member, story, placement.expiry_ms, now)
+        await pipe.execute()
+
+
+async def _forget_story_buckets(engine: DedupeEngine) -> None:
+    pattern = engine.index.keys.story_bucket(0, 0).split(":{")[0] + ":*"
+    await engine.redis.delete(*[key async for key in engine.redis.scan_iter(match=pattern)])
+
+
+async def _rounds(engine: DedupeEngine, waiting: Unplaced) -> Placement:
+    async def poll(check: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
+        await eventually(check, bool, timeout=10)
+
+    [placed] = [p async for p in engine.placer.rounds([waiting], poll)]
+    return placed[0]
+
+
+async def test_a_contender_judges_again_among_the_candidates_it_found_before(
+    replicas: tuple[DedupeEngine, DedupeEngine],
+) -> None:
+    one, two = replicas
+    earlier, later = (raw_article(p.read_text(encoding="utf-8")) for p in SEEDS[:2])
+    [contender] = await two.placer.place_all([(later, canonical(later.id))])
+    [waiting] = await one.placer.place_all([(earlier, canonical(earlier.id))])
+    assert isinstance(contender, Placement) and isinstance(waiting, Unplaced)
+    assert waiting.waits == Await((later.id,), withdraw=False)
+    await _forget_story_buckets(one)  # what it found is all it looks at
+    await _settle(two, later, contender)
+    assert (await _rounds(one, waiting)).story_id == later.id
+
+
+async def test_a_withdrawn_article_judges_again_among_what_the_index_holds_now(
+    replicas: tuple[DedupeEngine, DedupeEngine],
+) -> None:
+    one, two = replicas
+    earlier, later = (raw_article(p.read_text(encoding="utf-8")) for p in SEEDS[:2])
+    [contender] = await two.placer.place_all([(earlier, canonical(earlier.id))])
+    [waiting] = await one.placer.place_all([(later, canonical(later.id))])
+    assert isinstance(contender, Placement) and isinstance(waiting, Unplaced)
+    assert waiting.waits == Await((earlier.id,), withdraw=True)
+    await _forget_story_buckets(one)  # it finds no candidate now: a story of its own
+    await _settle(two, earlier, contender)
+    assert (await _rounds(one, waiting)).story_id == later.id
 
 
 # -- three worker processes on a stream of concurrent near-duplicate pairs --------------------
