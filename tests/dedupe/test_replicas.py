@@ -135,6 +135,16 @@ async def test_a_batch_whose_articles_all_wait_for_later_contenders_ends_with_th
     assert [d.canonical_id for d in followed] == [a.id for a in earlier]
 
 
+async def _settle(engine: DedupeEngine, article: RawArticle, placement: Placement) -> None:
+    """Commit ``article`` in the story it opened, as its replica would."""
+    assert placement.member is not None
+    story = opened(article.id, placement.member.terms, event_ms(article))
+    async with engine.redis.pipeline(transaction=True) as pipe:
+        now = int(time.time() * 1000)
+        engine.stories.settle(pipe, placement.member, story, placement.expiry_ms, now)
+        await pipe.execute()
+
+
 async def test_a_batch_waiting_for_a_story_contender_joins_its_story_once_it_settles(
     replicas: tuple[DedupeEngine, DedupeEngine],
 ) -> None:
@@ -146,11 +156,7 @@ async def test_a_batch_waiting_for_a_story_contender_joins_its_story_once_it_set
     judging = asyncio.create_task(one.run(batch))
     done, _ = await asyncio.wait({judging}, timeout=0.5)
     assert not done, "placed while an earlier article of the story was a contender"
-    story = opened(first.id, contender.member.terms, event_ms(first))
-    async with two.redis.pipeline(transaction=True) as pipe:
-        now = int(time.time() * 1000)
-        two.stories.settle(pipe, contender.member, story, contender.expiry_ms, now)
-        await pipe.execute()
+    await _settle(two, first, contender)
     _, failures = await asyncio.wait_for(judging, 10)
     assert failures == {}
     published = [
@@ -160,19 +166,21 @@ async def test_a_batch_waiting_for_a_story_contender_joins_its_story_once_it_set
     assert {v.id: v.story_id for v in published} == {a.id: first.id for a in others}
 
 
-async def _settle(engine: DedupeEngine, article: RawArticle, placement: Placement) -> None:
-    """Commit ``article`` in the story it opened, as its replica would."""
-    assert placement.member is not None
-    story = opened(article.id, placement.member.terms, event_ms(article))
-    async with engine.redis.pipeline(transaction=True) as pipe:
-        now = int(time.time() * 1000)
-        engine.stories.settle(pipe, placement.member, story, placement.expiry_ms, now)
-        await pipe.execute()
-
-
 async def _forget_story_buckets(engine: DedupeEngine) -> None:
     pattern = engine.index.keys.story_bucket(0, 0).split(":{")[0] + ":*"
     await engine.redis.delete(*[key async for key in engine.redis.scan_iter(match=pattern)])
+
+
+async def _contending_and_waiting(
+    replicas: tuple[DedupeEngine, DedupeEngine], contending: RawArticle, waiting: RawArticle
+) -> tuple[Placement, Unplaced]:
+    """``contending`` placed (not committed) by the second replica, then ``waiting`` by the
+    first, which finds it in flight."""
+    one, two = replicas
+    [contender] = await two.placer.place_all([(contending, canonical(contending.id))])
+    [waits] = await one.placer.place_all([(waiting, canonical(waiting.id))])
+    assert isinstance(contender, Placement) and isinstance(waits, Unplaced)
+    return contender, waits
 
 
 async def _rounds(engine: DedupeEngine, waiting: Unplaced) -> Placement:
@@ -188,9 +196,7 @@ async def test_a_contender_judges_again_among_the_candidates_it_found_before(
 ) -> None:
     one, two = replicas
     earlier, later = (raw_article(p.read_text(encoding="utf-8")) for p in SEEDS[:2])
-    [contender] = await two.placer.place_all([(later, canonical(later.id))])
-    [waiting] = await one.placer.place_all([(earlier, canonical(earlier.id))])
-    assert isinstance(contender, Placement) and isinstance(waiting, Unplaced)
+    contender, waiting = await _contending_and_waiting(replicas, later, earlier)
     assert waiting.waits == Await((later.id,), withdraw=False)
     await _forget_story_buckets(one)  # what it found is all it looks at
     await _settle(two, later, contender)
@@ -202,9 +208,7 @@ async def test_a_withdrawn_article_judges_again_among_what_the_index_holds_now(
 ) -> None:
     one, two = replicas
     earlier, later = (raw_article(p.read_text(encoding="utf-8")) for p in SEEDS[:2])
-    [contender] = await two.placer.place_all([(earlier, canonical(earlier.id))])
-    [waiting] = await one.placer.place_all([(later, canonical(later.id))])
-    assert isinstance(contender, Placement) and isinstance(waiting, Unplaced)
+    contender, waiting = await _contending_and_waiting(replicas, earlier, later)
     assert waiting.waits == Await((earlier.id,), withdraw=True)
     await _forget_story_buckets(one)  # it finds no candidate now: a story of its own
     await _settle(two, earlier, contender)
