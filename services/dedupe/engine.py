@@ -55,7 +55,7 @@ from services.dedupe.placing import Placement, StoryPlacer, Unplaced
 from services.dedupe.stories import Member, Story
 from services.dedupe.story_index import StoryIndex, decode_story, settled
 from services.dedupe.turns import in_turns
-from shared.consumer import BatchFailures, Delivery
+from shared.consumer import READ_BLOCK_MS, BatchFailures, Delivery
 from shared.ids import id_time_ms
 from shared.metrics import VERDICT_LATENCY, VERDICTS, WAITED
 from shared.models import RawArticle, Verdict
@@ -288,7 +288,7 @@ class DedupeEngine:
         found = await look(looking)
         judged = outcomes()
         fresh = [n for n, o in zip(looking, judged, strict=True) if isinstance(o, Canonical)]
-        if fresh and self._second_look:
+        if fresh and await self._second_look():
             # An earlier copy another worker (or partition) took a moment later than this one
             # may not be filed yet: a second look lets it be the canonical one.
             await self._before_second_look(max(pending[n].filed.entry.article_id for n in fresh))
@@ -452,9 +452,17 @@ class DedupeEngine:
         except Exception as exc:
             return dict.fromkeys(placed, exc)
 
-    @property
-    def _second_look(self) -> bool:
-        return self.settings.settle_ms > 0 or len(self.partitions.streams) > 1
+    async def _second_look(self) -> bool:
+        """Only where another replica or partition may be filing an earlier copy: a replica
+        reading one stream alone gives its articles no grace (nobody else files anything)."""
+        if len(self.partitions.streams) > 1:
+            return True
+        # Seen at least every read (one blocks this long at most) and every re-claim of the
+        # entries it holds (twice per claim_idle_ms); unseen for longer, it is gone.
+        seen_within = self.settings.claim_idle_ms + READ_BLOCK_MS
+        return self.settings.settle_ms > 0 and await self.partitions.others_reading(
+            self.settings.consumer_name, seen_within
+        )
 
     async def _before_second_look(self, article_id: str) -> None:
         """Every partition delivered what was ingested by then, and a grace for the replicas

@@ -1,7 +1,9 @@
 """Judging in ingest order across the raw stream's partitions.
 
 Within one stream, replicas take articles in ingest order, and an article that finds no earlier
-copy waits a short grace for one another replica took a moment before (``settle_ms``). With
+copy waits a short grace for one another replica took a moment before (``settle_ms``); a replica
+that reads the stream alone (no other consumer of the group has read it lately) has nobody to
+wait for, and its articles do not wait. With
 partitions, one partition may lag another by far more than that: the earlier of two copies may
 sit undelivered in a slow partition while the later one is judged. So before an article may be
 judged canonical, every partition must have handed out an article at least as late as it (the
@@ -76,6 +78,24 @@ class Partitions:
         self.group = group
         self._delivered = Lua(redis, _DELIVERED)
         self._mark = Lua(redis, _MARK)
+
+    async def others_reading(self, consumer: str, within_ms: int) -> bool:
+        """Whether a consumer of the group other than ``consumer`` read one of the partitions
+        in the last ``within_ms``: it may be filing an earlier copy right now.
+
+        A live consumer is seen at least every time it reads, or re-claims the entries it is
+        busy with; one unseen for longer than that is dead, and its entries are taken over.
+        """
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for stream in self.streams:
+                pipe.xinfo_consumers(stream, self.group)
+            replies = await pipe.execute(raise_on_error=False)
+        return any(
+            as_text(c["name"]) != consumer and int(c["idle"]) < within_ms
+            for reply in replies
+            if not isinstance(reply, Exception)  # no such stream or group yet: nobody reads it
+            for c in reply
+        )
 
     async def taken(self, stream: str, article_ids: Sequence[str]) -> None:
         """Record that these articles were taken from ``stream`` (before they are filed)."""

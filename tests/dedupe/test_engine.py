@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
@@ -16,7 +19,7 @@ from shared.ids import id_time_ms
 from shared.models import RawArticle, Verdict
 from shared.settings import Settings
 from shared.streams import DEDUPE_GROUP, decode, encode
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, isolated_settings
 from tests.factories import raw_article
 from tests.waiting import eventually
 
@@ -32,11 +35,11 @@ async def engine(redis: aioredis.Redis, settings: Settings) -> DedupeEngine:
 
 
 async def _deliver(
-    redis: aioredis.Redis, settings: Settings, article: RawArticle
+    redis: aioredis.Redis, settings: Settings, article: RawArticle, consumer: str = "test"
 ) -> Delivery[RawArticle]:
     await redis.xadd(settings.stream_raw, encode(article))
     [[_, entries]] = await redis.xreadgroup(
-        DEDUPE_GROUP, "test", {settings.stream_raw: ">"}, count=1
+        DEDUPE_GROUP, consumer, {settings.stream_raw: ">"}, count=1
     )
     message_id = entries[0][0].decode()
     return Delivery(settings.stream_raw, DEDUPE_GROUP, message_id, article)
@@ -351,3 +354,36 @@ async def test_a_canonical_article_settled_here_is_known_without_reading_its_sto
     assert (members[article.id].state, members[article.id].story_id) == (
         State.CANONICAL, article.id,
     )  # fmt: skip
+
+
+@pytest.fixture
+async def engine_with_long_grace(
+    redis: aioredis.Redis, redis_url: str, tmp_path: Path
+) -> DedupeEngine:
+    settings = isolated_settings(redis_url, tmp_path / "data", settle_ms=10_000)
+    await redis.xgroup_create(settings.stream_raw, DEDUPE_GROUP, id="0", mkstream=True)
+    return engine_for(redis, settings)
+
+
+async def test_a_replica_reading_the_stream_alone_judges_a_first_version_without_the_grace(
+    engine_with_long_grace: DedupeEngine, redis: aioredis.Redis
+) -> None:
+    engine = engine_with_long_grace
+    article = raw_article(SEED_TEXT)
+    mine = await _deliver(redis, engine.settings, article, engine.settings.consumer_name)
+    decision = await asyncio.wait_for(engine.judge(mine), 5)  # the grace is 10 s
+    assert (decision.status, decision.canonical_id) == ("canonical", article.id)
+
+
+async def test_while_another_replica_reads_the_stream_a_first_version_waits_the_grace(
+    engine_with_long_grace: DedupeEngine, redis: aioredis.Redis
+) -> None:
+    engine = engine_with_long_grace
+    await _deliver(redis, engine.settings, raw_article("another replica took this one"), "other")
+    mine = await _deliver(
+        redis, engine.settings, raw_article(SEED_TEXT), engine.settings.consumer_name
+    )
+    judging = asyncio.ensure_future(engine.judge(mine))
+    done, _ = await asyncio.wait({judging}, timeout=0.5)
+    judging.cancel()
+    assert not done, "judged canonical while another replica may still file an earlier copy"
