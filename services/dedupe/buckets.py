@@ -14,7 +14,6 @@ one of ``BUCKET_SLOTS`` hash tags (by shard) and a batch makes one call per tag.
 from __future__ import annotations
 
 import struct
-from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -27,7 +26,10 @@ from shared.redis import Lua, as_bytes, is_cluster
 from shared.streams import BUCKET_SLOTS
 
 _BAND = struct.Struct(">H")
+_BANDS = [_BAND.pack(band) for band in range(1024)]  # num_perm is at most 1024
 _ID_BYTES = 16
+# Key names kept per (generations, shard): a few per shard in use; past this many, made afresh.
+KEY_CACHE = 1 << 16
 
 # KEYS[i]: a set; ARGV[2i - 1], ARGV[2i]: the member to add to it, and the set's expiry (ms),
 # the same for every member of a set (its generation's). A batch puts several members in many
@@ -90,7 +92,7 @@ def _hits(reply: bytes) -> Iterator[tuple[int, list[bytes]]]:
 
 
 def bucket_prefix(band: int, bucket: bytes) -> bytes:
-    return _BAND.pack(band) + bucket
+    return _BANDS[band] + bucket
 
 
 @dataclass(frozen=True)
@@ -116,18 +118,20 @@ class _Calls:
 
     def __init__(self, groups: int) -> None:
         self.groups = groups
-        self.keys: defaultdict[int, list[str]] = defaultdict(list)
-        self.args: defaultdict[int, list[bytes | int]] = defaultdict(list)
-        self.tags: defaultdict[int, list[int]] = defaultdict(list)  # per key, the caller's tag
+        self.keys: dict[int, list[str]] = {}
+        self.args: dict[int, list[bytes | int]] = {}
+        self.tags: dict[int, list[int]] = {}  # per key, the caller's tag
 
     def add(
         self, shard: int, keys: Sequence[str], args: tuple[bytes | int, ...], tag: int = 0
     ) -> None:
         """The same ``args`` for each of ``keys``, all of one shard (so of one slot tag)."""
         group = shard % BUCKET_SLOTS % self.groups
-        self.keys[group].extend(keys)
-        self.args[group].extend(args * len(keys))
-        self.tags[group].extend([tag] * len(keys))
+        if group not in self.keys:
+            self.keys[group], self.args[group], self.tags[group] = [], [], []
+        self.keys[group] += keys
+        self.args[group] += args * len(keys)
+        self.tags[group] += [tag] * len(keys)
 
     def __iter__(self) -> Iterator[tuple[list[str], list[bytes | int], list[int]]]:
         for group, keys in self.keys.items():
@@ -147,15 +151,28 @@ class LshBuckets:
         self.window = window
         self.shards = shards
         self.groups = BUCKET_SLOTS if is_cluster(redis) else 1
+        self._keys: dict[tuple[int, int, int], tuple[str, ...]] = {}
         self._add = Lua(redis, _ADD)
         self._remove = Lua(redis, _REMOVE)
         self._sharing = Lua(redis, _SHARING)
 
-    def _members(self, placed: Placed) -> Iterator[tuple[int, list[str], bytes]]:
+    def _sets(self, generations: range, shard: int) -> tuple[str, ...]:
+        """The shard's sets in these generations; every article of a batch asks for the same
+        few hundred key names many times over, so they are made once."""
+        at = (generations.start, generations.stop, shard)
+        keys = self._keys.get(at)
+        if keys is None:
+            if len(self._keys) >= KEY_CACHE:
+                self._keys.clear()
+            keys = self._keys[at] = tuple(self.key(g, shard) for g in generations)
+        return keys
+
+    def _members(self, placed: Placed) -> Iterator[tuple[int, Sequence[str], bytes]]:
         own = id_to_bytes(placed.article_id)
+        generation = range(placed.generation, placed.generation + 1)
         for band, bucket in enumerate(placed.buckets):
             shard = self._shard(bucket)
-            yield shard, [self.key(placed.generation, shard)], bucket_prefix(band, bucket) + own
+            yield shard, self._sets(generation, shard), bucket_prefix(band, bucket) + own
 
     async def queue_add(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
         """Queue the inserts into ``pipe`` (awaiting it only queues the script calls)."""
@@ -194,8 +211,8 @@ class LshBuckets:
             generations = self.window.searched(now_ms, query.ingest_ms)
             for band, bucket in enumerate(query.buckets):
                 shard = self._shard(bucket)
-                keys = [self.key(g, shard) for g in generations]
-                calls.add(shard, keys, (b"[" + bucket_prefix(band, bucket),), n)
+                prefix = b"[" + bucket_prefix(band, bucket)
+                calls.add(shard, self._sets(generations, shard), (prefix,), n)
         gathered = list(calls)
         async with self.redis.pipeline(transaction=False) as pipe:
             for keys, args, _ in gathered:

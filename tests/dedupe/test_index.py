@@ -10,6 +10,7 @@ import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
+from services.dedupe import buckets
 from services.dedupe.buckets import Placed, Query
 from services.dedupe.decide import Decision, Entry, State, canonical
 from services.dedupe.features import Features, features
@@ -236,3 +237,12 @@ async def test_a_bucket_shared_by_hundreds_of_articles_names_every_one(index: Re
     await index.buckets.add(placed)
     [found] = await index.buckets.sharing_all([Query(new_id(), FEATS.buckets, _now())], _now())
     assert found == sorted(p.article_id for p in placed)
+
+
+async def test_an_inserted_article_is_still_found_after_the_key_names_kept_are_made_afresh(
+    index: RedisIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(buckets, "KEY_CACHE", 2)  # far fewer than one article's sets
+    first = _entry(new_id())
+    await _insert(index, first)
+    assert [e.article_id for e in await _candidates(index, new_id())] == [first.article_id]
