@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
 import threading
@@ -78,6 +79,11 @@ def serve(service: str) -> None:
         app = create(settings)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    # What is loaded by now (libraries, the app) lives as long as the process. Frozen, the
+    # collector's full passes no longer walk it all again: in a latency run of the dedupe
+    # service, one such pass took 70 ms, all of it time a batch of verdicts stood still.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
 
 
