@@ -96,6 +96,19 @@ async def test_a_write_waits_for_a_replica_on_each_master_it_touched(
     assert replies[len(keys) :] == [0, 0, 0]  # this cluster has no replicas: none confirmed
 
 
+async def test_a_consumer_reading_one_partition_is_seen_by_the_others(
+    client: aioredis.Redis, settings: Settings
+) -> None:
+    partitions = Partitions(client, keys_for(settings), settings.raw_streams, DEDUPE_GROUP)
+    for stream in settings.raw_streams:  # each its own slot
+        await client.xgroup_create(stream, DEDUPE_GROUP, id="0", mkstream=True)
+    last = settings.raw_streams[-1]
+    await client.xadd(last, {"n": "1"})
+    await client.xreadgroup(DEDUPE_GROUP, "other", {last: ">"}, count=1)
+    assert await partitions.others_reading("me", 60_000)
+    assert not await partitions.others_reading("other", 60_000)
+
+
 async def test_an_article_waits_for_partitions_until_they_handed_out_a_later_one(
     client: aioredis.Redis, settings: Settings
 ) -> None:
