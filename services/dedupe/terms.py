@@ -22,6 +22,8 @@ NAME_BOOST = 1.5  # a capitalised word inside an English sentence is most likely
 
 _WORD = r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]"
 _SPLIT = re.compile(f"({_WORD})")  # words at odd positions, the text between at even ones
+# The same split of ASCII text (most English news), a quarter faster: no Unicode tables.
+_ASCII_SPLIT = re.compile(f"({_WORD})", re.ASCII)
 _SENTENCE_END = re.compile(r"[.!?:\"“”„]\s*$")
 
 
@@ -137,7 +139,7 @@ def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[
     full = f"{title}.\n{text}" if title else text
     # Words and the text between them in one pass: match objects would cost more than the
     # words, and only capitalised words need to know what comes before them.
-    parts = _SPLIT.split(full)
+    parts = (_ASCII_SPLIT if full.isascii() else _SPLIT).split(full)
     words = parts[1::2]
     english = language_of(list(map(_form, words[:400]))) == "en"
     terms = list(map(_term, words))

@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.dedupe.features import features
-from services.dedupe.normalize import normalize, tokens, words
+from services.dedupe.normalize import _ASCII_WORD, _WORD, normalize, tokens, words
 from services.dedupe.signature import Signer, to_bytes
+from services.dedupe.terms import _ASCII_SPLIT, _SPLIT
 from tests.dedupe.test_signature import PARAMS
 
 SIGNER = Signer(PARAMS)
@@ -61,3 +62,16 @@ def test_features_are_defined_for_any_text_and_the_same_for_a_copy(text: str) ->
     assert (copy.content_hash, to_bytes(copy.signature, 1), copy.buckets) == (
         first.content_hash, to_bytes(first.signature, 1), first.buckets,
     )  # fmt: skip
+
+
+ASCII_TEXT = st.text(alphabet=st.characters(max_codepoint=127))
+
+
+@given(ASCII_TEXT)
+def test_ascii_text_gives_the_words_the_unicode_rules_give(text: str) -> None:
+    assert _ASCII_WORD.findall(text) == _WORD.findall(text)
+
+
+@given(st.text(alphabet=st.sampled_from(list("aZ9_'- \n.")) | st.characters(max_codepoint=127)))
+def test_ascii_text_splits_into_the_terms_words_the_unicode_rules_give(text: str) -> None:
+    assert _ASCII_SPLIT.split(text) == _SPLIT.split(text)
