@@ -9,6 +9,7 @@ every noun is capitalised, so there the rarity alone has to tell names from comm
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter
@@ -194,12 +195,18 @@ def salient_terms(
     documents: int,
     top: int = TOP_TERMS,
 ) -> dict[str, float]:
-    """The ``top`` terms by tf·idf (names boosted), weights normalised to sum to 1."""
+    """The ``top`` terms by tf·idf (names boosted), weights normalised to sum to 1.
+
+    An article's few hundred terms share few counts and few document frequencies: each factor
+    is computed once per value, the products as ever.
+    """
+    frequency = [frequencies.get(term, 0) for term in counts]
+    idf_of = {df: idf(df, documents) for df in set(frequency)}
+    tf_of = {n: 1 + math.log(n) for n in set(counts.values())}
     scored = {
-        term: (1 + math.log(n)) * idf(frequencies.get(term, 0), documents)
-        * (NAME_BOOST if term in named else 1.0)
-        for term, n in counts.items()
-    }  # fmt: skip
-    best = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+        term: tf_of[n] * idf_of[df] * (NAME_BOOST if term in named else 1.0)
+        for (term, n), df in zip(counts.items(), frequency, strict=True)
+    }
+    best = heapq.nsmallest(top, scored.items(), key=lambda kv: (-kv[1], kv[0]))
     total = sum(w for _, w in best if w > 0)
     return {t: w / total for t, w in best if w > 0} if total else {}

@@ -19,7 +19,15 @@ from services.dedupe.stories import (
     opened,
 )
 from services.dedupe.story_index import decode_member, decode_story, encode_member, encode_story
-from services.dedupe.terms import MIN_DOCUMENTS, counting_batch, salient_terms, term_counts
+from services.dedupe.terms import (
+    MIN_DOCUMENTS,
+    NAME_BOOST,
+    TOP_TERMS,
+    counting_batch,
+    idf,
+    salient_terms,
+    term_counts,
+)
 
 DAY = 86_400_000
 QUIET = 3 * DAY
@@ -85,6 +93,35 @@ def test_once_enough_articles_are_counted_a_batch_does_not_count_itself() -> Non
 def test_salient_weights_sum_to_one() -> None:
     terms = salient_terms(Counter({"a1": 1, "b2": 2, "c3": 3}), set(), {}, documents=0)
     assert round(sum(terms.values()), 6) == 1.0
+
+
+def _textbook_salient(
+    counts: Counter[str], named: set[str], frequencies: dict[str, int], documents: int
+) -> list[tuple[str, float]]:
+    scored = {
+        term: (1 + math.log(n)) * idf(frequencies.get(term, 0), documents)
+        * (NAME_BOOST if term in named else 1.0)
+        for term, n in counts.items()
+    }  # fmt: skip
+    best = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TERMS]
+    total = sum(w for _, w in best if w > 0)
+    return [(t, w / total) for t, w in best if w > 0] if total else []
+
+
+TERM_NAMES = st.text(alphabet="abcdefgh", min_size=1, max_size=3)
+
+
+@given(
+    st.dictionaries(TERM_NAMES, st.integers(1, 9), max_size=60),
+    st.dictionaries(TERM_NAMES, st.integers(0, 500), max_size=60),
+    st.sets(TERM_NAMES, max_size=10),
+    st.sampled_from([0, MIN_DOCUMENTS - 1, MIN_DOCUMENTS, 500]),
+)
+def test_salient_terms_are_the_textbook_tf_idf_ranking_bit_for_bit(
+    counts: dict[str, int], frequencies: dict[str, int], named: set[str], documents: int
+) -> None:
+    found = salient_terms(Counter(counts), named, frequencies, documents)
+    assert list(found.items()) == _textbook_salient(Counter(counts), named, frequencies, documents)
 
 
 def test_cosine_of_disjoint_terms_is_zero_and_of_equal_terms_one() -> None:
