@@ -34,9 +34,6 @@ _PATTERNS = [
     r"kommentare? \(\d+\)|\d+ kommentare?|(diskutieren sie mit|jetzt kommentieren"
     r"|zu den kommentaren|kommentar schreiben)\b.{0,80}",
     r"(teilen|drucken|versenden|merken|anzeige|werbung)( ?[|/·•-] ?\w+)*\.?",
-    r".{0,80}\b(wir (verwenden|nutzen) cookies|(diese|unsere) (web)?seite (verwendet|nutzt) "
-    r"cookies|cookie-?einstellungen|datenschutzerklaerung|datenschutzerklärung)\b.{0,120}",
-    r".{0,60}\b(unseren|unser|den|zum) newsletter\b.{0,100}",
     r"(foto|bild|grafik)s? ?: ?.{0,80}",
     r"(startseite|home)( ?[>›»/|] ?.{0,40})+",
     r"(stand|aktualisiert|veroeffentlicht|veröffentlicht)( am)? ?:? ?\d.{0,40}",
@@ -55,19 +52,28 @@ _PATTERNS = [
     r"(source|via) ?: ?.{0,60}",
     r"comments? \(\d+\)|\d+ comments?|(leave a comment|join the (conversation|discussion)"
     r"|show comments)\b.{0,80}",
-    r".{0,80}\b(we use cookies|this (web)?site uses cookies|cookie (settings|policy)"
-    r"|privacy policy)\b.{0,120}",
     r"copyright\b.{0,120}|©.{0,120}|all rights reserved\.?",
 ]
+# Patterns whose phrase may stand anywhere in the first words. A regular expression tries each
+# of those starting points on every line, so these run only on lines holding one of the words
+# every such phrase contains.
+_ANYWHERE = [
+    r".{0,80}\b(wir (verwenden|nutzen) cookies|(diese|unsere) (web)?seite (verwendet|nutzt) "
+    r"cookies|cookie-?einstellungen|datenschutzerklaerung|datenschutzerklärung)\b.{0,120}",
+    r".{0,60}\b(unseren|unser|den|zum) newsletter\b.{0,100}",
+    r".{0,80}\b(we use cookies|this (web)?site uses cookies|cookie (settings|policy)"
+    r"|privacy policy)\b.{0,120}",
+]
+_ANYWHERE_WORDS = ("cookie", "datenschutzerkl", "newsletter", "privacy policy")
 _FURNITURE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS))
-_SPACE = re.compile(r"\s+")
+_FURNITURE_ANYWHERE = re.compile("|".join(f"(?:{p})" for p in _ANYWHERE))
 
 
 @lru_cache(maxsize=1024)
 def _line_form(line: str) -> str:
     """Cached: an article's edge lines are looked at up to four times, and a source's
     recurring lines in every article of that source."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", line)).strip().casefold()
+    return " ".join(unicodedata.normalize("NFKC", line).split()).casefold()
 
 
 def _surely_too_long(line: str) -> bool:
@@ -81,7 +87,11 @@ def is_furniture(line: str) -> bool:
     if _surely_too_long(line):
         return False
     form = _line_form(line)
-    return len(form) <= MAX_LINE_CHARS and _FURNITURE.fullmatch(form) is not None
+    if len(form) > MAX_LINE_CHARS:
+        return False
+    if _FURNITURE.fullmatch(form) is not None:
+        return True
+    return any(w in form for w in _ANYWHERE_WORDS) and bool(_FURNITURE_ANYWHERE.fullmatch(form))
 
 
 def line_key(line: str) -> bytes:
