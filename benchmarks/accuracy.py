@@ -42,6 +42,7 @@ from benchmarks.corpus import (
 from benchmarks.story_gold import adjusted_rand_index, same_event_pairs
 from services.dedupe.app import engine_for, signer_for, verification_params
 from services.dedupe.boilerplate import strip_boilerplate
+from services.dedupe.features import features
 from services.dedupe.normalize import words
 from services.dedupe.shingles import shingles
 from services.dedupe.signature import Signer
@@ -228,11 +229,10 @@ async def index_memory(settings: Settings) -> dict[str, int]:
 
 
 def lsh_recall(
-    docs: Sequence[Doc], sets: Sequence[set[bytes]], pairs: Iterable[tuple[int, int]],
-    signer: Signer,
-) -> tuple[int, int]:  # fmt: skip
+    docs: Sequence[Doc], pairs: Iterable[tuple[int, int]], signer: Signer
+) -> tuple[int, int]:
     """Of the pairs with exact Jaccard >= threshold, how many share an LSH bucket."""
-    buckets = [signer.band_keys(signer.sign(sorted(s))) for s in sets]
+    buckets = [features(d.text, d.url, signer).buckets for d in docs]
     pairs = list(pairs)
     found = sum(any(a == b for a, b in zip(buckets[i], buckets[j], strict=True)) for i, j in pairs)
     return found, len(pairs)
@@ -340,7 +340,7 @@ def report(
     console.print(f"true duplicate pairs among base articles: {len(gold_base)}")
 
     at_threshold = [p for p, j in gold_base.items() if j >= settings.threshold]
-    found, total = lsh_recall(base, sets, at_threshold, signer_for(settings))
+    found, total = lsh_recall(base, at_threshold, signer_for(settings))
     console.print(
         f"LSH recall vs exact all-pairs Jaccard >= {settings.threshold}: {found}/{total}"
         + (f" = {found / total:.4f}" if total else "")

@@ -7,8 +7,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from services.dedupe.boilerplate import strip_boilerplate
-from services.dedupe.normalize import words as words_of
-from services.dedupe.shingles import content_hash, shingles
+from services.dedupe.normalize import joined_words
+from services.dedupe.shingles import content_hash, shingle_hashes
 from services.dedupe.signature import Signature, Signer
 
 
@@ -29,13 +29,13 @@ def features(
     text: str, canonical_url: str | None, signer: Signer, recurring: Collection[bytes] = ()
 ) -> Features:
     """``recurring`` holds the keys of edge lines known to recur in the article's source."""
-    words = words_of(strip_boilerplate(text, recurring))
-    grams = shingles(words, signer.params.shingle_size)
-    signature = signer.sign(grams)
+    joined = joined_words(strip_boilerplate(text, recurring))
+    hashes = shingle_hashes(joined, signer.params.shingle_size)
+    signature = signer.sign_hashes(hashes)
     return Features(
-        content_hash(words),
+        content_hash(joined.data),
         url_hash(canonical_url),
         signature,
-        len(grams),
+        len(hashes),
         signer.band_keys(signature),
     )

@@ -28,6 +28,7 @@ from redis.asyncio.client import Pipeline
 
 from services.dedupe.buckets import LshBuckets, Placed, Query
 from services.dedupe.decide import Decision, Entry, State, canonical
+from services.dedupe.shingles import SHINGLE_HASH
 from services.dedupe.signature import SCHEME, Signer, from_bytes, to_bytes
 from services.dedupe.window import Window
 from shared.redis import Lua, as_bytes, as_text, get_many
@@ -157,7 +158,7 @@ class RedisIndex:
             "candidate_threshold": str(p.candidate_threshold),
             "bands": str(self.signer.bands),
             "rows": str(self.signer.rows),
-            "scheme": SCHEME,
+            "scheme": f"{SCHEME}/{SHINGLE_HASH}",  # another value than an older index's
             "shards": str(self.shards),
             "horizon_ms": str(self.window.horizon_ms),
         }

@@ -1,9 +1,10 @@
 """MinHash signatures and LSH banding, datasketch's scheme, with a fast shingle hash.
 
-datasketch hashes shingles with SHA-1 by default; xxh32 gives the same 32-bit range at a fraction
-of the cost. Permutations are drawn once per process, not once per article. Signatures are
-datasketch's ``affine32`` MinHash values, computed here in blocks written into one reused array
-(``MinHash.update_batch`` allocates its shingles × permutations arrays anew for every article);
+datasketch hashes shingles with SHA-1 by default; our shingle hash (``shingles``), and xxh32 for
+other items, give the same 32-bit range at a fraction of the cost. Permutations are drawn once per
+process, not once per article. Signatures are datasketch's ``affine32`` MinHash values, computed
+here in blocks written into one reused array (``MinHash.update_batch`` allocates its
+items × permutations arrays anew for every article);
 they are stored as datasketch ``LeanMinHash`` bytes: seed and hash values only, 528 bytes at 128
 permutations.
 """
@@ -64,19 +65,26 @@ class Signer:
         a, b = template.permutations
         self._a = np.asarray(a, dtype=np.uint32)
         self._b = np.asarray(b, dtype=np.uint32)
-        self._work = np.empty((BLOCK, params.num_perm), dtype=np.uint32)
+        self._work = np.empty(BLOCK * params.num_perm, dtype=np.uint32)
         self.bands, self.rows = params.bands_rows
 
-    def sign(self, shingles: list[bytes]) -> Signature:
-        """What ``MinHash(..., scheme="affine32").update_batch(shingles)`` gives, bit for bit."""
+    def sign(self, items: list[bytes]) -> Signature:
+        """What ``MinHash(..., hashfunc=xxh32, scheme="affine32").update_batch(items)`` gives,
+        bit for bit."""
+        return self.sign_hashes(np.fromiter(map(_xxh32, items), np.uint32, len(items)))
+
+    def sign_hashes(self, hashes: Signature) -> Signature:
+        """The signature of items whose 32-bit hashes (datasketch's ``hashfunc`` values) these
+        are."""
         values = np.full(self.params.num_perm, EMPTY, dtype=np.uint32)
-        hashed = _fmix32(np.fromiter(map(_xxh32, shingles), np.uint32, len(shingles)))
-        for start in range(0, len(hashed), BLOCK):
-            block = hashed[start : start + BLOCK, None]
-            work = self._work[: len(block)]
-            np.multiply(block, self._a, out=work)
-            np.add(work, self._b, out=work)
-            np.minimum(values, work.min(axis=0), out=values)
+        mixed = _fmix32(hashes)
+        for start in range(0, len(mixed), BLOCK):
+            block = mixed[start : start + BLOCK]
+            # Permutations × items, each permutation's row contiguous: its minimum is one pass.
+            work = self._work[: self.params.num_perm * len(block)].reshape(-1, len(block))
+            np.multiply(self._a[:, None], block, out=work)
+            np.add(work, self._b[:, None], out=work)
+            np.minimum(values, work.min(axis=1), out=values)
         return values
 
     def band_keys(self, signature: Signature) -> list[bytes]:

@@ -225,6 +225,15 @@ async def test_index_refuses_a_process_with_other_parameters(
         await _index(redis, other).claim_params()
 
 
+async def test_index_built_over_xxh32_shingle_hashes_refuses_this_version(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    index = _index(redis, settings)
+    await redis.hset(index.keys.index_params(), "scheme", "affine32")  # an older index's value
+    with pytest.raises(IndexMismatch, match="scheme: index has affine32, this process affine32/"):
+        await index.claim_params()
+
+
 async def test_index_accepts_a_process_with_the_same_parameters(
     redis: aioredis.Redis, settings: Settings
 ) -> None:

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.dedupe.features import features
-from services.dedupe.normalize import _ASCII_WORD, _WORD, normalize, tokens, words
+from services.dedupe.normalize import _ASCII_WORD, _WORD, joined_words, normalize, tokens, words
 from services.dedupe.signature import Signer, to_bytes
 from services.dedupe.terms import _ASCII_SPLIT, _SPLIT
 from tests.dedupe.test_signature import PARAMS
@@ -75,3 +75,15 @@ def test_ascii_text_gives_the_words_the_unicode_rules_give(text: str) -> None:
 @given(st.text(alphabet=st.sampled_from(list("aZ9_'- \n.")) | st.characters(max_codepoint=127)))
 def test_ascii_text_splits_into_the_terms_words_the_unicode_rules_give(text: str) -> None:
     assert _ASCII_SPLIT.split(text) == _SPLIT.split(text)
+
+
+@given(st.text(alphabet=st.sampled_from(list("aZ9_ -\n.,ä日")) | st.characters()))
+def test_joined_words_are_the_words_joined_by_single_spaces(text: str) -> None:
+    assert joined_words(text).data == " ".join(words(text)).encode()
+
+
+@given(ASCII_TEXT | st.text())
+def test_joined_words_know_where_each_word_starts_and_ends(text: str) -> None:
+    joined = joined_words(text)
+    spans = zip(joined.starts.tolist(), joined.ends.tolist(), strict=True)
+    assert [joined.data[a:b].decode() for a, b in spans] == words(text)
