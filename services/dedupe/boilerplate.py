@@ -76,10 +76,20 @@ def _line_form(line: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", line).split()).casefold()
 
 
+# What str.split() splits on below 128: bytes.translate drops them without a string per word.
+_ASCII_WHITESPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
+
+
 def _surely_too_long(line: str) -> bool:
     """A paragraph: even NFKC's compositions leave it far too long for furniture or an edge
     line, so its form need not be computed."""
-    return len(line) > 4 * MAX_LINE_CHARS and len("".join(line.split())) > 4 * MAX_LINE_CHARS
+    if len(line) <= 4 * MAX_LINE_CHARS:
+        return False
+    if line.isascii():
+        visible = len(line.encode().translate(None, _ASCII_WHITESPACE))
+    else:
+        visible = len("".join(line.split()))
+    return visible > 4 * MAX_LINE_CHARS
 
 
 def is_furniture(line: str) -> bool:

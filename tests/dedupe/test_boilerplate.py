@@ -1,0 +1,69 @@
+import pytest
+
+from services.dedupe.boilerplate import (
+    MAX_LINE_CHARS,
+    _surely_too_long,
+    edge_keys,
+    is_furniture,
+    strip_boilerplate,
+)
+
+BODY = "Die Gespräche zwischen den Delegationen dauerten in Riad mehr als vier Stunden."
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Mehr zum Thema: Ukraine", "Quelle: dpa", "(dpa/AFP)", "Read more: Ukraine talks",
+     "Teilen | Drucken", "© 2025 Example Media", "Lesezeit: 3 Minuten"],
+)  # fmt: skip
+def test_a_line_of_page_furniture_is_recognised(line: str) -> None:
+    assert is_furniture(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Diese Seite verwendet Cookies, um Ihnen das beste Erlebnis zu bieten.",
+     "Abonnieren Sie jetzt unseren Newsletter für den Morgen",
+     "By continuing you accept that we use cookies on this site."],
+)  # fmt: skip
+def test_a_cookie_or_newsletter_prompt_is_furniture_wherever_its_phrase_stands(line: str) -> None:
+    assert is_furniture(line)
+
+
+def test_a_sentence_of_the_article_is_no_furniture() -> None:
+    assert not is_furniture(BODY)
+
+
+def test_a_paragraph_mentioning_cookies_is_no_furniture() -> None:
+    paragraph = "Cookies are small files, the regulator said. " + BODY * 3
+    assert not is_furniture(paragraph)
+
+
+def test_furniture_lines_are_stripped_and_the_article_kept() -> None:
+    text = f"Mehr zum Thema: Ukraine\n{BODY}\nQuelle: dpa\nTeilen | Drucken"
+    assert strip_boilerplate(text) == BODY
+
+
+def test_an_edge_line_recurring_in_the_source_is_stripped() -> None:
+    text = f"Das Morgenblatt aus Neustadt\n{BODY}"
+    recurring = set(edge_keys("Das Morgenblatt aus Neustadt\nanderer Text"))
+    assert strip_boilerplate(text, recurring) == BODY
+
+
+def test_a_text_of_furniture_alone_stays_as_it_is() -> None:
+    assert strip_boilerplate("Quelle: dpa\nTeilen") == "Quelle: dpa\nTeilen"
+
+
+@pytest.mark.parametrize("gap", [" ", "\t", "\x1c", "\u00a0", "\u2003"])
+def test_a_long_line_of_mostly_whitespace_is_not_surely_too_long(gap: str) -> None:
+    line = ("ab" + gap * 3) * MAX_LINE_CHARS  # 1,000 characters, 400 of them visible
+    assert len(line) > 4 * MAX_LINE_CHARS
+    assert not _surely_too_long(line)
+
+
+@pytest.mark.parametrize("gap", [" ", "\t", "\u00a0"])
+def test_a_line_of_more_than_four_times_the_limit_in_visible_characters_is_too_long(
+    gap: str,
+) -> None:
+    line = ("abcde" + gap) * (MAX_LINE_CHARS + 1)  # 5 visible characters a word
+    assert _surely_too_long(line)
