@@ -77,12 +77,17 @@ def test_ascii_text_splits_into_the_terms_words_the_unicode_rules_give(text: str
     assert _ASCII_SPLIT.split(text) == _SPLIT.split(text)
 
 
-@given(st.text(alphabet=st.sampled_from(list("aZ9_ -\n.,ä日")) | st.characters()))
+ANY_TEXT = st.text(
+    alphabet=st.sampled_from(list("aZ9_ -\n.,äé€日𠀀😀𝔘\u00a0\ud800")) | st.characters()
+)
+
+
+@given(ANY_TEXT)
 def test_joined_words_are_the_words_joined_by_single_spaces(text: str) -> None:
     assert joined_words(text).data == " ".join(words(text)).encode()
 
 
-@given(ASCII_TEXT | st.text())
+@given(ASCII_TEXT | ANY_TEXT)
 def test_joined_words_know_where_each_word_starts_and_ends(text: str) -> None:
     joined = joined_words(text)
     spans = zip(joined.starts.tolist(), joined.ends.tolist(), strict=True)
