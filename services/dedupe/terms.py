@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from itertools import compress
 
 from services.dedupe.normalize import normalize
 
@@ -91,13 +92,6 @@ def _stem(term: str) -> str:
     return term
 
 
-def language_of(forms: list[str]) -> str:
-    """By stop words; ``forms``: normal forms of the words."""
-    german = sum(map(_GERMAN.__contains__, forms))
-    english = sum(map(_ENGLISH.__contains__, forms))
-    return "de" if german > english else "en"
-
-
 # German nouns come after an article or an adjective ("der Krieg", "russischen Außenminister");
 # a capitalised word inside a sentence after anything else ("mit Lawrow", "in Riad", "Sergei
 # Lawrow") is most likely a name.
@@ -118,11 +112,40 @@ def _german_name_cue(previous: str) -> bool:
     return not (previous[:1].islower() and form.endswith(("e", "en", "er", "es", "em")))
 
 
-@lru_cache(maxsize=1 << 17)
-def _term(word: str) -> str:
+def _term(form: str) -> str:
     """The term a word counts as; empty for stop words and words under 3 letters."""
-    form = _form(word)
     return "" if len(form) < 3 or form in _STOP else _stem(form)
+
+
+class _Vocabulary:
+    """What term_counts needs of each distinct word, in plain dicts read by C-level ``map``:
+    an article has hundreds of words, and a cached function call per word cost a third of
+    the time. A stream's vocabulary keeps growing (names, typos), so the dicts are emptied
+    when full."""
+
+    LIMIT = 1 << 17
+
+    def __init__(self) -> None:
+        self.term: dict[str, str] = {}
+        self.vote: dict[str, int] = {}  # +1 an English stop word, -1 a German one, else 0
+        self.capital: dict[str, bool] = {}  # a capitalised content word: maybe a name
+
+    def learn(self, words: list[str]) -> None:
+        new = set(words).difference(self.term)
+        if len(self.term) + len(new) > self.LIMIT:
+            self.term.clear()
+            self.vote.clear()
+            self.capital.clear()
+            new = set(words)
+        for word in new:
+            form = _form(word)
+            term = _term(form)
+            self.term[word] = term
+            self.vote[word] = (form in _ENGLISH) - (form in _GERMAN)
+            self.capital[word] = bool(term) and word[0].isupper()
+
+
+_VOCABULARY = _Vocabulary()
 
 
 def _before(parts: list[str], word: int) -> str:
@@ -142,17 +165,19 @@ def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[
     # words, and only capitalised words need to know what comes before them.
     parts = (_ASCII_SPLIT if full.isascii() else _SPLIT).split(full)
     words = parts[1::2]
-    english = language_of(list(map(_form, words[:400]))) == "en"
-    terms = list(map(_term, words))
+    _VOCABULARY.learn(words)
+    english = sum(map(_VOCABULARY.vote.__getitem__, words[:400])) >= 0  # no more German
+    terms = list(map(_VOCABULARY.term.__getitem__, words))
     named: set[str] = set()
-    for n, word in enumerate(words):
+    for n in compress(range(len(words)), map(_VOCABULARY.capital.__getitem__, words)):
         term = terms[n]
-        if term and word[0].isupper() and term not in named and n > 0:
-            before = _before(parts, 2 * n + 1)
-            if "\n" in before or _SENTENCE_END.search(before):
-                continue  # a sentence's first word
-            if english or _german_name_cue(words[n - 1]):
-                named.add(term)
+        if n == 0 or term in named:
+            continue
+        before = _before(parts, 2 * n + 1)
+        if "\n" in before or _SENTENCE_END.search(before):
+            continue  # a sentence's first word
+        if english or _german_name_cue(words[n - 1]):
+            named.add(term)
     counts = Counter(terms)
     del counts[""]
     return counts, named

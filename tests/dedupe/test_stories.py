@@ -3,6 +3,7 @@
 import math
 from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,9 +21,11 @@ from services.dedupe.stories import (
 )
 from services.dedupe.story_index import decode_member, decode_story, encode_member, encode_story
 from services.dedupe.terms import (
+    _VOCABULARY,
     MIN_DOCUMENTS,
     NAME_BOOST,
     TOP_TERMS,
+    _Vocabulary,
     counting_batch,
     idf,
     salient_terms,
@@ -63,6 +66,17 @@ def test_german_nouns_after_an_article_are_no_names_but_a_place_after_a_preposit
 def test_a_german_name_after_a_title_is_a_name_but_the_title_after_an_adjective_is_not() -> None:
     _, named = term_counts("Er traf den russischen Außenminister Sergei Lawrow gestern.")
     assert named == {"sergei", "lawrow"}
+
+
+def test_terms_are_the_same_after_the_vocabulary_was_emptied_for_being_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "Er traf den russischen Außenminister Sergei Lawrow gestern in Riad."
+    before = term_counts(text)
+    monkeypatch.setattr(_Vocabulary, "LIMIT", 3)
+    assert term_counts("Ganz andere Wörter stehen hier.") != before
+    assert term_counts(text) == before
+    assert len(_VOCABULARY.term) <= len(set(text.split()))
 
 
 def test_function_words_are_no_terms() -> None:
