@@ -129,6 +129,18 @@ def measure(make: Callable[[], CoreIndex | NaiveIndex], docs: Sequence[Doc], run
     return Measured(rates, duplicates)
 
 
+def measure_alternately(
+    makers: Sequence[Callable[[], CoreIndex | NaiveIndex]], docs: Sequence[Doc], runs: int
+) -> list[Measured]:
+    """``measure`` for each maker, one run of each in turn: this machine's speed drifts by half
+    within minutes, and a slow spell then falls on both sides instead of on one."""
+    each = [[measure(make, docs, 1) for make in makers] for _ in range(runs)]
+    return [
+        Measured([r for run in each for r in run[n].rates], each[-1][n].duplicates)
+        for n in range(len(makers))
+    ]
+
+
 @dataclass(frozen=True)
 class Row:
     stage: str
@@ -275,8 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{os.cpu_count()} CPUs, Python {platform.python_version()}")  # fmt: skip
     rows: list[Row] = []
     if "core" in wanted:
-        ours = measure(lambda: CoreIndex(settings), docs, args.runs)
-        naive = measure(lambda: NaiveIndex(settings), docs, args.runs)
+        ours, naive = measure_alternately(
+            [lambda: CoreIndex(settings), lambda: NaiveIndex(settings)], docs, args.runs
+        )
         note = f"duplicates found {ours.duplicates} / {naive.duplicates}"
         rows.append(Row("(a) dedupe core, in-process", ours.rates, naive.rates,
                         "datasketch script", note))  # fmt: skip

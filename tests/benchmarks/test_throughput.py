@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.corpus import Doc, load_seeds
 from benchmarks.scale import measure_scale, shards_for
 from benchmarks.scaleout import measure_scaleout
 from benchmarks.stages import article_bodies
-from benchmarks.throughput import CoreIndex, NaiveIndex, measure, service_rows
+from benchmarks.throughput import (
+    CoreIndex,
+    NaiveIndex,
+    measure,
+    measure_alternately,
+    service_rows,
+)
 from shared.settings import Settings
 
 SEEDS = load_seeds()
@@ -29,6 +36,15 @@ def test_measure_reports_one_rate_per_run_and_the_duplicates_found() -> None:
     measured = measure(lambda: CoreIndex(Settings()), SEEDS + COPIES, runs=2)
     assert len(measured.rates) == 2 and min(measured.rates) > 0
     assert measured.duplicates == 5
+
+
+def test_measuring_alternately_gives_each_contender_its_runs_and_duplicates() -> None:
+    makers: list[Callable[[], CoreIndex | NaiveIndex]] = [
+        lambda: CoreIndex(Settings()), lambda: NaiveIndex(Settings()),
+    ]  # fmt: skip
+    ours, naive = measure_alternately(makers, SEEDS + COPIES, runs=3)
+    assert len(ours.rates) == len(naive.rates) == 3
+    assert ours.duplicates == naive.duplicates == 5
 
 
 def test_every_service_stage_takes_all_articles_through_real_processes() -> None:
