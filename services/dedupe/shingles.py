@@ -48,23 +48,34 @@ def shingles(words: list[str], size: int) -> list[bytes]:
 
 
 class _Powers:
-    """BASE**j and BASE**-j mod 2**64 for j up to the longest text seen, grown by doubling."""
+    """BASE**j and BASE**-j mod 2**64 for j below ``length``: kept for texts up to KEEP bytes
+    (16 MB of tables), grown by doubling; made for the call alone for a longer one, so that one
+    huge article does not leave its tables in the process for good."""
+
+    KEEP = 1 << 20
 
     def __init__(self) -> None:
         self.up = np.ones(1, dtype=np.uint64)
         self.down = np.ones(1, dtype=np.uint64)
 
-    def ensure(self, length: int) -> None:
+    def upto(self, length: int) -> tuple[U64, U64]:
+        if length > self.KEEP:
+            return _table(BASE, length), _table(_INVERSE, length)
         while len(self.up) < length:
             grow = len(self.up)
             self.up = np.concatenate([self.up, self.up[-1] * _cumulative(BASE, grow)])
             self.down = np.concatenate([self.down, self.down[-1] * _cumulative(_INVERSE, grow)])
+        return self.up[:length], self.down[:length]
 
 
 def _cumulative(factor: int, count: int) -> U64:
     """factor**1 … factor**count mod 2**64 (unsigned array arithmetic wraps around)."""
     powers: U64 = np.cumprod(np.full(count, factor, dtype=np.uint64), dtype=np.uint64)
     return powers
+
+
+def _table(factor: int, length: int) -> U64:
+    return np.concatenate([np.ones(1, dtype=np.uint64), _cumulative(factor, length - 1)])
 
 
 _POWERS = _Powers()
@@ -92,10 +103,10 @@ def shingle_hashes(joined: JoinedWords, size: int) -> Hashes:
     first = joined.starts[:windows]
     last = joined.ends[min(size, count) - 1 :]
     data = np.frombuffer(joined.data, dtype=np.uint8)
-    _POWERS.ensure(len(data))
+    up, down = _POWERS.upto(len(data))
     prefix = np.zeros(len(data) + 1, dtype=np.uint64)
-    np.cumsum(data * _POWERS.up[: len(data)], out=prefix[1:])
-    poly = (prefix[last] - prefix[first]) * _POWERS.down[first]
+    np.cumsum(data * up, out=prefix[1:])
+    poly = (prefix[last] - prefix[first]) * down[first]
     mixed = _fmix64(poly ^ (last - first).astype(np.uint64))
     hashes = np.sort((mixed >> _32).astype(np.uint32))
     # np.unique does the same, at many times the cost on arrays this small.
