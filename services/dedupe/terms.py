@@ -157,6 +157,12 @@ def _before(parts: list[str], word: int) -> str:
     return before[-3:]
 
 
+@lru_cache(maxsize=1 << 12)
+def _opens_sentence(before: str) -> bool:
+    """Whether a word after these characters starts a sentence (or a line)."""
+    return "\n" in before or _SENTENCE_END.search(before) is not None
+
+
 def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[str]]:
     """Each content term's count, and the terms that occur as names (capitalised inside a
     sentence; in German, only where no article or adjective makes it a common noun)."""
@@ -165,20 +171,24 @@ def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[
     # words, and only capitalised words need to know what comes before them.
     parts = (_ASCII_SPLIT if full.isascii() else _SPLIT).split(full)
     words = parts[1::2]
-    _VOCABULARY.learn(words)
-    english = sum(map(_VOCABULARY.vote.__getitem__, words[:400])) >= 0  # no more German
-    terms = list(map(_VOCABULARY.term.__getitem__, words))
+    vocabulary = _VOCABULARY
+    vocabulary.learn(words)
+    english = sum(map(vocabulary.vote.__getitem__, words[:400])) >= 0  # no more German
     named: set[str] = set()
-    for n in compress(range(len(words)), map(_VOCABULARY.capital.__getitem__, words)):
-        term = terms[n]
+    for n in compress(range(len(words)), map(vocabulary.capital.__getitem__, words)):
+        term = vocabulary.term[words[n]]
         if n == 0 or term in named:
             continue
-        before = _before(parts, 2 * n + 1)
-        if "\n" in before or _SENTENCE_END.search(before):
-            continue  # a sentence's first word
+        gap = parts[2 * n]
+        # A word ends in a letter or digit, so only the gap can end a sentence; a gap and
+        # word shorter than three characters reach back further (to a line's start, say).
+        if _opens_sentence(
+            gap[-3:] if len(gap) + len(words[n - 1]) >= 3 else _before(parts, 2 * n + 1)
+        ):
+            continue
         if english or _german_name_cue(words[n - 1]):
             named.add(term)
-    counts = Counter(terms)
+    counts = Counter(map(vocabulary.term.__getitem__, words))
     del counts[""]
     return counts, named
 
