@@ -3,10 +3,9 @@
 datasketch hashes shingles with SHA-1 by default; our shingle hash (``shingles``), and xxh32 for
 other items, give the same 32-bit range at a fraction of the cost. Permutations are drawn once per
 process, not once per article. Signatures are datasketch's ``affine32`` MinHash values, computed
-here in blocks written into one reused array (``MinHash.update_batch`` allocates its
-items × permutations arrays anew for every article);
-they are stored as datasketch ``LeanMinHash`` bytes: seed and hash values only, 528 bytes at 128
-permutations.
+by one compiled loop (``kernels.min_affine``), where ``MinHash.update_batch`` allocates and
+passes over items × permutations arrays for every article. They are stored as datasketch
+``LeanMinHash`` bytes: seed and hash values only, 528 bytes at 128 permutations.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ import numpy.typing as npt
 import xxhash
 from datasketch import LeanMinHash, MinHash
 from datasketch.lsh import _optimal_param
+
+from services.dedupe.kernels import min_affine
 
 Signature = npt.NDArray[np.uint32]
 SCHEME = "affine32"  # datasketch's 2.0 default: uint32 values, collision-free permutations
@@ -39,23 +40,10 @@ class SignatureParams:
 
 # xxhash's own function, no Python wrapper: it is called once per shingle.
 _xxh32 = xxhash.xxh32_intdigest
-EMPTY = 0xFFFFFFFF  # datasketch's value of a permutation no shingle reached
-BLOCK = 2048  # shingles per block: 1 MB of work array at 128 permutations
-
-
-def _fmix32(values: Signature) -> Signature:
-    """MurmurHash3's finaliser, which datasketch's affine32 scheme applies to each shingle hash
-    before its permutations (uint32 arithmetic wraps around, as intended)."""
-    values = values ^ (values >> np.uint32(16))
-    values = values * np.uint32(0x85EBCA6B)
-    values = values ^ (values >> np.uint32(13))
-    values = values * np.uint32(0xC2B2AE35)
-    return values ^ (values >> np.uint32(16))
 
 
 class Signer:
-    """One per event loop: ``sign`` writes into the signer's own work array, so two threads must
-    not share a signer (a process's coroutines may: ``sign`` never awaits)."""
+    """Permutations drawn once: every article's signature uses the same."""
 
     def __init__(self, params: SignatureParams) -> None:
         self.params = params
@@ -65,7 +53,6 @@ class Signer:
         a, b = template.permutations
         self._a = np.asarray(a, dtype=np.uint32)
         self._b = np.asarray(b, dtype=np.uint32)
-        self._work = np.empty(BLOCK * params.num_perm, dtype=np.uint32)
         self.bands, self.rows = params.bands_rows
 
     def sign(self, items: list[bytes]) -> Signature:
@@ -76,16 +63,7 @@ class Signer:
     def sign_hashes(self, hashes: Signature) -> Signature:
         """The signature of items whose 32-bit hashes (datasketch's ``hashfunc`` values) these
         are."""
-        values = np.full(self.params.num_perm, EMPTY, dtype=np.uint32)
-        mixed = _fmix32(hashes)
-        for start in range(0, len(mixed), BLOCK):
-            block = mixed[start : start + BLOCK]
-            # Permutations × items, each permutation's row contiguous: its minimum is one pass.
-            work = self._work[: self.params.num_perm * len(block)].reshape(-1, len(block))
-            np.multiply(self._a[:, None], block, out=work)
-            np.add(work, self._b[:, None], out=work)
-            np.minimum(values, work.min(axis=1), out=values)
-        return values
+        return min_affine(hashes, self._a, self._b)
 
     def band_keys(self, signature: Signature) -> list[bytes]:
         """One 8-byte bucket id per band: articles sharing a bucket are LSH candidates."""

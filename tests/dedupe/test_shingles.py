@@ -1,17 +1,11 @@
 import numpy as np
-import pytest
 from datasketch import MinHash
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.dedupe.kernels import BASE
 from services.dedupe.normalize import joined_words, words
-from services.dedupe.shingles import (
-    BASE,
-    _Powers,
-    content_hash,
-    shingle_hashes,
-    shingles,
-)
+from services.dedupe.shingles import content_hash, shingle_hashes, shingles
 from services.dedupe.signature import SCHEME, Signer
 from tests.dedupe.test_signature import PARAMS
 
@@ -78,25 +72,6 @@ def test_a_window_hashes_alike_wherever_it_stands_in_however_long_a_text() -> No
     alone = shingle_hashes(joined_words("one two three four five"), 5)
     text = "filler " * 50_000 + "one two three four five"
     assert alone[0] in shingle_hashes(joined_words(text), 5)
-
-
-def test_a_text_longer_than_the_kept_tables_hashes_its_windows_alike(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    text = "filler words " * 100 + "one two three four five"
-    kept = shingle_hashes(joined_words(text), 5)
-    monkeypatch.setattr(_Powers, "KEEP", 64)
-    assert np.array_equal(shingle_hashes(joined_words(text), 5), kept)
-
-
-def test_powers_for_a_text_longer_than_the_kept_tables_are_not_kept() -> None:
-    powers = _Powers()
-    powers.KEEP = 64
-    up, down = powers.upto(1000)
-    assert len(powers.up) == 1
-    assert up[1] == BASE and bool(np.all(up * down == 1))
-    assert np.array_equal(powers.upto(64)[0], up[:64])
-    assert len(powers.up) >= 64
 
 
 def test_signature_is_datasketchs_minhash_with_the_shingle_hash_as_hashfunc() -> None:
