@@ -3,10 +3,10 @@
 In numpy, a MinHash signature is three passes over an items × permutations array (multiply, add,
 minimum) and a shingle hash several passes over the text and tables of powers: each pass reads
 and writes memory, so they took 46 and 27 µs of an article's 195. Compiled, each is one loop that
-keeps its running values in registers. numba compiles them on first use and caches the machine
-code beside this file (or in the user's cache directory where this one is read-only). They are
-compiled for their one signature when this module is imported, not on first use, which would
-make some article wait a second; after the first process, importing loads the cached code.
+keeps its running values in registers. numba compiles each for its one signature when this
+module is imported, not on first use (which would make some article wait a second), and caches
+the machine code beside this file (or in the user's cache directory where this one is
+read-only): after the first process on a machine, importing loads the cached code.
 """
 
 from __future__ import annotations
