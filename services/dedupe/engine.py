@@ -148,7 +148,7 @@ class DedupeEngine:
         self.settings = settings
         self.thresholds = thresholds_for(settings)
         self.placer = StoryPlacer(
-            stories, settings.story_threshold, settings.decide_timeout_ms / 1000, self._grace
+            stories, settings.story_threshold, settings.decide_timeout_ms / 1000
         )
         self.outbox = Outbox(redis, index.keys) if is_cluster(redis) else None
         self.partitions = Partitions(redis, index.keys, settings.raw_streams, DEDUPE_GROUP)
@@ -288,9 +288,10 @@ class DedupeEngine:
         found = await look(looking)
         judged = outcomes()
         fresh = [n for n, o in zip(looking, judged, strict=True) if isinstance(o, Canonical)]
-        if fresh and await self._grace(max(pending[n].filed.entry.article_id for n in fresh)):
+        if fresh and await self._second_look():
             # An earlier copy another worker (or partition) took a moment later than this one
             # may not be filed yet: a second look lets it be the canonical one.
+            await self._before_second_look(max(pending[n].filed.entry.article_id for n in fresh))
             found |= await look(fresh)
             judged = outcomes()
         decisions: list[Judged] = [None] * len(pending)
@@ -451,19 +452,9 @@ class DedupeEngine:
         except Exception as exc:
             return dict.fromkeys(placed, exc)
 
-    async def _grace(self, article_id: str) -> bool:
-        """Before a second look: wait until every partition delivered what was ingested up to
-        ``article_id``, and a grace for the replicas that took it to file it
-        (``services.dedupe.partitions``). Only where another replica or partition may be filing
-        an earlier article: a replica reading one stream alone waits for nothing (False)."""
-        if not await self._others_filing():
-            return False
-        timeout = min(self.settings.partition_wait_ms, self.settings.claim_idle_ms / 2) / 1000
-        await self.partitions.wait_delivered(article_id, timeout)
-        await asyncio.sleep(self.settings.settle_ms / 1000)
-        return True
-
-    async def _others_filing(self) -> bool:
+    async def _second_look(self) -> bool:
+        """Only where another replica or partition may be filing an earlier copy: a replica
+        reading one stream alone gives its articles no grace (nobody else files anything)."""
         if len(self.partitions.streams) > 1:
             return True
         # Seen at least every read (one blocks this long at most) and every re-claim of the
@@ -472,6 +463,13 @@ class DedupeEngine:
         return self.settings.settle_ms > 0 and await self.partitions.others_reading(
             self.settings.consumer_name, seen_within
         )
+
+    async def _before_second_look(self, article_id: str) -> None:
+        """Every partition delivered what was ingested by then, and a grace for the replicas
+        that took it to file it (``services.dedupe.partitions``)."""
+        timeout = min(self.settings.partition_wait_ms, self.settings.claim_idle_ms / 2) / 1000
+        await self.partitions.wait_delivered(article_id, timeout)
+        await asyncio.sleep(self.settings.settle_ms / 1000)
 
     async def _poll(
         self,

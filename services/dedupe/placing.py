@@ -33,8 +33,6 @@ from shared.ids import id_time_ms
 from shared.models import RawArticle
 
 Poll = Callable[[Callable[[], Awaitable[bool]], float, str], Awaitable[None]]
-# Give other replicas' articles ingested up to this id time to be filed; False: none can be.
-Grace = Callable[[str], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -96,11 +94,10 @@ def _placement(
 
 
 class StoryPlacer:
-    def __init__(self, index: StoryIndex, threshold: float, timeout_s: float, grace: Grace) -> None:
+    def __init__(self, index: StoryIndex, threshold: float, timeout_s: float) -> None:
         self.index = index
         self.threshold = threshold
         self.timeout_s = timeout_s
-        self.grace = grace
 
     async def terms_all(self, articles: Sequence[RawArticle]) -> list[Terms]:
         """Only canonical articles need theirs: a duplicate joins its canonical's story."""
@@ -152,12 +149,6 @@ class StoryPlacer:
             placed[n] = Placement(stories_of[canonical_id] or canonical_id)
         live = [n for n, ok in zip(filings, filed, strict=True) if ok]
         judged = await self._judge([(decided[n][0], filings[n], None) for n in live])
-        opening = [decided[n][0].id for n, (o, _) in zip(live, judged, strict=True)
-                   if isinstance(o, NewStory)]  # fmt: skip
-        if opening and await self.grace(max(opening)):
-            # An earlier article on the event that another replica took a moment later may
-            # not have been filed when these looked: a second look lets it open the story.
-            judged = await self._judge([(decided[n][0], filings[n], None) for n in live])
         for n, (outcome, found_ids) in zip(live, judged, strict=True):
             article, filing, counted = decided[n][0], filings[n], decided[n][2].all
             if isinstance(outcome, Await):
