@@ -4,8 +4,14 @@ same run.
 
 On a machine with few cores the rate is bounded by the cores, not by the design; the dedupe CPU
 time per article (all replicas together) is the figure that shows whether replicas add work.
-CPU time also varies with how busy the machine is, so the Redis commands per article (every
-service's, counted by the servers) are printed beside it: work that does not.
+CPU time also varies with how busy the machine is, so two figures are printed beside it: the
+Redis commands per article (every service's, counted by the servers), and the CPU time of the
+replicas' text work per article (features and term counts, counted by the replicas). Both are
+the same work for an article however many replicas run; what the text work's CPU time does is
+what the machine does to all of it.
+
+Every setup first stores ``WARMUP_ARTICLES`` articles that are not measured: fresh processes
+fill what they keep for the next articles, and n fresh replicas would do so n times.
 """
 
 from __future__ import annotations
@@ -20,10 +26,10 @@ from typing import Any
 from rich.table import Table
 
 from benchmarks import stages
-from benchmarks.cores import text_work_cpu_ms
 from shared.cluster import EmbeddedCluster
 
 PARTITIONS = 4
+WARMUP_ARTICLES = 1000
 
 
 @dataclass
@@ -33,61 +39,72 @@ class Point:
     dedupe_cpu_ms: list[float] = field(default_factory=list)  # per article, all replicas
     all_cpu_ms: list[float] = field(default_factory=list)  # per article, every service
     commands: list[float] = field(default_factory=list)  # Redis commands per article, all services
-    # The same text work in as many processes at once, CPU ms per article (``benchmarks.cores``)
-    text_work_ms: list[float] = field(default_factory=list)
+    text_work_ms: list[float] = field(default_factory=list)  # per article, all replicas
 
     def record(self, count: int, every: stages.Timed, dedupe: stages.Timed) -> None:
         self.rates.append(every.rate(count))
         self.dedupe_cpu_ms.append(dedupe.cpu_seconds / count * 1000)
         self.all_cpu_ms.append(every.cpu_seconds / count * 1000)
         self.commands.append(every.redis_commands / count)
+        self.text_work_ms.append(dedupe.text_work_seconds / count * 1000)
 
 
 def measure_scaleout(
-    bodies: Sequence[dict[str, Any]], replicas: Sequence[int], runs: int, concurrency: int
+    bodies: Sequence[dict[str, Any]],
+    replicas: Sequence[int],
+    runs: int,
+    concurrency: int,
+    warmup: Sequence[dict[str, Any]] = (),
 ) -> list[Point]:
-    """The baseline (one server, one replica) first, then each replica count on the cluster."""
+    """The baseline (one server, one replica) first, then each replica count on the cluster;
+    each after ``warmup`` (unmeasured) on fresh processes and a fresh index."""
     baseline = Point("one Redis server, 1 replica, 1 partition")
-    texts = [(b["text"], b["title"]) for b in bodies]
     points = [Point(f"3-master cluster, {n} replica{'s' if n > 1 else ''}, "
                     f"{PARTITIONS} partitions") for n in replicas]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="newsdedup-scaleout-") as tmp:
         root = Path(tmp)
         for run in range(runs):
             single = stages.settings_for(root, f"single-{run}")
-            baseline.record(
-                len(bodies), *stages.end_to_end_replicas(single, bodies, concurrency, 1)
-            )
-            baseline.text_work_ms.append(text_work_cpu_ms(texts, 1))
+            measured = stages.end_to_end_replicas(single, bodies, concurrency, 1, warmup)
+            baseline.record(len(bodies), *measured)
             with EmbeddedCluster(root / f"cluster-{run}") as cluster:
                 for n, point in zip(replicas, points, strict=True):
                     settings = stages.settings_for(root, f"cluster{n}-{run}").model_copy(
                         update={"redis_url": cluster.url, "partitions": PARTITIONS}
                     )
-                    measured = stages.end_to_end_replicas(settings, bodies, concurrency, n)
+                    measured = stages.end_to_end_replicas(settings, bodies, concurrency, n, warmup)
                     point.record(len(bodies), *measured)
-                    point.text_work_ms.append(text_work_cpu_ms(texts, n))
     return [baseline, *points]
 
 
 def scaleout_table(points: Sequence[Point], cpus: int | None) -> Table:
-    """Growth is against the first cluster row (one replica): the dedupe CPU per article, and
-    the same text work's in as many processes as replicas (what sharing the cores costs)."""
+    """Growth is against the first cluster row (one replica), of the dedupe CPU per article, of
+    its text work's (the same work whatever the replicas: what the machine does to it), and of
+    the rest's (the protocol, the Redis client, the stream reads)."""
     table = Table(title=f"Scale-out, end to end (POST → stored), {cpus} CPUs")
     for column in ("setup", "articles/s: median", "min–max", "vs one server",
-                   "dedupe CPU ms/article", "growth", "text work in as many processes: growth",
-                   "all services CPU ms/article", "Redis commands/article"):  # fmt: skip
+                   "dedupe CPU ms/article", "growth", "of it text work", "growth",
+                   "the rest", "growth", "all services CPU ms/article",
+                   "Redis commands/article"):  # fmt: skip
         table.add_column(column, justify="left" if column == "setup" else "right")
     first = statistics.median(points[0].rates)
-    one = points[1] if len(points) > 1 else points[0]
-    one_cpu, one_text = (statistics.median(v) for v in (one.dedupe_cpu_ms, one.text_work_ms))
+    one = _cpu_split(points[1] if len(points) > 1 else points[0])
     for point in points:
         rate = statistics.median(point.rates)
-        cpu, text = (statistics.median(v) for v in (point.dedupe_cpu_ms, point.text_work_ms))
+        cpu_cells = []
+        for ms, base in zip(_cpu_split(point), one, strict=True):
+            cpu_cells += [f"{ms:.2f}", f"{ms / base:.2f}×"]
         table.add_row(
             point.label, f"{rate:.0f}", f"{min(point.rates):.0f}–{max(point.rates):.0f}",
-            f"{rate / first:.2f}×", f"{cpu:.2f}", f"{cpu / one_cpu:.2f}×",
-            f"{text / one_text:.2f}×", f"{statistics.median(point.all_cpu_ms):.2f}",
+            f"{rate / first:.2f}×", *cpu_cells,
+            f"{statistics.median(point.all_cpu_ms):.2f}",
             f"{statistics.median(point.commands):.0f}",
         )  # fmt: skip
     return table
+
+
+def _cpu_split(point: Point) -> tuple[float, float, float]:
+    """Medians of the dedupe CPU ms per article: all of it, its text work, the rest."""
+    rest = [cpu - text for cpu, text in zip(point.dedupe_cpu_ms, point.text_work_ms, strict=True)]
+    median = statistics.median
+    return median(point.dedupe_cpu_ms), median(point.text_work_ms), median(rest)

@@ -33,7 +33,7 @@ from rich.table import Table
 from benchmarks import stages
 from benchmarks.corpus import DEFAULT_DATA, TRANSFORMATIONS, Doc, build, load_news, load_seeds
 from benchmarks.scale import ScalePoint, measure_scale
-from benchmarks.scaleout import measure_scaleout, scaleout_table
+from benchmarks.scaleout import WARMUP_ARTICLES, measure_scaleout, scaleout_table
 from benchmarks.stages import Latencies
 from services.dedupe.decide import DuplicateOf, Entry, State, judge
 from services.dedupe.engine import thresholds_for
@@ -325,7 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "cluster" in wanted:
         replicas = [int(n) for n in args.replicas.split(",")]
         bodies = stages.article_bodies(docs)
-        scaled = measure_scaleout(bodies, replicas, args.runs, args.concurrency)
+        warmup = stages.article_bodies(base[-WARMUP_ARTICLES:])  # unused by 3,000
+        scaled = measure_scaleout(bodies, replicas, args.runs, args.concurrency, warmup)
         console.print(scaleout_table(scaled, os.cpu_count()))
     return 0
 

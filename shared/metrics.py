@@ -39,6 +39,10 @@ WAITED = Counter(
     "Articles whose decision waited for another article being judged at the same time",
     ["step"],  # verdict: for a similar article; story: for an article of the same story
 )
+TEXT_WORK_CPU = Counter(
+    "newsdedup_text_work_cpu_seconds",
+    "CPU time of the per-article text work (features, term counts)",
+)  # the same work per article however many replicas run: the machine's own speed, measured
 DEAD_LETTERED = Counter("newsdedup_dead_lettered", "Entries this process moved to the dead stream")
 STREAM_LENGTH = Gauge("newsdedup_stream_length", "Entries in the stream", ["stream"])
 STREAM_PENDING = Gauge(
