@@ -7,8 +7,9 @@ time per article (all replicas together) is the figure that shows whether replic
 CPU time also varies with how busy the machine is, so two figures are printed beside it: the
 Redis commands per article (every service's, counted by the servers), and the CPU time of the
 replicas' text work per article (features and term counts, counted by the replicas). Both are
-the same work for an article however many replicas run; what the text work's CPU time does is
-what the machine does to all of it.
+the same work for an article however many replicas run: the text work's growth is what the
+machine does to identical work, and the rest's (dedupe CPU minus text work) is to be read
+against it.
 
 Every setup first stores ``WARMUP_ARTICLES`` articles that are not measured: fresh processes
 fill what they keep for the next articles, and n fresh replicas would do so n times.
