@@ -107,6 +107,9 @@ def stack(settings: Settings, services: Sequence[str]) -> Iterator[Stack]:
         for service in services:
             running.start_service(service)
         yield running
+    except BaseException:  # a timeout of the test runner too
+        print(running.log_tails(), file=sys.stderr)
+        raise
     finally:
         running.stop()
 

@@ -103,6 +103,15 @@ class Stack:
         process.terminate()
         return process.wait(timeout=timeout)
 
+    def log_tails(self, lines: int = 40) -> str:
+        """The end of each service's log: all a failed run leaves to go on once its temporary
+        directory is gone."""
+        parts = []
+        for log in sorted(self.log_dir.glob("*.log")):
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {log.name}, last {len(tail)} lines\n" + "\n".join(tail))
+        return "\n".join(parts)
+
     def start(self) -> Stack:
         self.start_redis()
         for service in SERVICES:
@@ -135,4 +144,6 @@ class Stack:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc_type is not None:
+            print(self.log_tails(), file=sys.stderr)
         self.stop()

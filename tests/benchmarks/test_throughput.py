@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from benchmarks.corpus import Doc, load_seeds
 from benchmarks.scale import measure_scale, shards_for
 from benchmarks.scaleout import measure_scaleout
-from benchmarks.stages import article_bodies, end_to_end_replicas, settings_for
+from benchmarks.stages import article_bodies, end_to_end_replicas, settings_for, stack
 from benchmarks.throughput import (
     CoreIndex,
     NaiveIndex,
@@ -90,3 +92,13 @@ def test_articles_stored_as_a_warm_up_are_not_measured(tmp_path: Path) -> None:
     # The seeds are new articles and open stories, the copies only join them: without the
     # seeds' work, far fewer commands.
     assert 0 < warmed.redis_commands < cold.redis_commands * 0.75
+
+
+def test_a_stage_that_fails_prints_the_end_of_the_service_logs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(RuntimeError), stack(settings_for(tmp_path, "failing"), []) as running:
+        running.log_dir.mkdir(parents=True, exist_ok=True)
+        (running.log_dir / "dedupe.log").write_text("the last words\n")
+        raise RuntimeError("the stage failed")
+    assert "the last words" in capsys.readouterr().err
