@@ -11,6 +11,12 @@ the same work for an article however many replicas run: the text work's growth i
 machine does to identical work, and the rest's (dedupe CPU minus text work) is to be read
 against it.
 
+The control row runs the largest replica count again as that many stacks of one replica each,
+sharing only the cluster: each its own index, each all the articles. Each replica does exactly
+the work of one replica alone, protocol and round trips included, on a machine at least as busy;
+so the control's growth is what sharing the cores does to the same work, and the replicas'
+growth beyond it is what sharing one index costs.
+
 Every setup first stores ``WARMUP_ARTICLES`` articles that are not measured: fresh processes
 fill what they keep for the next articles, and n fresh replicas would do so n times.
 """
@@ -56,12 +62,17 @@ def measure_scaleout(
     runs: int,
     concurrency: int,
     warmup: Sequence[dict[str, Any]] = (),
+    independent: int = 0,
 ) -> list[Point]:
     """The baseline (one server, one replica) first, then each replica count on the cluster;
-    each after ``warmup`` (unmeasured) on fresh processes and a fresh index."""
+    each after ``warmup`` (unmeasured) on fresh processes and a fresh index. Last, unless
+    ``independent`` is 0, the control: that many single-replica stacks at once on the cluster,
+    each with its own index and all the articles (``stages.end_to_end_independent``)."""
     baseline = Point("one Redis server, 1 replica, 1 partition")
     points = [Point(f"3-master cluster, {n} replica{'s' if n > 1 else ''}, "
                     f"{PARTITIONS} partitions") for n in replicas]  # fmt: skip
+    control = Point(f"control: {independent} stacks of 1 replica at once, each its own index "
+                    f"and all articles")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="newsdedup-scaleout-") as tmp:
         root = Path(tmp)
         for run in range(runs):
@@ -75,7 +86,16 @@ def measure_scaleout(
                     )
                     measured = stages.end_to_end_replicas(settings, bodies, concurrency, n, warmup)
                     point.record(len(bodies), *measured)
-    return [baseline, *points]
+                if independent:
+                    alone = [
+                        stages.settings_for(root, f"control{k}-{run}").model_copy(
+                            update={"redis_url": cluster.url, "partitions": PARTITIONS}
+                        )
+                        for k in range(independent)
+                    ]
+                    measured = stages.end_to_end_independent(alone, bodies, concurrency, warmup)
+                    control.record(independent * len(bodies), *measured)
+    return [baseline, *points, *([control] if independent else [])]
 
 
 def scaleout_table(points: Sequence[Point], cpus: int | None) -> Table:

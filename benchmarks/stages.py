@@ -16,7 +16,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -372,6 +373,48 @@ def end_to_end_replicas(
         wait_until(lambda: _stored(running.url("store")) >= total, "all stored")
         timed = replace(every.stop(), redis_commands=redis_commands(client) - commands)
         text_work = sum(_text_work_seconds(running.url(name)) for name in names) - text_work
+        client.close()
+        return timed, replace(dedupe.stop(), text_work_seconds=text_work)
+
+
+def end_to_end_independent(
+    settings: Sequence[Settings],
+    bodies: Sequence[dict[str, Any]],
+    concurrency: int,
+    warmup: Sequence[dict[str, Any]] = (),
+) -> tuple[Timed, Timed]:
+    """``end_to_end_replicas`` with one replica, as ``len(settings)`` stacks at once that share
+    nothing but the Redis (each its own keys and streams) and each store all of ``bodies``.
+
+    Each replica does exactly the work of one replica alone, on a machine as busy as with that
+    many replicas (busier: each stack has its own ingest and store). So its CPU time per article
+    against one replica alone is what sharing the cores does to the same work, protocol and
+    Redis round trips included; replicas that share one index are read against it.
+    """
+    redis_url = settings[0].redis_url
+    assert redis_url and all(s.redis_url == redis_url for s in settings), "one Redis for all"
+    with ExitStack() as stacks:
+        running = [stacks.enter_context(stack(s, ["store", "ingest", "dedupe"])) for s in settings]
+
+        def store_all(articles: Sequence[dict[str, Any]], before: int) -> None:
+            def one(stacked: Stack) -> None:
+                post_all(stacked.url("ingest"), articles, 100, concurrency)
+                total = before + len(articles)
+                wait_until(lambda: _stored(stacked.url("store")) >= total, "all stored")
+
+            with ThreadPoolExecutor(len(running)) as pool:
+                list(pool.map(one, running))  # list(): a failed stack raises here
+
+        if warmup:
+            store_all(warmup, 0)
+        client = sync_client(redis_url, settings[0].cluster)
+        commands = redis_commands(client)
+        text_work = sum(_text_work_seconds(r.url("dedupe")) for r in running)
+        every = Stopwatch(*(p.pid for r in running for p in r.processes.values()))
+        dedupe = Stopwatch(*(r.processes["dedupe"].pid for r in running))
+        store_all(bodies, len(warmup))
+        timed = replace(every.stop(), redis_commands=redis_commands(client) - commands)
+        text_work = sum(_text_work_seconds(r.url("dedupe")) for r in running) - text_work
         client.close()
         return timed, replace(dedupe.stop(), text_work_seconds=text_work)
 

@@ -288,6 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="index sizes for the scale stage")  # fmt: skip
     parser.add_argument("--replicas", default="1,2,4",
                         help="dedupe replica counts for the cluster stage")  # fmt: skip
+    parser.add_argument("--control", type=int, default=None,
+                        help="independent one-replica stacks for the cluster stage's control "
+                             "(default: the largest replica count; 0: none)")  # fmt: skip
     args = parser.parse_args(argv)
     console = Console(width=200)
     try:
@@ -326,7 +329,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         replicas = [int(n) for n in args.replicas.split(",")]
         bodies = stages.article_bodies(docs)
         warmup = stages.article_bodies(base[-WARMUP_ARTICLES:])  # unused by 3,000
-        scaled = measure_scaleout(bodies, replicas, args.runs, args.concurrency, warmup)
+        control = max(replicas) if args.control is None else args.control
+        scaled = measure_scaleout(
+            bodies, replicas, args.runs, args.concurrency, warmup, control if control > 1 else 0
+        )
         console.print(scaleout_table(scaled, os.cpu_count()))
     return 0
 

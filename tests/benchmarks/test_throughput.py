@@ -72,10 +72,13 @@ def test_the_index_gets_a_shard_per_96_bucket_members_once_it_outgrows_1024() ->
     assert shards_for(100, 37) == 1024
 
 
-def test_the_cluster_stage_measures_each_replica_count_beside_one_server() -> None:
-    points = measure_scaleout(article_bodies(SEEDS + COPIES), [1, 2], runs=1, concurrency=2)
+def test_the_cluster_stage_measures_each_replica_count_beside_one_server_and_the_control() -> None:
+    points = measure_scaleout(
+        article_bodies(SEEDS + COPIES), [1, 2], runs=1, concurrency=2, independent=2
+    )
     assert [p.label.split(",")[0] for p in points] == [
         "one Redis server", "3-master cluster", "3-master cluster",
+        "control: 2 stacks of 1 replica at once",
     ]  # fmt: skip
     for point in points:
         assert len(point.rates) == len(point.dedupe_cpu_ms) == 1
