@@ -622,33 +622,39 @@ class DedupeEngine:
         return self._finals(ready, recorded, now)
 
     async def _settle_stories(self, ready: Sequence[Decided]) -> dict[str, Story]:
-        """Each canonical article's story once it is in it, each record updated in its slot."""
+        """Each canonical article's story once it is in it: every record read, updated and
+        written unless changed meanwhile (in its own slot), all in one round trip each way; the
+        stories another consumer changed first are settled again."""
         joining: defaultdict[str, list[Decided]] = defaultdict(list)
         for r in ready:
             if r.placement.member is not None:
                 joining[r.placement.story_id].append(r)
-        settled_in = await asyncio.gather(
-            *(self._settle_story(story_id, rs) for story_id, rs in joining.items())
-        )
-        return {i: story for found in settled_in for i, story in found.items()}
-
-    async def _settle_story(self, story_id: str, joining: Sequence[Decided]) -> dict[str, Story]:
-        """Put the articles in their story: read, update, write unless changed meanwhile."""
-        key = self.index.keys.story(story_id)
-        while True:
-            raw = await self.redis.get(key)
-            stories = {story_id: decode_story(raw)} if raw else {}
-            after = {}
-            for r in joining:
-                story = self.placer.story_after(r.placement, r.delivery.item, stories)
-                if story is not None:
-                    after[r.delivery.item.id] = story
+        after: dict[str, Story] = {}
+        opened: list[Story] = []
+        now = _now_ms()
+        while joining:
+            records = await self.stories.records(list(joining))
+            tried = []
+            for (story_id, rs), raw in zip(joining.items(), records, strict=True):
+                stories = {story_id: decode_story(raw)} if raw else {}
+                placed = {}
+                for r in rs:
+                    story = self.placer.story_after(r.placement, r.delivery.item, stories)
+                    if story is not None:
+                        placed[r.delivery.item.id] = story
+                tried.append((story_id, raw, stories, placed))
             now = _now_ms()
-            if story_id not in stories or await self.stories.replace(stories[story_id], raw, now):
-                break
-        # A story that had closed: its articles opened new ones, under their own ids (slots),
-        # which nobody else can see until their members are recorded.
-        opened = [s for i, s in stories.items() if i != story_id]
+            writes = [(stories[i], raw) for i, raw, stories, _ in tried if i in stories]
+            lost = {story.story_id for (story, _), written
+                    in zip(writes, await self.stories.replace_all(writes, now), strict=True)
+                    if not written}  # fmt: skip
+            for story_id, _, stories, placed in tried:
+                if story_id not in lost:
+                    after |= placed
+                    # A story that had closed: its articles opened new ones, under their own
+                    # ids (slots), which nobody else can see until their members are recorded.
+                    opened += [s for i, s in stories.items() if i != story_id]
+            joining = defaultdict(list, {i: joining[i] for i in lost})
         if opened:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for story in opened:

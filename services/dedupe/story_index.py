@@ -20,6 +20,7 @@ from functools import lru_cache
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
+from redis.typing import EncodableT
 
 from services.dedupe.buckets import LshBuckets, Placed, Query
 from services.dedupe.decide import State
@@ -222,14 +223,31 @@ class StoryIndex:
         at least a quiet time from now (a backlog of old news is grouped as it arrives)."""
         return max(story.last_seen_ms, now_ms) + self.quiet_ms + SKEW_MS
 
-    async def replace(self, story: Story, expected: bytes | str | None, now_ms: int) -> bool:
-        """Write a story record unless it changed since it read ``expected`` (None: absent).
+    async def records(self, story_ids: Sequence[str]) -> list[bytes | None]:
+        """The story records as stored (None: absent), for ``replace_all``, in one round trip."""
+        values = await get_many(self.redis, [self.keys.story(s) for s in story_ids])
+        return [as_bytes(v) if v else None for v in values]
 
-        A compare-and-set on one key, for a Redis Cluster: redis-py's cluster client cannot
-        read under WATCH from an asyncio program.
+    async def replace_all(
+        self, writes: Sequence[tuple[Story, bytes | None]], now_ms: int
+    ) -> list[bool]:
+        """Write each story record unless it changed since it was read as the value given
+        (None: absent); whether each was written. One round trip for all.
+
+        A compare-and-set on one key each, for a Redis Cluster: redis-py's cluster client
+        cannot read under WATCH from an asyncio program.
         """
-        args = [expected or b"", encode_story(story), self._closes(story, now_ms)]
-        return bool(await self._replace(keys=[self.keys.story(story.story_id)], args=args))
+        if not writes:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for story, expected in writes:
+                args: list[EncodableT] = [
+                    expected or b"",
+                    encode_story(story),
+                    self._closes(story, now_ms),
+                ]
+                await self._replace(keys=[self.keys.story(story.story_id)], args=args, client=pipe)
+            return [bool(written) for written in await pipe.execute()]
 
 
 def settled_member(member: Member, story: Story) -> Member:

@@ -4,7 +4,8 @@ the article next publishes it before acking."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from services.dedupe.app import engine_for
 from services.dedupe.decide import State, canonical
 from services.dedupe.engine import DedupeEngine, Pending, verdict_for
 from services.dedupe.outbox import Outgoing, Record
+from services.dedupe.story_index import decode_story
 from shared.consumer import Delivery
 from shared.ids import id_time_ms
 from shared.models import RawArticle, Verdict
@@ -103,3 +105,28 @@ async def test_a_canonical_article_settled_here_is_known_without_reading_its_sto
     assert (members[article.id].state, members[article.id].story_id) == (
         State.CANONICAL, article.id,
     )  # fmt: skip
+
+
+async def test_a_story_record_another_consumer_changed_meanwhile_is_settled_again(
+    engine: DedupeEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = (raw_article(seed.read_text(encoding="utf-8")) for seed in SEEDS[:2])
+    await engine.judge(await _delivered(engine, first))
+    read_records = engine.stories.records
+
+    async def read_then_joined_by_another(story_ids: Sequence[str]) -> list[bytes | None]:
+        """Another consumer's article joins the story just after this one read it."""
+        records = await read_records(story_ids)
+        monkeypatch.setattr(engine.stories, "records", read_records)
+        for raw in records:
+            assert raw is not None
+            story = decode_story(raw)
+            await engine.stories.replace_all([(replace(story, members=story.members + 1), raw)], 0)
+        return records
+
+    monkeypatch.setattr(engine.stories, "records", read_then_joined_by_another)
+    await engine.judge(await _delivered(engine, second))
+    stories = await engine.stories.stories_of([second.id], id_time_ms(second.id))
+    [raw] = await engine.stories.records([first.id])
+    assert raw is not None
+    assert (stories[second.id], decode_story(raw).members) == (first.id, 3)  # with the other's
