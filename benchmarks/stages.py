@@ -358,23 +358,16 @@ def end_to_end_replicas(
     with stack(settings, ["store", "ingest"]) as running:
         for replica in range(replicas):
             running.start_service("dedupe", replica=replica)
-        names = [name for name in running.processes if name.startswith("dedupe")]
-        assert running.redis_url is not None
         if warmup:
             post_all(running.url("ingest"), warmup, 100, concurrency)
             wait_until(lambda: _stored(running.url("store")) >= len(warmup), "warm-up stored")
-        client = sync_client(running.redis_url, settings.cluster)
-        commands = redis_commands(client)
-        text_work = sum(_text_work_seconds(running.url(name)) for name in names)
-        every = Stopwatch(*(p.pid for p in running.processes.values()))
-        dedupe = Stopwatch(*(running.processes[name].pid for name in names))
-        post_all(running.url("ingest"), bodies, 100, concurrency)
-        total = len(warmup) + len(bodies)
-        wait_until(lambda: _stored(running.url("store")) >= total, "all stored")
-        timed = replace(every.stop(), redis_commands=redis_commands(client) - commands)
-        text_work = sum(_text_work_seconds(running.url(name)) for name in names) - text_work
-        client.close()
-        return timed, replace(dedupe.stop(), text_work_seconds=text_work)
+
+        def store_all() -> None:
+            post_all(running.url("ingest"), bodies, 100, concurrency)
+            total = len(warmup) + len(bodies)
+            wait_until(lambda: _stored(running.url("store")) >= total, "all stored")
+
+        return _measure([running], settings.cluster, store_all)
 
 
 def end_to_end_independent(
@@ -407,16 +400,32 @@ def end_to_end_independent(
 
         if warmup:
             store_all(warmup, 0)
-        client = sync_client(redis_url, settings[0].cluster)
-        commands = redis_commands(client)
-        text_work = sum(_text_work_seconds(r.url("dedupe")) for r in running)
-        every = Stopwatch(*(p.pid for r in running for p in r.processes.values()))
-        dedupe = Stopwatch(*(r.processes["dedupe"].pid for r in running))
-        store_all(bodies, len(warmup))
-        timed = replace(every.stop(), redis_commands=redis_commands(client) - commands)
-        text_work = sum(_text_work_seconds(r.url("dedupe")) for r in running) - text_work
-        client.close()
-        return timed, replace(dedupe.stop(), text_work_seconds=text_work)
+        return _measure(running, settings[0].cluster, lambda: store_all(bodies, len(warmup)))
+
+
+def _measure(
+    stacks: Sequence[Stack], cluster: bool, load: Callable[[], None]
+) -> tuple[Timed, Timed]:
+    """Run ``load`` on running stacks (on one Redis): the time with every service's CPU and the
+    Redis commands made meanwhile, and with the dedupe replicas' CPU alone and their text
+    work's."""
+    redis_url = stacks[0].redis_url
+    assert redis_url is not None
+    dedupes = [(s, name) for s in stacks for name in s.processes if name.startswith("dedupe")]
+
+    def text_work() -> float:
+        return sum(_text_work_seconds(s.url(name)) for s, name in dedupes)
+
+    client = sync_client(redis_url, cluster)
+    commands = redis_commands(client)
+    text_before = text_work()
+    every = Stopwatch(*(p.pid for s in stacks for p in s.processes.values()))
+    dedupe = Stopwatch(*(s.processes[name].pid for s, name in dedupes))
+    load()
+    timed = replace(every.stop(), redis_commands=redis_commands(client) - commands)
+    text_after = text_work()
+    client.close()
+    return timed, replace(dedupe.stop(), text_work_seconds=text_after - text_before)
 
 
 def _text_work_seconds(url: str) -> float:
