@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -102,10 +102,18 @@ class GroupConsumer(Generic[M]):
         handler: Handler[M],
         outage: Callable[[BaseException], bool] | None = None,
         retain_ms: int = 0,
+        in_flight: int = 1,
+        overlap: Callable[[], bool] = lambda: True,
     ) -> None:
         """``outage``: which further errors (a database driver's) mean the service is down.
 
         ``retain_ms``: how much acked history the stream keeps for group-less readers.
+
+        ``in_flight``: how many batches the handler may work on at once. Above 1, the next batch
+        is read while one is handled, so the handler's CPU work on one overlaps its waits for
+        Redis on another; the handler must then cope with batches that overlap. Handlers are
+        started in the order their batches were read. ``overlap`` says whether a batch may be
+        handled beside others now; if not, it is handled before the next read.
         """
         self.redis = redis
         self.settings = settings
@@ -118,6 +126,9 @@ class GroupConsumer(Generic[M]):
         self.retain_ms = retain_ms
         self._trimmer = AckedTrimmer(redis)
         self._trimmed_at = 0.0
+        self._slots = asyncio.Semaphore(in_flight) if in_flight > 1 else None
+        self._handling: set[asyncio.Task[None]] = set()
+        self._overlap = overlap
 
     def register(self, broker: RedisBroker) -> None:
         consumer = self.settings.consumer_name
@@ -140,7 +151,12 @@ class GroupConsumer(Generic[M]):
         async def on_fresh(body: Any, message: RedisBatchStreamMessage) -> None:
             raw = message.raw_message
             fresh = zip(raw["message_ids"], raw["data"], strict=True)
-            await self.process([*await self._abandoned(), *fresh])
+            entries = [*await self._abandoned(), *fresh]
+            if self._slots is None or not self._overlap():
+                await self.process(entries)
+            else:
+                await self._slots.acquire()  # the next read waits for a free slot
+                self._start(self.process(entries))
 
         async def on_reclaimed(body: Any, message: RedisStreamMessage) -> None:
             raw = message.raw_message
@@ -149,19 +165,44 @@ class GroupConsumer(Generic[M]):
         broker.subscriber(stream=fresh, ack_policy=AckPolicy.MANUAL)(on_fresh)
         broker.subscriber(stream=reclaim, ack_policy=AckPolicy.MANUAL)(on_reclaimed)
 
+    def _start(self, processing: Coroutine[Any, Any, None]) -> None:
+        """Handle a batch beside the next read. Tasks start in the order they are created, so
+        handlers begin in the order the batches were read."""
+        task = asyncio.create_task(processing)
+        self._handling.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._handling.discard(task)
+        assert self._slots is not None
+        self._slots.release()
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # As when FastStream's own call fails: logged, the entries stay pending and are
+            # reclaimed after claim_idle_ms.
+            log.error("batch handling failed", extra={"stream": self.stream},
+                      exc_info=error)  # fmt: skip
+
+    async def drain(self) -> None:
+        """Wait for the batches still being handled (after the broker stopped reading)."""
+        while self._handling:
+            await asyncio.gather(*self._handling, return_exceptions=True)
+
     async def process(self, entries: Sequence[tuple[bytes | str, Any]]) -> None:
         deliveries: list[Delivery[M]] = []
+        invalid: list[tuple[str, Any, str]] = []
         for message_id, fields in entries:
             mid = message_id.decode() if isinstance(message_id, bytes) else message_id
             try:
-                item = decode(self.model, fields)
+                deliveries.append(Delivery(self.stream, self.group, mid,
+                                           decode(self.model, fields)))  # fmt: skip
             except (ValidationError, ValueError) as exc:
-                # A payload that does not parse never will: no retries.
-                await self.dead_letter(mid, fields, f"invalid payload: {exc}", deliveries=1)
-                continue
-            deliveries.append(Delivery(self.stream, self.group, mid, item))
-        if deliveries:
-            await self._handle(deliveries)
+                invalid.append((mid, fields, f"invalid payload: {exc}"))
+        try:
+            if deliveries:  # first, before any await: handlers start in the order of reading
+                await self._handle(deliveries)
+        finally:
+            for mid, fields, error in invalid:  # a payload that does not parse never will
+                await self.dead_letter(mid, fields, error, deliveries=1)
 
     async def process_reclaimed(self, message_id: bytes | str, fields: Any) -> None:
         mid = message_id.decode() if isinstance(message_id, bytes) else message_id

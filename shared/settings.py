@@ -95,6 +95,9 @@ class Settings(BaseSettings):
 
     consumer_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     batch_size: int = Field(default=100, ge=1, le=10_000)
+    # Batches a dedupe process works on at once: with 2, one batch's CPU work overlaps the
+    # other's waits for Redis. 1 handles them one after the other.
+    dedupe_batches_in_flight: int = Field(default=2, ge=1, le=16)
     claim_idle_ms: int = Field(default=30_000, ge=10)
     max_deliveries: int = Field(default=5, ge=1)
     # Streams are trimmed below what every group acked; the verdict streams keep this much

@@ -78,7 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
         engine = engine_for(redis, settings)
         await engine.index.claim_params(verification_params(settings))
         broker = make_broker(redis_url, settings.cluster)
-        for stream in settings.raw_streams:  # one group over every partition
+        consumers = [
             GroupConsumer(
                 redis=redis,
                 settings=settings,
@@ -86,13 +86,21 @@ def create_app(settings: Settings) -> FastAPI:
                 group=DEDUPE_GROUP,
                 model=RawArticle,
                 handler=engine.handle,
-            ).register(broker)
+                in_flight=settings.dedupe_batches_in_flight,
+                overlap=lambda: engine.reads_alone,
+            )
+            for stream in settings.raw_streams  # one group over every partition
+        ]
+        for consumer in consumers:
+            consumer.register(broker)
         app.state.redis = redis
         await broker.start()
         try:
             yield
         finally:
             await broker.stop()
+            for consumer in consumers:  # batches under way finish and ack
+                await consumer.drain()
             await redis.aclose()
 
     app = FastAPI(title="newsdedup dedupe", version="0.1.0", lifespan=lifespan)

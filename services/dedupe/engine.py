@@ -48,6 +48,7 @@ from services.dedupe.decide import (
     update_of,
 )
 from services.dedupe.features import features, url_hash
+from services.dedupe.filing import FilingOrder
 from services.dedupe.index import Filing, LineCounts, Probe, RedisIndex
 from services.dedupe.outbox import Outbox, Outgoing, Record
 from services.dedupe.partitions import Partitions
@@ -153,6 +154,11 @@ class DedupeEngine:
         self.outbox = Outbox(redis, index.keys) if is_cluster(redis) else None
         self.partitions = Partitions(redis, index.keys, settings.raw_streams, DEDUPE_GROUP)
         self.replication = Replication(settings.wait_replicas, settings.wait_timeout_ms)
+        self.filing = FilingOrder()
+        # As last seen: the only consumer of the one raw stream. Its batches may then overlap
+        # (the filing order keeps them in order); beside other replicas, an article read ahead
+        # would wait to be filed, past the settle grace the others give it.
+        self.reads_alone = False
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
         _, failures = await self.run(deliveries)
@@ -173,12 +179,17 @@ class DedupeEngine:
         The whole batch is filed first, earliest ingest first, then judged: of two similar
         articles in one batch, the later one always sees the earlier one, which ends canonical.
         """
-        ordered = sorted(deliveries, key=lambda d: d.item.id)
-        if ordered:
-            await self.partitions.taken(ordered[0].stream, [d.item.id for d in ordered])
-        batch: dict[str, Delivery[RawArticle]] = {}
-        again = [d for d in ordered if batch.setdefault(d.item.id, d) is not d]
-        prepared = await self._prepare_all(list(batch.values()))
+        turn = self.filing.next()
+        try:
+            ordered = sorted(deliveries, key=lambda d: d.item.id)
+            await turn.wait()
+            if ordered:
+                await self.partitions.taken(ordered[0].stream, [d.item.id for d in ordered])
+            batch: dict[str, Delivery[RawArticle]] = {}
+            again = [d for d in ordered if batch.setdefault(d.item.id, d) is not d]
+            prepared = await self._prepare_all(list(batch.values()))
+        finally:
+            turn.done()
         decisions = {
             d.message_id: p for d, p in zip(batch.values(), prepared, strict=True)
             if isinstance(p, Decision)
@@ -460,9 +471,11 @@ class DedupeEngine:
         # Seen at least every read (one blocks this long at most) and every re-claim of the
         # entries it holds (twice per claim_idle_ms); unseen for longer, it is gone.
         seen_within = self.settings.claim_idle_ms + READ_BLOCK_MS
-        return self.settings.settle_ms > 0 and await self.partitions.others_reading(
-            self.settings.consumer_name, seen_within
-        )
+        if self.settings.settle_ms <= 0:
+            return False
+        others = await self.partitions.others_reading(self.settings.consumer_name, seen_within)
+        self.reads_alone = not others
+        return others
 
     async def _before_second_look(self, article_id: str) -> None:
         """Every partition delivered what was ingested by then, and a grace for the replicas

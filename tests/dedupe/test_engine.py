@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 from prometheus_client import REGISTRY
+from redis.asyncio.client import Pipeline
 
 from services.dedupe.app import engine_for, index_for, verification_params
-from services.dedupe.decide import Decision, State
+from services.dedupe.decide import Decision, Entry, State
 from services.dedupe.engine import DedupeEngine
-from services.dedupe.index import IndexMismatch, RedisIndex
+from services.dedupe.filing import FilingOrder, Turn
+from services.dedupe.index import Filed, Filing, IndexMismatch, LineCounts, RedisIndex
 from services.republish import republished
 from shared.consumer import Delivery
 from shared.ids import id_time_ms
@@ -396,3 +400,75 @@ async def test_while_another_replica_reads_the_stream_a_first_version_waits_the_
     done, _ = await asyncio.wait({judging}, timeout=0.5)
     judging.cancel()
     assert not done, "judged canonical while another replica may still file an earlier copy"
+
+
+class _Watched(FilingOrder):
+    """Tells when a batch after the first waits for its turn to file."""
+
+    def __init__(self, waiting: asyncio.Event) -> None:
+        super().__init__()
+        self.waiting = waiting
+        self.taken = 0
+
+    def next(self) -> Turn:
+        turn = super().next()
+        self.taken += 1
+        if self.taken == 1:
+            return turn
+        waiting = self.waiting
+
+        class Told(Turn):
+            async def wait(self) -> None:
+                waiting.set()
+                await super().wait()
+
+        return Told(turn.before, turn.mine)
+
+
+async def test_batches_judged_at_once_file_in_the_order_they_were_read(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    earlier, later = raw_article(SEED_TEXT), raw_article("Quelle: dpa\n" + SEED_TEXT)
+    # Read by this replica alone: nobody else files anything, so it gives no settle grace.
+    first, second = [
+        await _deliver(redis, settings, a, settings.consumer_name) for a in (earlier, later)
+    ]
+    # The earlier article's batch stalls before filing until the later one's batch is under
+    # way: waiting for its turn to file, or (were there no turns) committing its verdict.
+    later_under_way = asyncio.Event()
+    engine.filing = _Watched(later_under_way)
+    file_all, record = engine.index.file_all, engine.index.record
+
+    async def stalled(filings: Sequence[Filing], lines: LineCounts | None = None) -> list[Filed]:
+        if any(f.entry.article_id == earlier.id for f in filings):
+            await later_under_way.wait()
+        return await file_all(filings, lines)
+
+    async def recording(pipe: Pipeline, entry: Entry, *rest: Any) -> None:
+        if entry.article_id == later.id:
+            later_under_way.set()
+        await record(pipe, entry, *rest)
+
+    engine.index.file_all = stalled  # type: ignore[method-assign]
+    engine.index.record = recording  # type: ignore[method-assign]
+    judged = await asyncio.wait_for(asyncio.gather(engine.judge(first), engine.judge(second)), 10)
+    assert [(d.status, d.canonical_id) for d in judged] == [
+        ("canonical", earlier.id), ("duplicate", earlier.id),
+    ]  # fmt: skip
+
+
+async def test_a_replica_that_finds_itself_reading_alone_lets_its_batches_overlap(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    mine = await _deliver(redis, settings, raw_article(SEED_TEXT), settings.consumer_name)
+    await engine.judge(mine)
+    assert engine.reads_alone
+
+
+async def test_a_replica_beside_another_does_not_let_its_batches_overlap(
+    engine: DedupeEngine, redis: aioredis.Redis, settings: Settings
+) -> None:
+    await _deliver(redis, settings, raw_article("another replica took this one"), "other")
+    mine = await _deliver(redis, settings, raw_article(SEED_TEXT), settings.consumer_name)
+    await engine.judge(mine)
+    assert not engine.reads_alone

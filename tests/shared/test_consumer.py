@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -15,7 +17,7 @@ from shared.settings import Settings
 from shared.streams import decode, encode
 from tests.waiting import eventually
 
-Run = Callable[..., Awaitable[None]]
+Run = Callable[..., Awaitable[GroupConsumer[Any]]]
 
 
 class Item(BaseModel):
@@ -45,24 +47,55 @@ class Recorder:
             await self.redis.xack(d.stream, d.group, d.message_id)
 
 
+# Long enough that no entry held in a test looks abandoned and is reclaimed meanwhile.
+HELD_IDLE_MS = 30_000
+
+
+class Held(Recorder):
+    """Holds each item's handling until it is released: batches that wait."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        super().__init__(redis, failing=set())
+        self.started: list[int] = []
+        self.releases: dict[int, asyncio.Event] = {}
+
+    def release(self, n: int) -> None:
+        self.releases.setdefault(n, asyncio.Event()).set()
+
+    async def handle(self, deliveries: Sequence[Delivery[Item]]) -> None:
+        for d in deliveries:
+            self.started.append(d.item.n)
+        for d in deliveries:
+            await self.releases.setdefault(d.item.n, asyncio.Event()).wait()
+        await super().handle(deliveries)
+
+
 @pytest.fixture
 async def run(redis: aioredis.Redis, settings: Settings) -> AsyncIterator[Run]:
     brokers = []
 
-    async def start(recorder: Recorder, **overrides: object) -> None:
+    async def start(
+        recorder: Recorder,
+        in_flight: int = 1,
+        overlap: Callable[[], bool] = lambda: True,
+        **overrides: object,
+    ) -> GroupConsumer[Item]:
         configured = settings.model_copy(update={"max_deliveries": 3, **overrides})
         assert configured.redis_url
         broker = make_broker(configured.redis_url)
-        GroupConsumer(
+        consumer = GroupConsumer(
             redis=redis, settings=configured, stream=settings.stream_raw, group="g",
-            model=Item, handler=recorder.handle,
-        ).register(broker)  # fmt: skip
+            model=Item, handler=recorder.handle, in_flight=in_flight, overlap=overlap,
+        )  # fmt: skip
+        consumer.register(broker)
         await broker.start()
-        brokers.append(broker)
+        brokers.append((broker, consumer))
+        return consumer
 
     yield start
-    for broker in brokers:
+    for broker, consumer in brokers:
         await broker.stop()
+        await asyncio.wait_for(consumer.drain(), 10)  # a batch still held fails the test
 
 
 async def _dead(redis: aioredis.Redis, settings: Settings) -> list[DeadLetter]:
@@ -176,6 +209,79 @@ async def test_a_burst_handled_soon_after_a_trim_is_trimmed_too(
         await eventually(lambda: _pending(redis, settings),
                          lambda _, want=handled: len(recorder.handled) == want)  # fmt: skip
         assert await eventually(lambda: redis.xlen(settings.stream_raw), lambda n: n <= 1) <= 1
+
+
+async def _started(held: Held, *items: int) -> None:
+    async def started() -> list[int]:
+        return held.started
+
+    await eventually(started, lambda s: set(items) <= set(s))
+
+
+async def test_with_two_in_flight_the_next_batch_is_handled_while_one_waits(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    held = Held(redis)
+    await run(held, in_flight=2, batch_size=1, claim_idle_ms=HELD_IDLE_MS)
+    for n in range(2):
+        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+    await _started(held, 0)
+    held.release(1)
+    await eventually(lambda: _pending(redis, settings), lambda p: held.handled == [1])
+    held.release(0)
+    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
+    assert held.handled == [1, 0]
+
+
+async def test_no_more_batches_than_in_flight_are_handled_at_once(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    held = Held(redis)
+    await run(held, in_flight=2, batch_size=1, claim_idle_ms=HELD_IDLE_MS)
+    for n in range(3):
+        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+    await _started(held, 0, 1)
+    # The third is read, and waits for a slot.
+    await eventually(lambda: _pending(redis, settings), lambda p: p == 3)
+    assert held.started == [0, 1]
+    held.release(0)
+    await _started(held, 2)
+    for n in (1, 2):
+        held.release(n)
+    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
+    assert sorted(held.handled) == [0, 1, 2]
+
+
+async def test_while_the_handler_refuses_overlap_a_batch_is_handled_before_the_next_read(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    held = Held(redis)
+    await run(held, in_flight=2, overlap=lambda: False, batch_size=1, claim_idle_ms=HELD_IDLE_MS)
+    for n in range(2):
+        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+    await _started(held, 0)
+    # The second entry is not even read while the first is handled.
+    with pytest.raises(AssertionError, match="not met"):
+        await eventually(lambda: _pending(redis, settings), lambda p: p == 2, timeout=0.5)
+    held.release(0)
+    held.release(1)
+    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
+    assert held.handled == [0, 1]
+
+
+async def test_draining_waits_for_the_batches_under_way_to_finish(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    held = Held(redis)
+    consumer = await run(held, in_flight=2, batch_size=1, claim_idle_ms=HELD_IDLE_MS)
+    await redis.xadd(settings.stream_raw, encode(Item(n=0)))
+    await _started(held, 0)
+    draining = asyncio.ensure_future(consumer.drain())
+    done, _ = await asyncio.wait({draining}, timeout=0.2)
+    assert not done
+    held.release(0)
+    await asyncio.wait_for(draining, 5)
+    assert (held.handled, await _pending(redis, settings)) == ([0], 0)
 
 
 def test_abandoned_entries_are_looked_for_every_quarter_claim_idle_time_within_bounds() -> None:
