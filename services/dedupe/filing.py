@@ -25,8 +25,7 @@ class Turn:
     async def wait(self) -> None:
         """Until every batch read before this one has filed (or given up)."""
         if self.before is not None:
-            # Shielded: a cancelled waiter must not cancel the turn the next batch waits on.
-            await asyncio.shield(self.before)
+            await self.before
 
     def done(self) -> None:
         """This batch filed, or failed before it could: the next one may file."""
