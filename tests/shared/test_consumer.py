@@ -59,8 +59,9 @@ class Held(Recorder):
         self.started: list[int] = []
         self.releases: dict[int, asyncio.Event] = {}
 
-    def release(self, n: int) -> None:
-        self.releases.setdefault(n, asyncio.Event()).set()
+    def release(self, *items: int) -> None:
+        for n in items:
+            self.releases.setdefault(n, asyncio.Event()).set()
 
     async def handle(self, deliveries: Sequence[Delivery[Item]]) -> None:
         for d in deliveries:
@@ -211,6 +212,17 @@ async def test_a_burst_handled_soon_after_a_trim_is_trimmed_too(
         assert await eventually(lambda: redis.xlen(settings.stream_raw), lambda n: n <= 1) <= 1
 
 
+async def _held(
+    redis: aioredis.Redis, settings: Settings, run: Run, items: int, **options: Any
+) -> tuple[Held, GroupConsumer[Any]]:
+    """A consumer with two batches in flight, one entry each, and ``items`` entries for it."""
+    held = Held(redis)
+    consumer = await run(held, in_flight=2, batch_size=1, claim_idle_ms=HELD_IDLE_MS, **options)
+    for n in range(items):
+        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+    return held, consumer
+
+
 async def _started(held: Held, *items: int) -> None:
     async def started() -> list[int]:
         return held.started
@@ -221,10 +233,7 @@ async def _started(held: Held, *items: int) -> None:
 async def test_with_two_in_flight_the_next_batch_is_handled_while_one_waits(
     redis: aioredis.Redis, settings: Settings, run: Run
 ) -> None:
-    held = Held(redis)
-    await run(held, in_flight=2, batch_size=1, claim_idle_ms=HELD_IDLE_MS)
-    for n in range(2):
-        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+    held, _ = await _held(redis, settings, run, 2)
     await _started(held, 0)
     held.release(1)
     await eventually(lambda: _pending(redis, settings), lambda p: held.handled == [1])
@@ -236,18 +245,14 @@ async def test_with_two_in_flight_the_next_batch_is_handled_while_one_waits(
 async def test_no_more_batches_than_in_flight_are_handled_at_once(
     redis: aioredis.Redis, settings: Settings, run: Run
 ) -> None:
-    held = Held(redis)
-    await run(held, in_flight=2, batch_size=1, claim_idle_ms=HELD_IDLE_MS)
-    for n in range(3):
-        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+    held, _ = await _held(redis, settings, run, 3)
     await _started(held, 0, 1)
     # The third is read, and waits for a slot.
     await eventually(lambda: _pending(redis, settings), lambda p: p == 3)
     assert held.started == [0, 1]
     held.release(0)
     await _started(held, 2)
-    for n in (1, 2):
-        held.release(n)
+    held.release(1, 2)
     await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
     assert sorted(held.handled) == [0, 1, 2]
 
@@ -255,16 +260,12 @@ async def test_no_more_batches_than_in_flight_are_handled_at_once(
 async def test_while_the_handler_refuses_overlap_a_batch_is_handled_before_the_next_read(
     redis: aioredis.Redis, settings: Settings, run: Run
 ) -> None:
-    held = Held(redis)
-    await run(held, in_flight=2, overlap=lambda: False, batch_size=1, claim_idle_ms=HELD_IDLE_MS)
-    for n in range(2):
-        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+    held, _ = await _held(redis, settings, run, 2, overlap=lambda: False)
     await _started(held, 0)
     # The second entry is not even read while the first is handled.
     with pytest.raises(AssertionError, match="not met"):
         await eventually(lambda: _pending(redis, settings), lambda p: p == 2, timeout=0.5)
-    held.release(0)
-    held.release(1)
+    held.release(0, 1)
     await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
     assert held.handled == [0, 1]
 
@@ -272,9 +273,7 @@ async def test_while_the_handler_refuses_overlap_a_batch_is_handled_before_the_n
 async def test_draining_waits_for_the_batches_under_way_to_finish(
     redis: aioredis.Redis, settings: Settings, run: Run
 ) -> None:
-    held = Held(redis)
-    consumer = await run(held, in_flight=2, batch_size=1, claim_idle_ms=HELD_IDLE_MS)
-    await redis.xadd(settings.stream_raw, encode(Item(n=0)))
+    held, consumer = await _held(redis, settings, run, 1)
     await _started(held, 0)
     draining = asyncio.ensure_future(consumer.drain())
     done, _ = await asyncio.wait({draining}, timeout=0.2)
