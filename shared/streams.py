@@ -26,6 +26,12 @@ M = TypeVar("M", bound=BaseModel)
 BUCKET_SLOTS = 128
 
 
+def bucket_key(stem: str, generation: int, shard: int) -> str:
+    """An LSH set's name: its stem, its hash tag (by shard), generation and shard. The bucket
+    scripts of ``services.dedupe.buckets`` make the same names in Lua."""
+    return f"{stem}{shard % BUCKET_SLOTS}}}:{generation}:{shard}"
+
+
 def encode(model: BaseModel) -> dict[FieldT, EncodableT]:
     return {DATA_FIELD: model.model_dump_json().encode()}
 
@@ -59,8 +65,13 @@ class Keys:
     def entry(self, article_id: str) -> str:
         return f"{self.prefix}:e:{{{article_id}}}"
 
+    @property
+    def bucket_stem(self) -> str:
+        """What the dedupe index's LSH set names start with (``bucket_key``)."""
+        return f"{self.prefix}:lsh:{{l"
+
     def bucket(self, generation: int, shard: int) -> str:
-        return f"{self.prefix}:lsh:{{l{shard % BUCKET_SLOTS}}}:{generation}:{shard}"
+        return bucket_key(self.bucket_stem, generation, shard)
 
     def verdict(self, article_id: str) -> str:
         return f"{self.prefix}:verdict:{{{article_id}}}"
@@ -71,8 +82,12 @@ class Keys:
     def story_member(self, article_id: str) -> str:
         return f"{self.prefix}:st:e:{{{article_id}}}"
 
+    @property
+    def story_bucket_stem(self) -> str:
+        return f"{self.prefix}:st:lsh:{{s"
+
     def story_bucket(self, generation: int, shard: int) -> str:
-        return f"{self.prefix}:st:lsh:{{s{shard % BUCKET_SLOTS}}}:{generation}:{shard}"
+        return bucket_key(self.story_bucket_stem, generation, shard)
 
     def story(self, story_id: str) -> str:
         return f"{self.prefix}:story:{{{story_id}}}"

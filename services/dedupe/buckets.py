@@ -5,17 +5,19 @@ Many small sets in Redis's compact encoding instead of one key per bucket: a mem
 key, and spread over ``shards`` keys per generation (by the bucket value), so they stay small.
 
 An article touches one set per band (37 at the default settings) for each of insert, query and
-removal. Those of a whole batch go out as Lua script calls, not one command per band: Redis runs
-the commands in microseconds, while a client pays per command sent. On one server that is one
-call per batch. On a Redis Cluster a script may only touch keys of one slot, so the sets carry
-one of ``BUCKET_SLOTS`` hash tags (by shard) and a batch makes one call per tag.
+removal, in every generation searched. A batch's go out as one Lua script call each (one per
+hash tag on a Redis Cluster, where a call may touch only one slot), and the calls carry packed
+records, not a key and an argument per set: the script makes each set's name from its stem,
+generation and shard (``shared.streams.bucket_key``). With thousands of sets per batch, packing
+those names and arguments, and Redis taking them apart, had cost more than the look-ups.
 """
 
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
@@ -23,63 +25,104 @@ from redis.asyncio.client import Pipeline
 from services.dedupe.window import Window
 from shared.ids import id_from_bytes, id_to_bytes
 from shared.redis import Lua, as_bytes, is_cluster
-from shared.streams import BUCKET_SLOTS
+from shared.streams import BUCKET_SLOTS, bucket_key
 
 _BAND = struct.Struct(">H")
-_BANDS = [_BAND.pack(band) for band in range(1024)]  # num_perm is at most 1024
 _ID_BYTES = 16
-# Key names kept per (generations, shard): a few per shard in use; past this many, made afresh.
-KEY_CACHE = 1 << 16
 
-# KEYS[i]: a set; ARGV[2i - 1], ARGV[2i]: the member to add to it, and the set's expiry (ms),
-# the same for every member of a set (its generation's). A batch puts several members in many
-# sets: each set's expiry is written once per call.
-_ADD = """
-local expiring = {}
-for i, key in ipairs(KEYS) do
-  redis.call('ZADD', key, 0, ARGV[2 * i - 1])
-  if not expiring[key] then
-    redis.call('PEXPIREAT', key, ARGV[2 * i])
-    expiring[key] = true
+# Every script: ARGV[1], ARGV[2]: the sets' name stem and the number of hash tags; ARGV[3]: the
+# size of a record's string (after its 4-byte shard); then groups of arguments, each ending in a
+# string of packed records: a shard (4 bytes, big-endian) and a string of that size.
+_RECORDS = """
+local stem, tags, size = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local function records(packed)
+  local at = 1 - 4 - size
+  return function()
+    at = at + 4 + size
+    if at > #packed then return nil end
+    local a, b, c, d = string.byte(packed, at, at + 3)
+    local shard = ((a * 256 + b) * 256 + c) * 256 + d
+    return shard, string.sub(packed, at + 4, at + 3 + size)
   end
 end
-return #KEYS
+local function set(generation, shard)
+  return stem .. (shard % tags) .. '}:' .. generation .. ':' .. shard
+end
 """
 
-# KEYS[i] / ARGV[i]: a set and the member to remove from it.
-_REMOVE = """
-for i, key in ipairs(KEYS) do redis.call('ZREM', key, ARGV[i]) end
-return #KEYS
+# Groups: a generation, its sets' expiry (ms), members to add (a shard and ``band|bucket|id``).
+_ADD = (
+    _RECORDS
+    + """
+local added = 0
+for g = 4, #ARGV, 3 do
+  local generation, expiry, expiring = ARGV[g], ARGV[g + 1], {}
+  for shard, member in records(ARGV[g + 2]) do
+    local key = set(generation, shard)
+    redis.call('ZADD', key, 0, member)
+    if not expiring[key] then
+      redis.call('PEXPIREAT', key, expiry)
+      expiring[key] = true
+    end
+    added = added + 1
+  end
+end
+return added
 """
+)
 
-# KEYS[i] / ARGV[i]: a set and '[' + a ``band | bucket`` prefix (ZRANGEBYLEX's inclusive lower
-# bound). Returns one string: for each key with members under its prefix, the key's position i
-# and how many (4 bytes each, big-endian), then their ids (16 bytes each). Most buckets are
-# empty: a reply of one array per key made Redis build and the client parse some 20,000 empty
-# arrays per batch (1.7 ms of parsing alone).
-_SHARING = """
+# Groups: a generation, members to remove.
+_REMOVE = (
+    _RECORDS
+    + """
+local removed = 0
+for g = 4, #ARGV, 2 do
+  for shard, member in records(ARGV[g + 1]) do
+    redis.call('ZREM', set(ARGV[g], shard), member)
+    removed = removed + 1
+  end
+end
+return removed
+"""
+)
+
+# Groups: the first and last generation to search, ``band|bucket`` prefixes to look up in each.
+# Returns one string: for each record (numbered from 1 over all groups) with members under its
+# prefix in any generation, the number and how many (4 bytes each, big-endian), then their ids
+# (16 bytes each). Most buckets are empty: a reply of one array per set made Redis build and the
+# client parse some 20,000 empty arrays per batch.
+_SHARING = (
+    _RECORDS
+    + """
 local function u32(x)
   return string.char(math.floor(x / 16777216) % 256, math.floor(x / 65536) % 256,
                      math.floor(x / 256) % 256, x % 256)
 end
 local out = {}
 local pad = string.rep('\\255', 16)
-for i, key in ipairs(KEYS) do
-  local lo = ARGV[i]
-  local members = redis.call('ZRANGEBYLEX', key, lo, lo .. pad)
-  local n = #members
-  if n > 0 then
-    out[#out + 1] = u32(i) .. u32(n)
-    for j = 1, n do out[#out + 1] = string.sub(members[j], -16) end
+local n = 0
+for g = 4, #ARGV, 3 do
+  local first, last = tonumber(ARGV[g]), tonumber(ARGV[g + 1])
+  for shard, prefix in records(ARGV[g + 2]) do
+    n = n + 1
+    local lo = '[' .. prefix
+    for generation = first, last do
+      local members = redis.call('ZRANGEBYLEX', set(generation, shard), lo, lo .. pad)
+      if #members > 0 then
+        out[#out + 1] = u32(n) .. u32(#members)
+        for j = 1, #members do out[#out + 1] = string.sub(members[j], -16) end
+      end
+    end
   end
 end
 return table.concat(out)
 """
+)
 _HIT = struct.Struct(">II")
 
 
 def _hits(reply: bytes) -> Iterator[tuple[int, list[bytes]]]:
-    """``_SHARING``'s reply: each key's position (from 0) that had members, and their ids."""
+    """``_SHARING``'s reply: each record's number (from 0) that had members, and their ids."""
     at = 0
     while at < len(reply):
         position, count = _HIT.unpack_from(reply, at)
@@ -91,8 +134,10 @@ def _hits(reply: bytes) -> Iterator[tuple[int, list[bytes]]]:
         at += count * _ID_BYTES
 
 
-def bucket_prefix(band: int, bucket: bytes) -> bytes:
-    return _BANDS[band] + bucket
+@cache
+def _record(size: int) -> struct.Struct:
+    """A packed record: shard, band, then a string (the rest of the member) of ``size``."""
+    return struct.Struct(f">IH{size}s")
 
 
 @dataclass(frozen=True)
@@ -113,75 +158,77 @@ class Placed:
     generation: int
 
 
+class _Call:
+    """One script call's groups of records, and for each record the caller's tag."""
+
+    def __init__(self, first_set: str) -> None:
+        self.first_set = first_set  # a set of the call's slot, which a cluster routes it by
+        self.groups: dict[tuple[int, ...], tuple[list[bytes], list[int]]] = {}
+
+    def tags(self) -> list[int]:
+        """Per record, in the order the script numbers them (group by group)."""
+        return [tag for _, tags in self.groups.values() for tag in tags]
+
+
 class _Calls:
-    """Script arguments gathered per slot tag: one call each."""
+    """Records gathered per slot tag (one call each, one on a single server), per group."""
 
-    def __init__(self, groups: int) -> None:
-        self.groups = groups
-        self.keys: dict[int, list[str]] = {}
-        self.args: dict[int, list[bytes | int]] = {}
-        self.tags: dict[int, list[int]] = {}  # per key, the caller's tag
+    def __init__(self, stem: str, clustered: bool) -> None:
+        self.stem = stem
+        self.clustered = clustered
+        self.calls: dict[int, _Call] = {}
 
-    def add(
-        self, shard: int, keys: Sequence[str], args: tuple[bytes | int, ...], tag: int = 0
-    ) -> None:
-        """The same ``args`` for each of ``keys``, all of one shard (so of one slot tag)."""
-        group = shard % BUCKET_SLOTS % self.groups
-        if group not in self.keys:
-            self.keys[group], self.args[group], self.tags[group] = [], [], []
-        self.keys[group] += keys
-        self.args[group] += args * len(keys)
-        self.tags[group] += [tag] * len(keys)
+    def add(self, group: tuple[int, ...], shard: int, record: bytes, tag: int = 0) -> None:
+        slot = shard % BUCKET_SLOTS if self.clustered else 0
+        call = self.calls.get(slot)
+        if call is None:
+            call = self.calls[slot] = _Call(bucket_key(self.stem, group[0], shard))
+        records, tags = call.groups.setdefault(group, ([], []))
+        records.append(record)
+        tags.append(tag)
 
-    def __iter__(self) -> Iterator[tuple[list[str], list[bytes | int], list[int]]]:
-        for group, keys in self.keys.items():
-            yield keys, self.args[group], self.tags[group]
+    def arguments(self, size: int) -> Iterator[tuple[_Call, list[str], list[bytes | int]]]:
+        """Each call, its keys and its arguments (records of ``size`` after their shard)."""
+        for call in self.calls.values():
+            args: list[bytes | int] = [self.stem.encode(), BUCKET_SLOTS, size]
+            for group, (records, _) in call.groups.items():
+                args += [*group, b"".join(records)]
+            yield call, [call.first_set], args
 
 
 class LshBuckets:
-    def __init__(
-        self,
-        redis: aioredis.Redis,
-        key: Callable[[int, int], str],
-        window: Window,
-        shards: int,
-    ) -> None:
+    def __init__(self, redis: aioredis.Redis, stem: str, window: Window, shards: int) -> None:
         self.redis = redis
-        self.key = key  # (generation, shard) -> Redis key, tagged by shard % BUCKET_SLOTS
+        self.stem = stem  # of the sets' names (``shared.streams.bucket_key``)
         self.window = window
         self.shards = shards
-        self.groups = BUCKET_SLOTS if is_cluster(redis) else 1
-        self._keys: dict[tuple[int, int, int], tuple[str, ...]] = {}
+        self.clustered = is_cluster(redis)
         self._add = Lua(redis, _ADD)
         self._remove = Lua(redis, _REMOVE)
         self._sharing = Lua(redis, _SHARING)
 
-    def _sets(self, generations: range, shard: int) -> tuple[str, ...]:
-        """The shard's sets in these generations; every article of a batch asks for the same
-        few hundred key names many times over, so they are made once."""
-        at = (generations.start, generations.stop, shard)
-        keys = self._keys.get(at)
-        if keys is None:
-            if len(self._keys) >= KEY_CACHE:
-                self._keys.clear()
-            keys = self._keys[at] = tuple(self.key(g, shard) for g in generations)
-        return keys
-
-    def _members(self, placed: Placed) -> Iterator[tuple[int, Sequence[str], bytes]]:
-        own = id_to_bytes(placed.article_id)
-        generation = range(placed.generation, placed.generation + 1)
-        for band, bucket in enumerate(placed.buckets):
-            shard = self._shard(bucket)
-            yield shard, self._sets(generation, shard), bucket_prefix(band, bucket) + own
+    def _members(self, calls: _Calls, placed: Sequence[Placed], expiry: bool) -> int:
+        """Each article's members into ``calls``, grouped by generation (and expiry); the size
+        of a member after its band."""
+        size = 0
+        for p in placed:
+            own = id_to_bytes(p.article_id)
+            group = (
+                (p.generation, self.window.generation_expiry_ms(p.generation))
+                if expiry
+                else (p.generation,)
+            )
+            for band, bucket in enumerate(p.buckets):
+                size = len(bucket) + len(own)
+                shard = self._shard(bucket)
+                calls.add(group, shard, _record(size).pack(shard, band, bucket + own))
+        return size
 
     async def queue_add(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
         """Queue the inserts into ``pipe`` (awaiting it only queues the script calls)."""
-        calls = _Calls(self.groups)
-        for p in placed:
-            expiry = self.window.generation_expiry_ms(p.generation)
-            for shard, keys, member in self._members(p):
-                calls.add(shard, keys, (member, expiry))
-        for keys, args, _ in calls:
+        calls = _Calls(self.stem, self.clustered)
+        size = self._members(calls, placed, expiry=True)
+        for _, keys, args in calls.arguments(_BAND.size + size):
             await self._add(keys=keys, args=args, client=pipe)
 
     async def add(self, placed: Sequence[Placed]) -> None:
@@ -190,11 +237,9 @@ class LshBuckets:
             await pipe.execute()
 
     async def remove(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
-        calls = _Calls(self.groups)
-        for p in placed:
-            for shard, keys, member in self._members(p):
-                calls.add(shard, keys, (member,))
-        for keys, args, _ in calls:
+        calls = _Calls(self.stem, self.clustered)
+        size = self._members(calls, placed, expiry=False)
+        for _, keys, args in calls.arguments(_BAND.size + size):
             await self._remove(keys=keys, args=args, client=pipe)
 
     async def sharing(
@@ -206,20 +251,23 @@ class LshBuckets:
 
     async def sharing_all(self, queries: Sequence[Query], now_ms: int) -> list[list[str]]:
         """``sharing`` for many articles in one round trip."""
-        calls = _Calls(self.groups)
+        calls = _Calls(self.stem, self.clustered)
+        size = 0
         for n, query in enumerate(queries):
             generations = self.window.searched(now_ms, query.ingest_ms)
+            group = (generations.start, generations.stop - 1)
             for band, bucket in enumerate(query.buckets):
+                size = len(bucket)
                 shard = self._shard(bucket)
-                prefix = b"[" + bucket_prefix(band, bucket)
-                calls.add(shard, self._sets(generations, shard), (prefix,), n)
-        gathered = list(calls)
+                calls.add(group, shard, _record(size).pack(shard, band, bucket), n)
+        gathered = list(calls.arguments(_BAND.size + size))
         async with self.redis.pipeline(transaction=False) as pipe:
-            for keys, args, _ in gathered:
+            for _, keys, args in gathered:
                 await self._sharing(keys=keys, args=args, client=pipe)
             replies = await pipe.execute()
         found: list[set[bytes]] = [set() for _ in queries]
-        for (_, _, tags), reply in zip(gathered, replies, strict=True):
+        for (call, _, _), reply in zip(gathered, replies, strict=True):
+            tags = call.tags()
             for position, hit in _hits(as_bytes(reply)):
                 found[tags[position]].update(hit)
         result = []

@@ -145,7 +145,7 @@ class RedisIndex:
         self.signer = signer
         self.window = window
         self.shards = shards
-        self.buckets = LshBuckets(redis, keys.bucket, window, shards)
+        self.buckets = LshBuckets(redis, keys.bucket_stem, window, shards)
         self._file = Lua(redis, FILE_UNLESS_DECIDED)
         self._count = Lua(redis, COUNT_MANY)
 

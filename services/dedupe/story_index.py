@@ -99,7 +99,7 @@ class StoryIndex:
         self.signer = story_signer(seed)
         self.window = Window(quiet_ms)
         self.quiet_ms = quiet_ms
-        self.buckets = LshBuckets(redis, keys.story_bucket, self.window, shards)
+        self.buckets = LshBuckets(redis, keys.story_bucket_stem, self.window, shards)
         self._file = Lua(redis, FILE_UNLESS_DECIDED)
         self._count = Lua(redis, COUNT_MANY)
         self._replace = Lua(redis, _REPLACE)

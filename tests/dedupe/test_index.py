@@ -10,7 +10,6 @@ import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
-from services.dedupe import buckets
 from services.dedupe.buckets import Placed, Query
 from services.dedupe.decide import Decision, Entry, State, canonical
 from services.dedupe.features import Features, features
@@ -239,10 +238,38 @@ async def test_a_bucket_shared_by_hundreds_of_articles_names_every_one(index: Re
     assert found == sorted(p.article_id for p in placed)
 
 
-async def test_an_inserted_article_is_still_found_after_the_key_names_kept_are_made_afresh(
-    index: RedisIndex, monkeypatch: pytest.MonkeyPatch
+async def test_the_lsh_sets_are_named_by_generation_and_shard_and_expire_with_the_generation(
+    index: RedisIndex,
 ) -> None:
-    monkeypatch.setattr(buckets, "KEY_CACHE", 2)  # far fewer than one article's sets
-    first = _entry(new_id())
-    await _insert(index, first)
-    assert [e.article_id for e in await _candidates(index, new_id())] == [first.article_id]
+    generation = index.window.generation(_now())
+    await index.buckets.add([Placed(new_id(), FEATS.buckets, generation)])
+    named = {
+        index.keys.bucket(generation, int.from_bytes(b[:4], "big") % index.shards)
+        for b in FEATS.buckets
+    }
+    assert {k.decode() for k in await index.redis.keys("nd:lsh:*")} == named
+    expiry = index.window.generation_expiry_ms(generation)
+    assert {await index.redis.pexpiretime(k) for k in named} == {expiry}
+
+
+async def test_an_article_filed_in_the_generation_before_is_still_a_candidate(
+    index: RedisIndex,
+) -> None:
+    placed = Placed(new_id(), FEATS.buckets, index.window.generation(_now()) - 1)
+    await index.buckets.add([placed])
+    [found] = await index.buckets.sharing_all([Query(new_id(), FEATS.buckets, _now())], _now())
+    assert found == [placed.article_id]
+
+
+async def test_look_ups_searching_different_generations_at_once_each_get_their_own_candidates(
+    index: RedisIndex,
+) -> None:
+    texts = [FEATS] + [features(s.read_text(encoding="utf-8"), None, SIGNER) for s in SEEDS[1:3]]
+    generation = index.window.generation(_now())
+    placed = [Placed(new_id(), f.buckets, generation) for f in texts]
+    await index.buckets.add(placed)
+    later = _now() + 3 * HORIZON_MS  # searches generations the others do not
+    ingested = [_now(), later, _now()]
+    queries = [Query(new_id(), f.buckets, at) for f, at in zip(texts, ingested, strict=True)]
+    found = await index.buckets.sharing_all(queries, _now())
+    assert found == [[p.article_id] for p in placed]
