@@ -198,10 +198,12 @@ class Replication:
 class Lua:
     """A Lua script, called with ``keys`` and ``args`` directly or queued into a pipeline.
 
-    On one server it goes by its SHA (EVALSHA), loaded on first use. On a cluster it is sent
-    whole (EVAL): a replica promoted in a failover has not seen SCRIPT LOAD, and a cluster
-    pipeline does not load a script that EVALSHA misses. Every key of one call must then share a
-    slot (a hash tag).
+    Called directly on one server, it goes by its SHA (EVALSHA), loaded on first use. Queued
+    into a pipeline, it is sent whole (EVAL): a pipeline of EVALSHAs first asks the server
+    whether it has the scripts (SCRIPT EXISTS), a round trip of its own for every pipeline, as
+    dear as the pipeline's own; the server finds the script it has cached by the text's hash.
+    On a cluster it is always sent whole: a replica promoted in a failover has not seen SCRIPT
+    LOAD. Every key of one call must then share a slot (a hash tag).
     """
 
     def __init__(self, redis: aioredis.Redis, text: str) -> None:
@@ -215,7 +217,7 @@ class Lua:
         args: Sequence[EncodableT],
         client: aioredis.Redis | Pipeline | None = None,
     ) -> Any:
-        if self._registered is not None:
+        if self._registered is not None and not isinstance(client, Pipeline):
             return await self._registered(keys=keys, args=args, client=client)
         target = client if client is not None else self.redis
         if isinstance(target, ClusterPipeline) and keys:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 import pytest
 import redis
 import redis.asyncio as aioredis
 
-from shared.redis import ClusterAddress, PackingConnection, async_client
+from shared.redis import ClusterAddress, Lua, PackingConnection, async_client
 from shared.streams import slot_tag
 
 ARGS = [
@@ -35,6 +38,27 @@ async def test_a_pooled_client_round_trips_a_long_script_call(redis_url: str) ->
         keys = [f"test:packing:{n}" for n in range(150)]
         script = client.register_script("return #KEYS + #ARGV")
         assert await script(keys=keys, args=list(range(150))) == 300
+    finally:
+        await client.aclose()
+
+
+async def _script_commands(client: aioredis.Redis) -> int:
+    """SCRIPT calls the server has run (Redis 7 counts them per subcommand)."""
+    stats: Any = await client.info("commandstats")
+    return sum(int(v["calls"]) for k, v in stats.items() if k.startswith("cmdstat_script"))
+
+
+async def test_a_script_queued_in_a_pipeline_runs_without_asking_whether_the_server_has_it(
+    redis_url: str,
+) -> None:
+    client = async_client(redis_url)
+    try:
+        script = Lua(client, f"-- {uuid.uuid4()}\nreturn #KEYS + #ARGV")  # new to the server
+        before = await _script_commands(client)
+        async with client.pipeline(transaction=True) as pipe:
+            await script(keys=["test:lua:k"], args=[1, 2], client=pipe)
+            assert await pipe.execute() == [3]
+        assert await _script_commands(client) == before
     finally:
         await client.aclose()
 
