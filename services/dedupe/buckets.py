@@ -15,6 +15,7 @@ those names and arguments, and Redis taking them apart, had cost more than the l
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +29,10 @@ from shared.redis import Lua, as_bytes, is_cluster
 from shared.streams import BUCKET_SLOTS, bucket_key
 
 _BAND = struct.Struct(">H")
+# A set's expiry is the same whoever adds to it, so a process writes it once, then again this
+# often; it remembers at most this many sets (a few generations' worth), then starts afresh.
+EXPIRY_REFRESH_S = 60.0
+EXPIRY_KEPT = 1 << 16
 _ID_BYTES = 16
 
 # Every script: ARGV[1], ARGV[2]: the sets' name stem and the number of hash tags; ARGV[3]: the
@@ -50,7 +55,8 @@ local function set(generation, shard)
 end
 """
 
-# Groups: a generation, its sets' expiry (ms), members to add (a shard and ``band|bucket|id``).
+# Groups: a generation, its sets' expiry (ms; 0: set a moment ago, leave it), members to add (a
+# shard and ``band|bucket|id``).
 _ADD = (
     _RECORDS
     + """
@@ -60,7 +66,7 @@ for g = 4, #ARGV, 3 do
   for shard, member in records(ARGV[g + 2]) do
     local key = set(generation, shard)
     redis.call('ZADD', key, 0, member)
-    if not expiring[key] then
+    if expiry ~= '0' and not expiring[key] then
       redis.call('PEXPIREAT', key, expiry)
       expiring[key] = true
     end
@@ -206,28 +212,47 @@ class LshBuckets:
         self._add = Lua(redis, _ADD)
         self._remove = Lua(redis, _REMOVE)
         self._sharing = Lua(redis, _SHARING)
+        self._expiry_set: dict[tuple[int, int], float] = {}  # (generation, shard): when
 
-    def _members(self, calls: _Calls, placed: Sequence[Placed], expiry: bool) -> int:
-        """Each article's members into ``calls``, grouped by generation (and expiry); the size
-        of a member after its band."""
+    def _members(self, calls: _Calls, placed: Sequence[Placed]) -> int:
+        """Each article's members into ``calls``, by generation; the size of a member after its
+        band."""
         size = 0
         for p in placed:
             own = id_to_bytes(p.article_id)
-            group = (
-                (p.generation, self.window.generation_expiry_ms(p.generation))
-                if expiry
-                else (p.generation,)
-            )
             for band, bucket in enumerate(p.buckets):
                 size = len(bucket) + len(own)
                 shard = self._shard(bucket)
+                calls.add((p.generation,), shard, _record(size).pack(shard, band, bucket + own))
+        return size
+
+    def _new_members(self, calls: _Calls, placed: Sequence[Placed]) -> int:
+        """``_members`` to add, by generation and the expiry their sets get: each set's the
+        first time this process adds to it, then again at most every ``EXPIRY_REFRESH_S`` (a
+        set lost meanwhile, say in a failover, is made anew without one), else none."""
+        now = time.monotonic()
+        if len(self._expiry_set) >= EXPIRY_KEPT:
+            self._expiry_set.clear()
+        size = 0
+        for p in placed:
+            own = id_to_bytes(p.article_id)
+            expiry = self.window.generation_expiry_ms(p.generation)
+            for band, bucket in enumerate(p.buckets):
+                size = len(bucket) + len(own)
+                shard = self._shard(bucket)
+                at = (p.generation, shard)
+                if now - self._expiry_set.get(at, -EXPIRY_REFRESH_S) < EXPIRY_REFRESH_S:
+                    group = (p.generation, 0)
+                else:
+                    group = (p.generation, expiry)
+                    self._expiry_set[at] = now
                 calls.add(group, shard, _record(size).pack(shard, band, bucket + own))
         return size
 
     async def queue_add(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
         """Queue the inserts into ``pipe`` (awaiting it only queues the script calls)."""
         calls = _Calls(self.stem, self.clustered)
-        size = self._members(calls, placed, expiry=True)
+        size = self._new_members(calls, placed)
         for _, keys, args in calls.arguments(_BAND.size + size):
             await self._add(keys=keys, args=args, client=pipe)
 
@@ -238,7 +263,7 @@ class LshBuckets:
 
     async def remove(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
         calls = _Calls(self.stem, self.clustered)
-        size = self._members(calls, placed, expiry=False)
+        size = self._members(calls, placed)
         for _, keys, args in calls.arguments(_BAND.size + size):
             await self._remove(keys=keys, args=args, client=pipe)
 

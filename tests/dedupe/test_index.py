@@ -10,6 +10,7 @@ import fakeredis
 import pytest
 import redis.asyncio as aioredis
 
+from services.dedupe import buckets
 from services.dedupe.buckets import Placed, Query
 from services.dedupe.decide import Decision, Entry, State, canonical
 from services.dedupe.features import Features, features
@@ -250,6 +251,32 @@ async def test_the_lsh_sets_are_named_by_generation_and_shard_and_expire_with_th
     assert {k.decode() for k in await index.redis.keys("nd:lsh:*")} == named
     expiry = index.window.generation_expiry_ms(generation)
     assert {await index.redis.pexpiretime(k) for k in named} == {expiry}
+
+
+async def _add_after_the_set_lost_its_expiry(index: RedisIndex) -> str:
+    """A set filled, its expiry removed (as if it had been lost and made anew), then added to."""
+    generation = index.window.generation(_now())
+    await index.buckets.add([Placed(new_id(), FEATS.buckets[:1], generation)])
+    key = index.keys.bucket(generation, int.from_bytes(FEATS.buckets[0][:4], "big") % 16)
+    await index.redis.persist(key)
+    await index.buckets.add([Placed(new_id(), FEATS.buckets[:1], generation)])
+    return key
+
+
+async def test_a_process_writes_a_sets_expiry_once_not_with_every_member(
+    index: RedisIndex,
+) -> None:
+    key = await _add_after_the_set_lost_its_expiry(index)
+    assert await index.redis.pttl(key) == -1  # not written again
+
+
+async def test_a_set_gets_its_expiry_again_once_the_refresh_time_has_passed(
+    index: RedisIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(buckets, "EXPIRY_REFRESH_S", 0.0)
+    key = await _add_after_the_set_lost_its_expiry(index)
+    expiry = index.window.generation_expiry_ms(index.window.generation(_now()))
+    assert await index.redis.pexpiretime(key) == expiry
 
 
 async def test_an_article_filed_in_the_generation_before_is_still_a_candidate(
