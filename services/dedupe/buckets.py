@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -214,45 +214,38 @@ class LshBuckets:
         self._sharing = Lua(redis, _SHARING)
         self._expiry_set: dict[tuple[int, int], float] = {}  # (generation, shard): when
 
-    def _members(self, calls: _Calls, placed: Sequence[Placed]) -> int:
-        """Each article's members into ``calls``, by generation; the size of a member after its
-        band."""
+    def _members(
+        self, calls: _Calls, placed: Sequence[Placed], group: Callable[[int, int], tuple[int, ...]]
+    ) -> int:
+        """Each article's members into ``calls``, in the group ``group(generation, shard)``
+        gives them; the size of a member after its band."""
         size = 0
         for p in placed:
             own = id_to_bytes(p.article_id)
             for band, bucket in enumerate(p.buckets):
                 size = len(bucket) + len(own)
                 shard = self._shard(bucket)
-                calls.add((p.generation,), shard, _record(size).pack(shard, band, bucket + own))
+                calls.add(
+                    group(p.generation, shard), shard, _record(size).pack(shard, band, bucket + own)
+                )
         return size
 
-    def _new_members(self, calls: _Calls, placed: Sequence[Placed]) -> int:
-        """``_members`` to add, by generation and the expiry their sets get: each set's the
-        first time this process adds to it, then again at most every ``EXPIRY_REFRESH_S`` (a
-        set lost meanwhile, say in a failover, is made anew without one), else none."""
+    def _expiring(self, generation: int, shard: int) -> tuple[int, int]:
+        """A set's generation and the expiry to give it: the first time this process adds to
+        it, then again at most every ``EXPIRY_REFRESH_S`` (a set lost meanwhile, say in a
+        failover, is made anew without one); else 0, none."""
         now = time.monotonic()
-        if len(self._expiry_set) >= EXPIRY_KEPT:
-            self._expiry_set.clear()
-        size = 0
-        for p in placed:
-            own = id_to_bytes(p.article_id)
-            expiry = self.window.generation_expiry_ms(p.generation)
-            for band, bucket in enumerate(p.buckets):
-                size = len(bucket) + len(own)
-                shard = self._shard(bucket)
-                at = (p.generation, shard)
-                if now - self._expiry_set.get(at, -EXPIRY_REFRESH_S) < EXPIRY_REFRESH_S:
-                    group = (p.generation, 0)
-                else:
-                    group = (p.generation, expiry)
-                    self._expiry_set[at] = now
-                calls.add(group, shard, _record(size).pack(shard, band, bucket + own))
-        return size
+        if now - self._expiry_set.get((generation, shard), -EXPIRY_REFRESH_S) < EXPIRY_REFRESH_S:
+            return generation, 0
+        self._expiry_set[generation, shard] = now
+        return generation, self.window.generation_expiry_ms(generation)
 
     async def queue_add(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
         """Queue the inserts into ``pipe`` (awaiting it only queues the script calls)."""
+        if len(self._expiry_set) >= EXPIRY_KEPT:
+            self._expiry_set.clear()
         calls = _Calls(self.stem, self.clustered)
-        size = self._new_members(calls, placed)
+        size = self._members(calls, placed, self._expiring)
         for _, keys, args in calls.arguments(_BAND.size + size):
             await self._add(keys=keys, args=args, client=pipe)
 
@@ -263,7 +256,7 @@ class LshBuckets:
 
     async def remove(self, pipe: Pipeline, placed: Sequence[Placed]) -> None:
         calls = _Calls(self.stem, self.clustered)
-        size = self._members(calls, placed)
+        size = self._members(calls, placed, lambda generation, _: (generation,))
         for _, keys, args in calls.arguments(_BAND.size + size):
             await self._remove(keys=keys, args=args, client=pipe)
 
