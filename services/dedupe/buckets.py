@@ -288,11 +288,11 @@ class LshBuckets:
             tags = call.tags()
             for position, hit in _hits(as_bytes(reply)):
                 found[tags[position]].update(hit)
-        result = []
         for query, raw_ids in zip(queries, found, strict=True):
             raw_ids.discard(id_to_bytes(query.article_id))
-            result.append(sorted(id_from_bytes(raw) for raw in raw_ids))
-        return result
+        # Articles of one batch share candidates (a busy story's members): each id decoded once.
+        named = {raw: id_from_bytes(raw) for raw in set().union(*found)}
+        return [sorted(named[raw] for raw in raw_ids) for raw_ids in found]
 
     def _shard(self, bucket: bytes) -> int:
         return int.from_bytes(bucket[:4], "big") % self.shards
