@@ -14,6 +14,10 @@ failing with one of the ``TRANSIENT`` errors (or one the service's ``outage`` ru
 retried in place, with backoff, for as long as the outage lasts, its entries kept claimed; it
 counts no failed delivery and so never sends good articles to the dead stream. The consumer
 also trims its stream below what every group acked.
+
+Every entry the process holds (read or taken over, waiting for a slot, being handled, retried
+through an outage) is kept claimed: its idle time is reset a few times per ``claim_idle_ms``, so
+only entries whose consumer is gone (or gave up on them) look abandoned.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
@@ -129,6 +135,8 @@ class GroupConsumer(Generic[M]):
         self._slots = asyncio.Semaphore(in_flight) if in_flight > 1 else None
         self._handling: set[asyncio.Task[None]] = set()
         self._overlap = overlap
+        self._held: Counter[str] = Counter()
+        self._keeper: asyncio.Task[None] | None = None
 
     def register(self, broker: RedisBroker) -> None:
         consumer = self.settings.consumer_name
@@ -150,13 +158,20 @@ class GroupConsumer(Generic[M]):
 
         async def on_fresh(body: Any, message: RedisBatchStreamMessage) -> None:
             raw = message.raw_message
-            fresh = zip(raw["message_ids"], raw["data"], strict=True)
-            entries = [*await self._abandoned(), *fresh]
-            if self._slots is None or not self._overlap():
-                await self.process(entries)
-            else:
-                await self._slots.acquire()  # the next read waits for a free slot
-                self._start(self.process(entries))
+            fresh = list(zip(raw["message_ids"], raw["data"], strict=True))
+            # Held first: a stalled event loop could let them look idle to the look below.
+            held = self._hold(fresh)
+            try:
+                abandoned = await self._abandoned(held)
+                entries = [*abandoned, *fresh]
+                if self._slots is None or not self._overlap():
+                    await self.process(entries)
+                else:
+                    await self._slots.acquire()  # the next read waits for a free slot
+                    self._start(self.process(entries), held)
+                    held = []  # let go of when the batch is handled
+            finally:
+                self._let_go(held)
 
         async def on_reclaimed(body: Any, message: RedisStreamMessage) -> None:
             raw = message.raw_message
@@ -165,14 +180,15 @@ class GroupConsumer(Generic[M]):
         broker.subscriber(stream=fresh, ack_policy=AckPolicy.MANUAL)(on_fresh)
         broker.subscriber(stream=reclaim, ack_policy=AckPolicy.MANUAL)(on_reclaimed)
 
-    def _start(self, processing: Coroutine[Any, Any, None]) -> None:
-        """Handle a batch beside the next read. Tasks start in the order they are created, so
-        handlers begin in the order the batches were read."""
+    def _start(self, processing: Coroutine[Any, Any, None], held: list[str]) -> None:
+        """Handle a batch beside the next read, letting go of ``held`` when done. Tasks start
+        in the order they are created, so handlers begin in the order the batches were read."""
         task = asyncio.create_task(processing)
         self._handling.add(task)
-        task.add_done_callback(self._finished)
+        task.add_done_callback(partial(self._finished, held))
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
+    def _finished(self, held: list[str], task: asyncio.Task[None]) -> None:
+        self._let_go(held)
         self._handling.discard(task)
         assert self._slots is not None
         self._slots.release()
@@ -186,6 +202,38 @@ class GroupConsumer(Generic[M]):
         """Wait for the batches still being handled (after the broker stopped reading)."""
         while self._handling:
             await asyncio.gather(*self._handling, return_exceptions=True)
+        if self._keeper is not None:
+            self._keeper.cancel()
+
+    def _hold(self, entries: Sequence[tuple[bytes | str, Any]]) -> list[str]:
+        """Keep the entries claimed until ``_let_go``; their ids.
+
+        An entry waiting its turn in this process would otherwise look abandoned after
+        ``claim_idle_ms`` to every reclaim, this process's own included, and be handled a second
+        time, out of order: dedupe could then judge a copy before the article it copies.
+        """
+        ids = [as_text(message_id) for message_id, _ in entries]
+        self._held.update(ids)
+        if self._keeper is None or self._keeper.done():
+            self._keeper = asyncio.create_task(self._keep_held())
+        return ids
+
+    def _let_go(self, ids: Sequence[str]) -> None:
+        self._held.subtract(ids)
+        for message_id in ids:
+            if self._held[message_id] <= 0:
+                del self._held[message_id]
+
+    async def _keep_held(self) -> None:
+        """Reset the idle time of what the process holds three times per ``claim_idle_ms``;
+        ends when it holds nothing."""
+        while self._held:
+            await asyncio.sleep(self.settings.claim_idle_ms / 3000)
+            if self._held:
+                try:
+                    await self._keep_claimed(list(self._held))
+                except Exception:  # the next round tries again; the batches go on either way
+                    log.warning("could not keep entries claimed", exc_info=True)
 
     async def process(self, entries: Sequence[tuple[bytes | str, Any]]) -> None:
         deliveries: list[Delivery[M]] = []
@@ -205,26 +253,42 @@ class GroupConsumer(Generic[M]):
                 await self.dead_letter(mid, fields, error, deliveries=1)
 
     async def process_reclaimed(self, message_id: bytes | str, fields: Any) -> None:
-        mid = message_id.decode() if isinstance(message_id, bytes) else message_id
-        if await self._redeliverable(mid, fields):
-            await self.process([(mid, fields)])
+        mid = as_text(message_id)
+        if mid in self._held:  # its own, in hand (a stalled loop let it look idle)
+            return
+        held = self._hold([(mid, fields)])
+        try:
+            if await self._redeliverable(mid, fields):
+                await self.process([(mid, fields)])
+        finally:
+            self._let_go(held)
 
-    async def _abandoned(self) -> list[tuple[bytes | str, Any]]:
-        """Entries a dead consumer left, taken over before any new entry is read.
+    async def _abandoned(self, held: list[str]) -> list[tuple[bytes | str, Any]]:
+        """Every entry a dead consumer left, taken over with the next batch and added to
+        ``held``.
 
         Dedupe's verdicts depend on order: an article a crashed worker never filed must be
-        judged before its later copies, or the copy would become the canonical one.
+        judged before its later copies, or the copy would become the canonical one. Taken a
+        batch's worth at a time, the last of a dead replica's entries would wait behind several
+        batches read after them. An entry this process holds is its own, in hand.
         """
-        reply = await self.redis.xautoclaim(
-            self.stream, self.group, self.settings.consumer_name,
-            self.settings.claim_idle_ms, "0-0", count=self.settings.batch_size,
-        )  # fmt: skip
         taken: list[tuple[bytes | str, Any]] = []
-        for message_id, fields in reply[1]:
-            mid = as_text(message_id)
-            if await self._redeliverable(mid, fields):
-                taken.append((mid, fields))
-        return taken
+        cursor = "0-0"
+        while True:
+            reply = await self.redis.xautoclaim(
+                self.stream, self.group, self.settings.consumer_name,
+                self.settings.claim_idle_ms, cursor, count=self.settings.batch_size,
+            )  # fmt: skip
+            for message_id, fields in reply[1]:
+                entry = (as_text(message_id), fields)
+                if entry[0] in self._held:
+                    continue
+                held.extend(self._hold([entry]))
+                if await self._redeliverable(*entry):
+                    taken.append(entry)
+            cursor = as_text(reply[0])
+            if cursor == "0-0":
+                return taken
 
     async def _redeliverable(self, mid: str, fields: Any) -> bool:
         """Count one failed delivery of a reclaimed entry; dead-letter it after the last one."""
@@ -259,9 +323,9 @@ class GroupConsumer(Generic[M]):
                            "error": repr(failures[retry[0].message_id])},
                 )  # fmt: skip
                 await asyncio.sleep(backoff)
-                # Back to claim the entries before they look idle to a reclaim.
+                # Back to claim the entries at once: the outage may have stopped the keeping.
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS, self.settings.claim_idle_ms / 2000)
-                await self._keep_claimed(retry)
+                await self._keep_claimed([d.message_id for d in retry])
             deliveries = retry
         await self._trim_now_and_then(caught_up)
 
@@ -288,12 +352,12 @@ class GroupConsumer(Generic[M]):
             failures |= await self._attempt([delivery])
         return failures
 
-    async def _keep_claimed(self, deliveries: list[Delivery[M]]) -> None:
+    async def _keep_claimed(self, message_ids: Sequence[str]) -> None:
         """Reset the entries' idle time so no reclaim takes them (and counts a failure)."""
         with contextlib.suppress(*TRANSIENT):
             await self.redis.xclaim(
-                self.stream, self.group, self.settings.consumer_name, 0,
-                [d.message_id for d in deliveries], justid=True,
+                self.stream, self.group, self.settings.consumer_name, 0, list(message_ids),
+                justid=True,
             )  # fmt: skip
 
     async def _trim_now_and_then(self, caught_up: bool) -> None:

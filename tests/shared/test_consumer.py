@@ -213,21 +213,27 @@ async def test_a_burst_handled_soon_after_a_trim_is_trimmed_too(
 
 
 async def _held(
-    redis: aioredis.Redis, settings: Settings, run: Run, items: int, **options: Any
+    redis: aioredis.Redis,
+    settings: Settings,
+    run: Run,
+    items: int,
+    claim_idle_ms: int = HELD_IDLE_MS,
+    **options: Any,
 ) -> tuple[Held, GroupConsumer[Any]]:
     """A consumer with two batches in flight, one entry each, and ``items`` entries for it."""
     held = Held(redis)
-    consumer = await run(held, in_flight=2, batch_size=1, claim_idle_ms=HELD_IDLE_MS, **options)
+    consumer = await run(held, in_flight=2, batch_size=1, claim_idle_ms=claim_idle_ms, **options)
     for n in range(items):
         await redis.xadd(settings.stream_raw, encode(Item(n=n)))
     return held, consumer
 
 
-async def _started(held: Held, *items: int) -> None:
-    async def started() -> list[int]:
-        return held.started
+async def _starts(held: Held) -> list[int]:
+    return held.started
 
-    await eventually(started, lambda s: set(items) <= set(s))
+
+async def _started(held: Held, *items: int) -> None:
+    await eventually(lambda: _starts(held), lambda s: set(items) <= set(s))
 
 
 async def test_with_two_in_flight_the_next_batch_is_handled_while_one_waits(
@@ -268,6 +274,36 @@ async def test_while_the_handler_refuses_overlap_a_batch_is_handled_before_the_n
     held.release(0, 1)
     await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
     assert held.handled == [0, 1]
+
+
+# Short enough that three of them pass quickly while entries are held.
+SHORT_IDLE_MS = 200
+
+
+async def test_a_batch_waiting_for_a_slot_past_claim_idle_ms_is_not_taken_over(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    held, _ = await _held(redis, settings, run, 3, claim_idle_ms=SHORT_IDLE_MS)
+    await _started(held, 0, 1)
+    # Entry 2 waits for a slot for three claim-idle times: no reclaim handles it meanwhile.
+    with pytest.raises(AssertionError, match="not met"):
+        await eventually(lambda: _starts(held), lambda s: 2 in s, timeout=3 * SHORT_IDLE_MS / 1000)
+    held.release(0, 1, 2)
+    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
+    assert held.started == [0, 1, 2]
+
+
+async def test_a_batch_handled_past_claim_idle_ms_is_not_handled_a_second_time(
+    redis: aioredis.Redis, settings: Settings, run: Run
+) -> None:
+    held, _ = await _held(redis, settings, run, 1, claim_idle_ms=SHORT_IDLE_MS)
+    await _started(held, 0)
+    with pytest.raises(AssertionError, match="not met"):
+        await eventually(lambda: _starts(held), lambda s: len(s) > 1,
+                         timeout=3 * SHORT_IDLE_MS / 1000)  # fmt: skip
+    held.release(0)
+    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
+    assert held.started == [0]
 
 
 async def test_draining_waits_for_the_batches_under_way_to_finish(
