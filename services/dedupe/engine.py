@@ -195,13 +195,6 @@ class DedupeEngine:
             if isinstance(p, Decision)
         }  # fmt: skip
         pending = [p for p in prepared if isinstance(p, Pending)]
-        if pending:
-            # Filing took time; claim the entries afresh so none looks abandoned while judged.
-            await self.redis.xclaim(
-                pending[0].delivery.stream, pending[0].delivery.group,
-                self.settings.consumer_name, 0, [p.delivery.message_id for p in pending],
-                justid=True,
-            )  # fmt: skip
         judged = await self._decide_all(pending)
         failures: dict[str, BaseException] = {}
         for p, result in zip(pending, await self._settle_all(pending, judged), strict=True):
@@ -370,9 +363,8 @@ class DedupeEngine:
                     decided.clear()
                 if not follows and not contends:
                     break
-                waiting = [pending[n].delivery for n in (*follows, *contends)]
                 recorded, states = await self._progress(
-                    [i for i, _ in follows.values()], [*contends.values()], deadline, waiting
+                    [i for i, _ in follows.values()], [*contends.values()], deadline
                 )
                 for n, (article_id, then) in list(follows.items()):
                     if (decision := recorded.get(article_id)) is not None:
@@ -392,7 +384,6 @@ class DedupeEngine:
         followed: Sequence[str],
         contending: Sequence[Sequence[str]],
         deadline: float,
-        deliveries: Sequence[Delivery[RawArticle]],
     ) -> tuple[dict[str, Decision | None], dict[str, State | None]]:
         """Wait until one of the ``followed`` articles has its verdict, or one group of
         ``contending`` articles has settled; what the index then holds of them."""
@@ -408,7 +399,7 @@ class DedupeEngine:
             )
 
         what = f"articles {', '.join(sorted({*followed, *ids}))} did not settle"
-        await self._poll(moved, deadline, what, deliveries)
+        await self._poll(moved, deadline, what)
         return recorded, states
 
     async def _conclude(
@@ -438,14 +429,9 @@ class DedupeEngine:
         if not unplaced:
             return {}
         at = list(unplaced)
-        deliveries = [decided[n][0].delivery for n in at]
-
-        async def poll(check: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
-            await self._poll(check, deadline, what, deliveries)
-
         results: dict[int, Decision | BaseException] = {}
         try:
-            async for placed in self.placer.rounds(list(unplaced.values()), poll):
+            async for placed in self.placer.rounds(list(unplaced.values()), self._poll):
                 results |= await self._commit_placed({at[i]: p for i, p in placed.items()}, decided)
         except Exception as exc:  # the articles not placed yet are retried
             return {n: results.get(n, exc) for n in at}
@@ -469,7 +455,7 @@ class DedupeEngine:
         if len(self.partitions.streams) > 1:
             return True
         # Seen at least every read (one blocks this long at most) and every re-claim of the
-        # entries it holds (twice per claim_idle_ms); unseen for longer, it is gone.
+        # entries it holds (three times per claim_idle_ms); unseen for longer, it is gone.
         seen_within = self.settings.claim_idle_ms + READ_BLOCK_MS
         if self.settings.settle_ms <= 0:
             return False
@@ -484,32 +470,14 @@ class DedupeEngine:
         await self.partitions.wait_delivered(article_id, timeout)
         await asyncio.sleep(self.settings.settle_ms / 1000)
 
-    async def _poll(
-        self,
-        check: Callable[[], Awaitable[bool]],
-        deadline: float,
-        what: str,
-        deliveries: Sequence[Delivery[RawArticle]],
-    ) -> None:
-        """Wait for ``check``, keeping the deliveries (of one stream) claimed so no other worker
-        takes them over.
-
-        A delivery idle for ``claim_idle_ms`` is reclaimed as abandoned; re-claiming it for this
-        consumer (XCLAIM JUSTID) resets its idle time while it legitimately waits.
-        """
+    @staticmethod
+    async def _poll(check: Callable[[], Awaitable[bool]], deadline: float, what: str) -> None:
+        """Wait for ``check``. The consumer keeps the waiting entries claimed meanwhile, so no
+        other worker takes them over."""
         delay = 0.002
-        touch_every = self.settings.claim_idle_ms / 2000
-        next_touch = time.monotonic() + touch_every
         while not await check():
-            now = time.monotonic()
-            if now >= deadline:
+            if time.monotonic() >= deadline:
                 raise SettleTimeout(what)
-            if now >= next_touch:
-                await self.redis.xclaim(
-                    deliveries[0].stream, deliveries[0].group, self.settings.consumer_name, 0,
-                    [d.message_id for d in deliveries], justid=True,
-                )  # fmt: skip
-                next_touch = now + touch_every
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.05)
 
