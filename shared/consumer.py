@@ -18,6 +18,11 @@ also trims its stream below what every group acked.
 Every entry the process holds (read or taken over, waiting for a slot, being handled, retried
 through an outage) is kept claimed: its idle time is reset a few times per ``claim_idle_ms``, so
 only entries whose consumer is gone (or gave up on them) look abandoned.
+
+A graceful stop finishes what the consumer was given: ``drain`` waits for the batches under way,
+then handles every entry delivered to this consumer and never handled. Stopping cancels a read
+that may already have been answered; its entries are this consumer's pending ones, and left
+there they would wait ``claim_idle_ms`` for another consumer, judged after later articles.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from shared.metrics import BATCH_ENTRIES, BATCH_SECONDS, DEAD_LETTERED
 from shared.models import DeadLetter
 from shared.redis import UNAVAILABLE, as_text, is_cluster
 from shared.settings import Settings
-from shared.streams import Keys, decode, encode, keys_for, payload_of
+from shared.streams import Keys, decode, encode, keys_for, payload_of, required_groups
 from shared.trimming import AckedTrimmer
 
 log = logging.getLogger("newsdedup.consumer")
@@ -131,6 +136,8 @@ class GroupConsumer(Generic[M]):
         self._outage = outage
         self.retain_ms = retain_ms
         self._trimmer = AckedTrimmer(redis)
+        # Nothing is trimmed while a group the system needs on this stream is missing.
+        self._required = sorted({group, *required_groups(settings).get(stream, ())})
         self._trimmed_at = 0.0
         self._slots = asyncio.Semaphore(in_flight) if in_flight > 1 else None
         self._handling: set[asyncio.Task[None]] = set()
@@ -199,11 +206,43 @@ class GroupConsumer(Generic[M]):
                       exc_info=error)  # fmt: skip
 
     async def drain(self) -> None:
-        """Wait for the batches still being handled (after the broker stopped reading)."""
+        """After the broker stopped reading: wait for the batches still being handled, then
+        handle what was delivered to this consumer and never handled."""
         while self._handling:
             await asyncio.gather(*self._handling, return_exceptions=True)
-        if self._keeper is not None:
-            self._keeper.cancel()
+        try:
+            await self._finish_delivered()
+        finally:
+            if self._keeper is not None:
+                self._keeper.cancel()
+
+    async def _finish_delivered(self) -> None:
+        """Handle, in stream order, the entries pending for this consumer that no handler took:
+        those of a read the stop cut short. An entry whose handling failed stays pending, with
+        its error, for a retry that counts it (``_redeliverable``)."""
+        cursor = "0"
+        while True:
+            reply = await self.redis.xreadgroup(
+                self.group, self.settings.consumer_name, {self.stream: cursor},
+                count=self.settings.batch_size,
+            )  # fmt: skip
+            entries = [(as_text(mid), fields) for _, batch in reply for mid, fields in batch]
+            if not entries:
+                return
+            cursor = entries[-1][0]
+            async with self.redis.pipeline(transaction=False) as pipe:  # keys in many slots
+                for mid, _ in entries:
+                    pipe.exists(self.keys.last_error(self.group, mid))
+                errors = await pipe.execute()
+            unhandled = [e for e, failed in zip(entries, errors, strict=True) if not failed]
+            held = self._hold(unhandled)
+            try:
+                for mid, fields in unhandled:
+                    if not fields:  # trimmed or deleted while pending: nothing left to do
+                        await self.redis.xack(self.stream, self.group, mid)
+                await self.process([(mid, fields) for mid, fields in unhandled if fields])
+            finally:
+                self._let_go(held)
 
     def _hold(self, entries: Sequence[tuple[bytes | str, Any]]) -> list[str]:
         """Keep the entries claimed until ``_let_go``; their ids.
@@ -369,7 +408,7 @@ class GroupConsumer(Generic[M]):
             return
         self._trimmed_at = now
         with contextlib.suppress(*TRANSIENT):
-            await self._trimmer.trim(self.stream, self.retain_ms)
+            await self._trimmer.trim(self.stream, self.retain_ms, required=self._required)
 
     async def _record_failure(self, delivery: Delivery[M], exc: BaseException) -> None:
         log.exception(

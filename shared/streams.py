@@ -124,5 +124,17 @@ def slot_tag(key: str) -> str:
     return key
 
 
+def required_groups(settings: Settings) -> dict[str, tuple[str, ...]]:
+    """The consumer groups the system depends on, by stream: dedupe reads every raw partition,
+    the store reads both verdict streams. Each must see every entry ever written to its stream
+    (``shared.groups``). The dead stream is read without a group."""
+    groups: dict[str, tuple[str, ...]] = {
+        stream: (DEDUPE_GROUP,) for stream in settings.raw_streams
+    }
+    for stream in (settings.stream_canonical, settings.stream_duplicates):
+        groups[stream] = (STORE_GROUP,)
+    return groups
+
+
 def keys_for(settings: Settings) -> Keys:
     return Keys(settings.key_prefix)

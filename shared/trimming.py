@@ -5,6 +5,9 @@ safe point of a group is its oldest pending entry (delivered, not acked) or, wit
 its last delivered entry; nothing below the lowest safe point of all groups is needed again. One
 Lua script reads the groups and trims, so no group moves back in between; it touches one key.
 
+A group the system depends on that does not exist (yet, or again after it was deleted) has read
+nothing: while one is missing, nothing is trimmed. It will be created at ``0`` and read all.
+
 Subscribers that read without a group (plain XREAD, ``tail --from-start``) are not visible to
 Redis; ``retain_ms`` keeps a window of recent entries for them whatever the groups have acked.
 """
@@ -12,12 +15,14 @@ Redis; ``retain_ms`` keeps a window of recent entries for them whatever the grou
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
 from shared.redis import Lua
 
-# KEYS: stream. ARGV: the oldest entry time (ms) to keep regardless of acks.
+# KEYS: stream. ARGV: the oldest entry time (ms) to keep regardless of acks, then the groups
+# that must exist before anything is trimmed.
 _TRIM_ACKED = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local function before(a, b)
@@ -28,16 +33,20 @@ local function before(a, b)
 end
 local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
 if #groups == 0 then return 0 end
+local missing = {}
+for i = 2, #ARGV do missing[ARGV[i]] = true end
 local keep = ARGV[1] .. '-0'
 for _, fields in ipairs(groups) do
   local group = {}
   for i = 1, #fields, 2 do group[fields[i]] = fields[i + 1] end
+  missing[group['name']] = nil
   local safe = group['last-delivered-id']
   if tonumber(group['pending']) > 0 then
     safe = redis.call('XPENDING', KEYS[1], group['name'])[2]
   end
   if before(safe, keep) then keep = safe end
 end
+if next(missing) then return 0 end
 return redis.call('XTRIM', KEYS[1], 'MINID', keep)
 """
 
@@ -48,8 +57,15 @@ class AckedTrimmer:
     def __init__(self, redis: aioredis.Redis) -> None:
         self._script = Lua(redis, _TRIM_ACKED)
 
-    async def trim(self, stream: str, retain_ms: int, now_ms: int | None = None) -> int:
-        """Remove what no group still needs; return how many entries went."""
+    async def trim(
+        self,
+        stream: str,
+        retain_ms: int,
+        now_ms: int | None = None,
+        required: Sequence[str] = (),
+    ) -> int:
+        """Remove what no group still needs, nothing while a ``required`` group is missing;
+        return how many entries went."""
         now = int(time.time() * 1000) if now_ms is None else now_ms
-        removed = await self._script(keys=[stream], args=[max(0, now - retain_ms)])
+        removed = await self._script(keys=[stream], args=[max(0, now - retain_ms), *required])
         return int(removed)

@@ -15,9 +15,15 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
+from hypothesis import settings as hypothesis_settings
 
 from shared.redis import EmbeddedRedis
 from shared.settings import Settings
+
+# Generated examples are the same every run, and none fails for its speed: a test never asserts
+# wall-clock time, and a loaded two-core machine takes longer than Hypothesis' default deadline.
+hypothesis_settings.register_profile("newsdedup", deadline=None, derandomize=True)
+hypothesis_settings.load_profile("newsdedup")
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))

@@ -15,6 +15,7 @@ from services.dedupe.story_index import StoryIndex
 from services.dedupe.window import Window
 from shared.broker import make_broker
 from shared.consumer import GroupConsumer
+from shared.groups import declare_groups
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
 from shared.models import RawArticle
@@ -77,6 +78,9 @@ def create_app(settings: Settings) -> FastAPI:
         redis = async_client(redis_url, settings.cluster)
         engine = engine_for(redis, settings)
         await engine.index.claim_params(verification_params(settings))
+        # Its own groups, and the store's before the first verdict is published.
+        verdicts = [settings.stream_canonical, settings.stream_duplicates]
+        await declare_groups(redis, settings, [*settings.raw_streams, *verdicts])
         broker = make_broker(redis_url, settings.cluster)
         consumers = [
             GroupConsumer(

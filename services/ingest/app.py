@@ -15,9 +15,8 @@ from shared.auth import require_api_key
 from shared.errors import install_error_handlers, unavailable
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
-from shared.redis import UNAVAILABLE, Replication, async_client
+from shared.redis import UNAVAILABLE, async_client
 from shared.settings import Settings
-from shared.streams import keys_for
 
 BACKLOG_RETRY_SECONDS = 5  # a backlog drains in seconds to minutes
 OUTAGE_RETRY_SECONDS = 1  # a Redis restart takes about a second
@@ -32,10 +31,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = async_client(redis_url, settings.cluster)
         app.state.redis = redis
-        app.state.queue = RawQueue(
-            redis, keys_for(settings), settings.raw_streams, settings.idempotency_ttl_seconds,
-            settings.max_backlog, Replication(settings.wait_replicas, settings.wait_timeout_ms),
-        )  # fmt: skip
+        app.state.queue = RawQueue(redis, settings)
         try:
             yield
         finally:

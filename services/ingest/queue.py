@@ -5,6 +5,9 @@ POST with the same Idempotency-Key finds the first answer, and no crash can leav
 for an article that was never enqueued (or the reverse). The same script refuses articles past
 the backlog limit. The raw stream is trimmed as dedupe acks, so its length is what dedupe has
 not finished yet.
+
+Dedupe's consumer groups are declared before the first article is queued (``shared.groups``), so
+they see every article accepted, even while dedupe has never run.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
+from shared.groups import declare_groups
 from shared.models import RawArticle
 from shared.redis import Lua, Replication
-from shared.streams import DATA_FIELD, Keys
+from shared.settings import Settings
+from shared.streams import DATA_FIELD, keys_for
 
 # KEYS: stream, [idempotency key]. ARGV: data field, ttl, response, max backlog, payload...
 # Returns the earlier response (a replay), the backlog (refused), or nothing (queued).
@@ -50,23 +55,17 @@ class RawQueue:
     """The raw stream, or its partitions: a request's articles all go to one of them, chosen by
     its idempotency key (so a retry finds the first answer) or else in turn."""
 
-    def __init__(
-        self,
-        redis: aioredis.Redis,
-        keys: Keys,
-        streams: Sequence[str],
-        idempotency_ttl: int,
-        max_backlog: int,
-        replication: Replication | None = None,
-    ) -> None:
+    def __init__(self, redis: aioredis.Redis, settings: Settings) -> None:
         self.redis = redis
-        self.keys = keys
-        self.replication = replication or Replication()
-        self.streams = list(streams)
-        self.ttl = idempotency_ttl
-        self.max_backlog = max(1, max_backlog // len(self.streams))  # per partition
+        self.settings = settings
+        self.keys = keys_for(settings)
+        self.replication = Replication(settings.wait_replicas, settings.wait_timeout_ms)
+        self.streams = settings.raw_streams
+        self.ttl = settings.idempotency_ttl_seconds
+        self.max_backlog = max(1, settings.max_backlog // len(self.streams))  # per partition
         self._turn = itertools.count()
         self._script = Lua(redis, _ENQUEUE)
+        self._declared = False
 
     def partition(self, idempotency_key: str | None) -> str:
         if idempotency_key is None:
@@ -82,6 +81,9 @@ class RawQueue:
 
         ``idempotency_key``: the request's key (stored in the chosen stream's slot).
         """
+        if not self._declared:  # Redis may be away at start-up: then the request gets a 503
+            await declare_groups(self.redis, self.settings, self.streams)
+            self._declared = True
         stream = self.partition(idempotency_key)
         keys = [stream]
         if idempotency_key:

@@ -19,6 +19,7 @@ from shared.auth import require_api_key
 from shared.broker import make_broker
 from shared.consumer import Delivery, GroupConsumer
 from shared.errors import install_error_handlers, unavailable
+from shared.groups import declare_groups
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
 from shared.models import Verdict
@@ -56,11 +57,14 @@ def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
         await create_schema(engine)
         app.state.sessions = sessions(engine)
         broker = None
+        consumers: list[GroupConsumer[Verdict]] = []
         if consume and redis_url:
             app.state.redis = async_client(redis_url, settings.cluster)
             writer = VerdictWriter(app.state.redis, app.state.sessions)
             broker = make_broker(redis_url, settings.cluster)
-            for stream in (settings.stream_canonical, settings.stream_duplicates):
+            verdicts = [settings.stream_canonical, settings.stream_duplicates]
+            await declare_groups(app.state.redis, settings, verdicts)
+            consumers = [
                 GroupConsumer(
                     redis=app.state.redis,
                     settings=settings,
@@ -71,13 +75,19 @@ def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
                     # Database unreachable or locked: wait it out, acking nothing meanwhile.
                     outage=database_outage,
                     retain_ms=settings.stream_retention_ms,
-                ).register(broker)
+                )
+                for stream in verdicts
+            ]
+            for consumer in consumers:
+                consumer.register(broker)
             await broker.start()
         try:
             yield
         finally:
             if broker is not None:
                 await broker.stop()
+                for consumer in consumers:  # verdicts read and not yet stored are stored
+                    await consumer.drain()
                 await app.state.redis.aclose()
             await engine.dispose()
 

@@ -65,8 +65,7 @@ async def test_a_script_queued_in_a_cluster_pipeline_runs_with_the_rest(
 async def test_a_retried_post_finds_its_answer_in_its_partitions_slot(
     client: aioredis.Redis, settings: Settings
 ) -> None:
-    queue = RawQueue(client, keys_for(settings), settings.raw_streams, 60, 1000,
-                     Replication(0))  # fmt: skip
+    queue = RawQueue(client, settings)
     article = raw_article("Ein Text.")
     assert await queue.enqueue([article], "first answer", "one:key") is None
     assert await queue.enqueue([raw_article("Anders.")], "second", "one:key") == "first answer"
@@ -77,7 +76,7 @@ async def test_a_retried_post_finds_its_answer_in_its_partitions_slot(
 async def test_requests_without_a_key_go_to_the_partitions_in_turn(
     client: aioredis.Redis, settings: Settings
 ) -> None:
-    queue = RawQueue(client, keys_for(settings), settings.raw_streams, 60, 1000)
+    queue = RawQueue(client, settings)
     for n in range(8):
         await queue.enqueue([raw_article(f"Text {n}.")], "ok", None)
     assert [await client.xlen(s) for s in settings.raw_streams] == [2, 2, 2, 2]

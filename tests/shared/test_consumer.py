@@ -14,10 +14,13 @@ from shared.broker import make_broker
 from shared.consumer import Delivery, GroupConsumer, reclaim_poll_ms
 from shared.models import DeadLetter
 from shared.settings import Settings
-from shared.streams import decode, encode
+from shared.streams import DEDUPE_GROUP, decode, encode
 from tests.waiting import eventually
 
 Run = Callable[..., Awaitable[GroupConsumer[Any]]]
+
+# The raw stream is read as dedupe reads it: no entry is trimmed while its group is missing.
+GROUP = DEDUPE_GROUP
 
 
 class Item(BaseModel):
@@ -85,7 +88,7 @@ async def run(redis: aioredis.Redis, settings: Settings) -> AsyncIterator[Run]:
         assert configured.redis_url
         broker = make_broker(configured.redis_url)
         consumer = GroupConsumer(
-            redis=redis, settings=configured, stream=settings.stream_raw, group="g",
+            redis=redis, settings=configured, stream=settings.stream_raw, group=GROUP,
             model=Item, handler=recorder.handle, in_flight=in_flight, overlap=overlap,
         )  # fmt: skip
         consumer.register(broker)
@@ -104,7 +107,7 @@ async def _dead(redis: aioredis.Redis, settings: Settings) -> list[DeadLetter]:
 
 
 async def _pending(redis: aioredis.Redis, settings: Settings) -> int:
-    return int((await redis.xpending(settings.stream_raw, "g"))["pending"])
+    return int((await redis.xpending(settings.stream_raw, GROUP))["pending"])
 
 
 async def test_every_good_entry_is_handled_once_and_acked(
@@ -153,7 +156,7 @@ async def test_an_entry_failing_every_delivery_is_dead_lettered_with_its_error(
     await run(recorder)
     await redis.xadd(settings.stream_raw, encode(Item(n=7)))
     [letter] = await eventually(lambda: _dead(redis, settings), lambda d: len(d) == 1)
-    assert (letter.deliveries, letter.stream, letter.group) == (3, settings.stream_raw, "g")
+    assert (letter.deliveries, letter.stream, letter.group) == (3, settings.stream_raw, GROUP)
     assert "cannot handle 7" in letter.error
     assert recorder.attempts[7] == 3
     assert await _pending(redis, settings) == 0
@@ -162,9 +165,9 @@ async def test_an_entry_failing_every_delivery_is_dead_lettered_with_its_error(
 async def test_an_entry_left_by_a_dead_consumer_is_claimed_and_handled(
     redis: aioredis.Redis, settings: Settings, run: Run
 ) -> None:
-    await redis.xgroup_create(settings.stream_raw, "g", id="0", mkstream=True)
+    await redis.xgroup_create(settings.stream_raw, GROUP, id="0", mkstream=True)
     await redis.xadd(settings.stream_raw, encode(Item(n=9)))
-    await redis.xreadgroup("g", "crashed-consumer", {settings.stream_raw: ">"})
+    await redis.xreadgroup(GROUP, "crashed-consumer", {settings.stream_raw: ">"})
     recorder = Recorder(redis, failing=set())
     await run(recorder)
     await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
@@ -185,7 +188,7 @@ async def test_an_outage_is_retried_in_place_and_never_dead_letters(
 async def test_the_stream_is_trimmed_below_what_the_group_acked(
     redis: aioredis.Redis, settings: Settings, run: Run
 ) -> None:
-    await redis.xgroup_create(settings.stream_raw, "g", id="0", mkstream=True)
+    await redis.xgroup_create(settings.stream_raw, GROUP, id="0", mkstream=True)
     for n in range(5):
         await redis.xadd(settings.stream_raw, encode(Item(n=n)))
     recorder = Recorder(redis, failing=set())
@@ -200,7 +203,7 @@ async def test_a_burst_handled_soon_after_a_trim_is_trimmed_too(
 ) -> None:
     # Ingest counts the raw stream's length as backlog: a burst left standing until some later
     # batch would have it refuse articles with nothing left to do.
-    await redis.xgroup_create(settings.stream_raw, "g", id="0", mkstream=True)
+    await redis.xgroup_create(settings.stream_raw, GROUP, id="0", mkstream=True)
     recorder = Recorder(redis, failing=set())
     await run(recorder)
     for burst in range(2):
@@ -317,6 +320,26 @@ async def test_draining_waits_for_the_batches_under_way_to_finish(
     held.release(0)
     await asyncio.wait_for(draining, 5)
     assert (held.handled, await _pending(redis, settings)) == ([0], 0)
+
+
+async def test_draining_handles_in_order_what_a_read_cut_short_delivered_and_no_handler_took(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    # Stopping cancels a read that Redis may already have answered: its entries are pending for
+    # this consumer. Entry 2 failed before, and stays pending for a retry that counts it.
+    recorder = Recorder(redis, failing=set())
+    consumer = GroupConsumer(
+        redis=redis, settings=settings.model_copy(update={"batch_size": 2}),
+        stream=settings.stream_raw, group=GROUP, model=Item, handler=recorder.handle,
+    )  # fmt: skip
+    await redis.xgroup_create(settings.stream_raw, GROUP, id="0", mkstream=True)
+    ids = [await redis.xadd(settings.stream_raw, encode(Item(n=n))) for n in range(5)]
+    await redis.xreadgroup(GROUP, settings.consumer_name, {settings.stream_raw: ">"})
+    await redis.set(consumer.keys.last_error(GROUP, ids[2].decode()), "RuntimeError('boom')")
+    await consumer.drain()
+    assert recorder.handled == [0, 1, 3, 4]
+    pending = await redis.xpending_range(settings.stream_raw, GROUP, "-", "+", 10)
+    assert [p["message_id"] for p in pending] == [ids[2]]
 
 
 def test_abandoned_entries_are_looked_for_every_quarter_claim_idle_time_within_bounds() -> None:

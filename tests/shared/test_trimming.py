@@ -89,3 +89,20 @@ async def test_a_stream_without_groups_is_left_alone(
     assert await AckedTrimmer(redis).trim(stream, retain_ms=0, now_ms=NOW) == 0
     assert await AckedTrimmer(redis).trim("no-such-stream", retain_ms=0, now_ms=NOW) == 0
     assert len(await _ids(redis, stream)) == 3
+
+
+async def test_while_a_required_group_is_missing_nothing_is_trimmed(
+    redis: aioredis.Redis, settings: Settings
+) -> None:
+    # A user's group read everything; dedupe's group is not there (yet, or deleted by hand).
+    stream = settings.stream_raw
+    await _fill(redis, stream, 4)
+    await redis.xgroup_create(stream, "users-tail", id="0")
+    await _consume(redis, stream, "users-tail", count=4, ack=4)
+    trimmer = AckedTrimmer(redis)
+    assert await trimmer.trim(stream, retain_ms=0, now_ms=NOW, required=["dedupe"]) == 0
+    assert len(await _ids(redis, stream)) == 4
+    await redis.xgroup_create(stream, "dedupe", id="0")
+    await _consume(redis, stream, "dedupe", count=4, ack=4)
+    assert await trimmer.trim(stream, retain_ms=0, now_ms=NOW, required=["dedupe"]) == 3
+    assert await _ids(redis, stream) == ["4-0"]
