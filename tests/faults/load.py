@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,6 +16,8 @@ from services.stack import Stack
 from shared.models import Verdict
 from shared.redis import sync_client
 from shared.streams import decode
+from tests.conftest import isolated_settings
+from tests.waiting import wait_until
 
 
 def corpus(count: int, seed: int) -> list[dict[str, Any]]:
@@ -34,6 +38,16 @@ def corpus(count: int, seed: int) -> list[dict[str, Any]]:
         copies.append(words)
     rng.shuffle(copies)
     return [{"text": " ".join(words), "source": "faults"} for words in originals + copies]
+
+
+# The suite sends 1,000 articles per run; NEWSDEDUP_FAULT_ARTICLES=5000 sends 5,000.
+COUNT = int(os.environ.get("NEWSDEDUP_FAULT_ARTICLES", "1000"))
+BODIES = corpus(COUNT, seed=4)
+
+
+def fault_stack(redis_url: str, data_dir: Path) -> Stack:
+    """A stack of its own on the shared Redis; its services are started by the test."""
+    return Stack(isolated_settings(redis_url, data_dir, ingest_port=0, store_port=0))
 
 
 @dataclass
@@ -74,6 +88,10 @@ def stored_count(stack: Stack) -> int:
         return int(httpx.get(stack.url("store") + "/stats", timeout=5).json()["articles"])
     except httpx.TransportError:
         return -1  # the store is being restarted
+
+
+def all_stored(stack: Stack, timeout: float = 180) -> None:
+    wait_until(lambda: stored_count(stack), lambda n: n >= COUNT, timeout=timeout)
 
 
 def stored(stack: Stack) -> dict[str, tuple[str, str]]:
