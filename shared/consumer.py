@@ -222,7 +222,7 @@ class GroupConsumer(Generic[M]):
         its error, for a retry that counts it (``_redeliverable``)."""
         cursor = "0"
         while True:
-            reply = await self.redis.xreadgroup(
+            reply: Any = await self.redis.xreadgroup(  # RESP2: a list of (stream, entries)
                 self.group, self.settings.consumer_name, {self.stream: cursor},
                 count=self.settings.batch_size,
             )  # fmt: skip
