@@ -7,9 +7,18 @@ FastStream and no Python: a JSON parser reads them.
 from __future__ import annotations
 
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 MAX_TEXT_CHARS = 2 * 1024 * 1024
 
@@ -35,6 +44,20 @@ def _storable(value: str) -> str:
     return value
 
 
+def _feed_date(value: object) -> object:
+    """Feeds date their items in RFC 3339 (Atom, and ISO 8601 in general, which pydantic reads)
+    or RFC 2822 (RSS: ``Tue, 18 Feb 2025 10:00:00 GMT``), read here."""
+    if not isinstance(value, str) or value.strip()[:4].isdigit():
+        return value
+    try:
+        return parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "must be an RFC 3339 date (2025-02-18T10:00:00+01:00) "
+            "or an RFC 2822 date (Tue, 18 Feb 2025 10:00:00 GMT)"
+        ) from None
+
+
 CleanStr = Annotated[str, AfterValidator(_storable)]
 HttpUrlStr = Annotated[CleanStr, Field(max_length=4096), AfterValidator(_http_url)]
 
@@ -49,7 +72,7 @@ class ArticleIn(BaseModel):
     text: Annotated[CleanStr, Field(max_length=MAX_TEXT_CHARS)] | None = None
     html: Annotated[CleanStr, Field(max_length=MAX_TEXT_CHARS)] | None = None
     source: Annotated[CleanStr, Field(max_length=200)] | None = None
-    published_at: datetime | None = None
+    published_at: Annotated[datetime | None, BeforeValidator(_feed_date)] = None
     language: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")] | None = None
 
     @model_validator(mode="after")

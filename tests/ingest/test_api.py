@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC
 
 import pytest
 import redis
@@ -168,6 +169,25 @@ def test_deeply_nested_html_is_reduced_to_its_text(client: TestClient, queued: Q
     assert [a.text for a in queued()] == ["Gespräche in Riad."]
 
 
+@pytest.mark.parametrize(
+    ("published_at", "expected"),
+    [
+        ("Tue, 18 Feb 2025 10:00:00 GMT", "2025-02-18T10:00:00+00:00"),  # RSS
+        ("18 Feb 2025 11:00:00 +0100", "2025-02-18T10:00:00+00:00"),  # RFC 2822, no weekday
+        ("2025-02-18T11:00:00+01:00", "2025-02-18T10:00:00+00:00"),  # Atom: RFC 3339
+        ("2025-02-18T10:00:00Z", "2025-02-18T10:00:00+00:00"),
+    ],
+)
+def test_feed_dates_in_rfc_2822_and_rfc_3339_are_accepted(
+    client: TestClient, queued: Queued, published_at: str, expected: str
+) -> None:
+    response = client.post("/articles", json={"text": "x", "published_at": published_at})
+    assert response.status_code == 202, response.text
+    [article] = queued()
+    assert article.published_at is not None
+    assert article.published_at.astimezone(UTC).isoformat() == expected
+
+
 def test_html_without_any_text_is_a_422(client: TestClient, queued: Queued) -> None:
     response = client.post("/articles", json={"html": "<div>" * 50_000})
     assert response.status_code == 422
@@ -228,6 +248,32 @@ def test_body_over_the_size_limit_is_a_413(settings: Settings, queued: Queued) -
     assert response.status_code == 413
     assert response.json()["detail"][0]["loc"] == ["body"]
     assert queued() == []
+
+
+def test_body_over_the_size_limit_sent_in_chunks_is_a_413(
+    settings: Settings, queued: Queued
+) -> None:
+    small = settings.model_copy(update={"max_body_bytes": 2048})
+    body = json.dumps({"text": "x" * 5000}).encode()
+    chunks = (body[n : n + 1000] for n in range(0, len(body), 1000))  # no Content-Length
+    with TestClient(create_app(small)) as client:
+        response = client.post("/articles", content=chunks,
+                               headers={"content-type": "application/json"})  # fmt: skip
+    assert response.status_code == 413
+    assert response.json()["detail"][0]["loc"] == ["body"]
+    assert queued() == []
+
+
+def test_a_body_within_the_limit_sent_in_chunks_is_accepted(
+    settings: Settings, queued: Queued
+) -> None:
+    body = json.dumps({"text": "in Stücken gesendet"}).encode()
+    chunks = (body[n : n + 7] for n in range(0, len(body), 7))
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/articles", content=chunks,
+                               headers={"content-type": "application/json"})  # fmt: skip
+    assert response.status_code == 202
+    assert [a.text for a in queued()] == ["in Stücken gesendet"]
 
 
 def test_health_reports_ok_when_redis_answers(client: TestClient) -> None:
