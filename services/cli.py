@@ -91,17 +91,51 @@ def serve(service: str) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--api", default=None, help="Ingest API base URL (default from settings).")
 @click.option("--source", default=None, help="Source name to attach to every article.")
-def ingest_cmd(paths: tuple[Path, ...], api: str | None, source: str | None) -> None:
-    """Post .txt, .html, .json and .jsonl files (or folders of them) to the ingest API."""
-    from services.poster import post_files
+@click.option(
+    "--api-key", default=None,
+    help="Key for the ingest API (default NEWSDEDUP_API_KEY), sent as a Bearer token.",
+)  # fmt: skip
+@click.option(
+    "--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    help="Write each rejected item here, one 'file:line: reason' a line, instead of listing them.",
+)  # fmt: skip
+def ingest_cmd(
+    paths: tuple[Path, ...],
+    api: str | None,
+    source: str | None,
+    api_key: str | None,
+    rejects: Path | None,
+) -> None:
+    """Post .txt, .html, .json and .jsonl files (or folders of them) to the ingest API.
+
+    Each .jsonl line and each element of a .json array is an article of its own: a bad one is
+    reported by file and line, and the rest are still posted. Exits 1 if anything was rejected.
+    """
+    import httpx
+
+    from services.poster import KeyRefused, post_files
 
     settings = _settings()
     base = api or f"http://{settings.ingest_host}:{settings.ingest_port}"
-    summary = post_files(list(paths), base, source=source)
-    click.echo(
-        f"accepted {summary.accepted}, rejected {summary.rejected}"
-        + (f" ({summary.first_error})" if summary.first_error else "")
-    )
+    try:
+        summary = post_files(list(paths), base, source=source,
+                             api_key=api_key or settings.api_key or None)  # fmt: skip
+    except KeyRefused as exc:
+        raise click.ClickException(
+            f"ingest at {base} refused the API key ({exc}): pass --api-key or set NEWSDEDUP_API_KEY"
+        ) from exc
+    except httpx.TransportError as exc:
+        raise click.ClickException(
+            f"cannot reach ingest at {base} ({exc}): start the stack (newsdedup up) or pass --api"
+        ) from exc
+    click.echo(f"accepted {summary.accepted}, rejected {summary.rejected}")
+    if rejects is not None:
+        rejects.write_text("".join(f"{line}\n" for line in summary.rejects), encoding="utf-8")
+        if summary.rejects:
+            click.echo(f"rejected items written to {rejects}", err=True)
+    else:
+        for line in summary.rejects:
+            click.echo(f"rejected {line}", err=True)
     if summary.rejected:
         sys.exit(1)
 

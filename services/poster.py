@@ -1,4 +1,9 @@
-"""Posting article files to the ingest API in batches, with a progress bar."""
+"""Posting article files to the ingest API in batches, with a progress bar.
+
+Every article is an item of its own, named by where it came from (``feed.jsonl:7`` for a line,
+``list.json[3]`` for an array element): a bad one is rejected with that name and its reason, and
+the rest of its file is still posted.
+"""
 
 from __future__ import annotations
 
@@ -25,12 +30,28 @@ SUFFIXES = (".txt", ".html", ".htm", ".json", ".jsonl")
 BATCH = 100
 
 
+@dataclass(frozen=True)
+class Item:
+    """One article to post, or the reason there is none, with where it came from."""
+
+    origin: str
+    body: dict[str, Any] | None = None
+    error: str | None = None
+
+
 @dataclass
 class Summary:
     accepted: int = 0
-    rejected: int = 0
     ids: list[str] = field(default_factory=list)
-    first_error: str | None = None
+    rejects: list[str] = field(default_factory=list)  # "origin: reason", one per rejected item
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejects)
+
+
+class KeyRefused(Exception):
+    """The ingest API refused the API key (or its absence): no article can get in."""
 
 
 def files_under(paths: list[Path]) -> list[Path]:
@@ -43,32 +64,58 @@ def files_under(paths: list[Path]) -> list[Path]:
     return found
 
 
-def articles_in(path: Path, source: str | None) -> Iterator[dict[str, Any]]:
-    """One request body per article the file holds."""
-    content = path.read_text(encoding="utf-8")
-    suffix = path.suffix.lower()
+def _object(origin: str, value: Any, extra: dict[str, Any]) -> Item:
+    if not isinstance(value, dict):
+        return Item(origin, error=f"an article must be a JSON object, not {type(value).__name__}")
+    return Item(origin, {**extra, **value})
+
+
+def items_in(path: Path, source: str | None) -> Iterator[Item]:
+    """The file's articles, one item each."""
     extra = {"source": source} if source else {}
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        yield Item(str(path), error=f"unsupported file type {suffix!r}")
+        return
+    try:
+        content = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        yield Item(str(path), error=str(exc))
+        return
     if suffix == ".txt":
-        yield {"text": content, **extra}
+        yield Item(str(path), {"text": content, **extra})
     elif suffix in (".html", ".htm"):
-        yield {"html": content, **extra}
+        yield Item(str(path), {"html": content, **extra})
     elif suffix == ".json":
-        data = json.loads(content)
-        for item in data if isinstance(data, list) else [data]:
-            yield {**extra, **item}
-    elif suffix == ".jsonl":
-        for line in content.splitlines():
-            if line.strip():
-                yield {**extra, **json.loads(line)}
+        try:
+            data = json.loads(content)
+        except json.JSONDecodeError as exc:
+            yield Item(str(path), error=f"not JSON: {exc}")
+            return
+        if isinstance(data, list):
+            for n, value in enumerate(data):
+                yield _object(f"{path}[{n}]", value, extra)
+        else:
+            yield _object(str(path), data, extra)
     else:
-        raise ValueError(f"{path}: unsupported file type {suffix!r}")
+        for number, line in enumerate(content.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield Item(f"{path}:{number}", error=f"not JSON: {exc.msg} at column {exc.colno}")
+                continue
+            yield _object(f"{path}:{number}", value, extra)
 
 
 class RateColumn(ProgressColumn):
-    """Articles per second, as measured by the progress bar over its recent updates."""
+    """Articles per second since posting began."""
 
     def render(self, task: Task) -> Text:
-        return Text(f"{task.speed or 0:,.0f} articles/s")
+        elapsed = task.elapsed or 0.0
+        rate = task.completed / elapsed if elapsed > 0 else 0.0
+        return Text(f"{rate:,.0f} articles/s")
 
 
 def _post(client: httpx.Client, path: str, body: Any) -> httpx.Response:
@@ -76,6 +123,8 @@ def _post(client: httpx.Client, path: str, body: Any) -> httpx.Response:
     delay = 0.5
     for _ in range(8):
         response = client.post(path, json=body)
+        if response.status_code in (401, 403):
+            raise KeyRefused(f"HTTP {response.status_code}: {_reason(response)}")
         if response.status_code not in (429, 503):
             return response
         time.sleep(float(response.headers.get("Retry-After", delay)))
@@ -83,39 +132,57 @@ def _post(client: httpx.Client, path: str, body: Any) -> httpx.Response:
     return response
 
 
-def _reject(summary: Summary, error: str) -> None:
-    summary.rejected += 1
-    summary.first_error = summary.first_error or error
+def _reason(response: httpx.Response) -> str:
+    """The API's own words: each problem's field and message, on one line."""
+    try:
+        detail = response.json()["detail"]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:200].replace("\n", " ")
+    if isinstance(detail, list):
+        parts = []
+        for problem in detail:
+            where = ".".join(str(p) for p in problem.get("loc", []) if p != "body")
+            parts.append(f"{where}: {problem.get('msg')}" if where else str(problem.get("msg")))
+        return "; ".join(parts)
+    return str(detail)
 
 
-def post_files(paths: list[Path], base_url: str, *, source: str | None = None) -> Summary:
+def post_files(
+    paths: list[Path], base_url: str, *, source: str | None = None, api_key: str | None = None
+) -> Summary:
     summary = Summary()
-    bodies: list[dict[str, Any]] = []
+    items: list[Item] = []
     for path in files_under(paths):
-        try:
-            bodies.extend(articles_in(path, source))
-        except (ValueError, UnicodeDecodeError) as exc:
-            _reject(summary, f"{path}: {exc}")
+        for item in items_in(path, source):
+            if item.body is None:
+                summary.rejects.append(f"{item.origin}: {item.error}")
+            else:
+                items.append(item)
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     columns = (
         TextColumn("posting"), BarColumn(), MofNCompleteColumn(), RateColumn(),
         TimeRemainingColumn(),
     )  # fmt: skip
-    with httpx.Client(base_url=base_url, timeout=60) as client, Progress(*columns) as progress:
-        task = progress.add_task("post", total=len(bodies))
-        for start in range(0, len(bodies), BATCH):
-            chunk = bodies[start : start + BATCH]
-            response = _post(client, "/articles/batch", chunk)
+    with (
+        httpx.Client(base_url=base_url, timeout=60, headers=headers) as client,
+        Progress(*columns) as progress,
+    ):
+        task = progress.add_task("post", total=len(items))
+        for start in range(0, len(items), BATCH):
+            chunk = items[start : start + BATCH]
+            response = _post(client, "/articles/batch", [item.body for item in chunk])
             if response.status_code == 202:
                 summary.ids.extend(response.json()["ids"])
                 summary.accepted += len(chunk)
             else:
                 # Find the bad items one by one so the good ones still get in.
-                for body in chunk:
-                    single = _post(client, "/articles", body)
+                for item in chunk:
+                    single = _post(client, "/articles", item.body)
                     if single.status_code == 202:
                         summary.ids.append(single.json()["id"])
                         summary.accepted += 1
                     else:
-                        _reject(summary, f"HTTP {single.status_code}: {single.text[:200]}")
+                        reason = f"HTTP {single.status_code}: {_reason(single)}"
+                        summary.rejects.append(f"{item.origin}: {reason}")
             progress.advance(task, len(chunk))
     return summary

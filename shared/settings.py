@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     # one of read_api_keys. Unset: open (the services warn at start-up).
     api_keys: str = ""
     read_api_keys: str = ""
+    # The key the command line sends to the ingest API (one of api_keys).
+    api_key: str = ""
 
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_batch_items: int = Field(default=1000, ge=1)
@@ -179,7 +181,7 @@ _ENV_NAMES = {
 
 
 # URLs carry passwords; keys are secrets. Their values never reach a log or an error message.
-_SECRETS = {"redis_url", "database_url", "api_keys", "read_api_keys"}
+_SECRETS = {"redis_url", "database_url", "api_keys", "read_api_keys", "api_key"}
 
 
 def env_name(field: str) -> str:
