@@ -38,21 +38,27 @@ def up(ingest_port: int | None, store_port: int | None, data_dir: Path | None) -
     from shared.redis import without_password
 
     settings = _settings(data_dir=data_dir, ingest_port=ingest_port, store_port=store_port)
+    # Ctrl-C (SIGINT, which the terminal also sends the services) and SIGTERM both only set a
+    # flag, from the first moment: an interrupt raised in the middle of starting a service could
+    # leave it running with nobody to stop it.
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    with Stack(settings) as stack:
-        shown = without_password(stack.redis_url or "")
-        click.echo(f"redis   {shown}" + ("  (embedded)" if stack.redis else ""))
-        click.echo(f"ingest  {stack.url('ingest')}   POST /articles")
-        click.echo(f"store   {stack.url('store')}   GET /articles/{{id}}")
-        click.echo(f"logs    {stack.log_dir}/   Ctrl-C stops everything")
-        try:
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    try:
+        with Stack(settings) as stack:
+            shown = without_password(stack.redis_url or "")
+            click.echo(f"redis   {shown}" + ("  (embedded)" if stack.redis else ""))
+            click.echo(f"ingest  {stack.url('ingest')}   POST /articles")
+            click.echo(f"store   {stack.url('store')}   GET /articles/{{id}}")
+            click.echo(f"logs    {stack.log_dir}/   Ctrl-C stops everything")
             while not stopped.wait(0.5):
                 for name, process in stack.processes.items():
                     if process.poll() is not None:
                         raise click.ClickException(f"{name} exited; see {stack.log_dir}/{name}.log")
-        except KeyboardInterrupt:
-            pass
+    except (RuntimeError, TimeoutError) as exc:  # a service did not start
+        if not stopped.is_set():  # (rather than being stopped while it started)
+            raise click.ClickException(str(exc)) from exc
+    click.echo("stopped")
 
 
 @main.command()

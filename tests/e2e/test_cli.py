@@ -72,6 +72,40 @@ def test_up_runs_the_stack_on_embedded_redis_and_stops_on_sigterm(tmp_path: Path
     assert (tmp_path / "data" / "redis" / "appendonly.aof").exists()
 
 
+def _processes_with(env_entry: str) -> list[int]:
+    """Processes whose environment holds ``env_entry``: a stack's services and its Redis."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if env_entry.encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def test_ctrl_c_while_up_starts_stops_everything_quietly(tmp_path: Path) -> None:
+    # The terminal sends SIGINT to the whole process group: to `up` and to every service. Sent
+    # as soon as the store (started first) answers, it finds `up` still starting the others.
+    store = free_port()
+    data_dir = f"NEWSDEDUP_DATA_DIR={tmp_path / 'data'}"
+    process = subprocess.Popen(
+        [*CLI, "up", "--ingest-port", str(free_port()), "--store-port", str(store)],
+        cwd=ROOT, env={**_env_without_servers(), "NEWSDEDUP_DATA_DIR": str(tmp_path / "data")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: _ok(f"http://127.0.0.1:{store}/health"), bool, timeout=60)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, err[-2000:]
+    assert "Aborted" not in err and out.splitlines()[-1] == "stopped"
+    assert _processes_with(data_dir) == []
+
+
 def _published(settings: Settings, count: int) -> list[str]:
     client = redis.Redis.from_url(settings.redis_url or "")
     ids = []
