@@ -24,6 +24,7 @@ def _settings(**overrides: object) -> Settings:
 
 
 @click.group()
+@click.version_option(package_name="newsdedup", prog_name="newsdedup")
 def main() -> None:
     """newsdedup: deduplicating news ingestion."""
 

@@ -7,7 +7,11 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# Not extras: the record's own attributes, and uvicorn's copy of its message with terminal colour
+# codes (``color_message``), which would put escape sequences into every log line.
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message", "asctime", "color_message",
+}  # fmt: skip
 
 
 class JsonFormatter(logging.Formatter):

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,11 @@ def test_demo_prints_five_canonical_seeds_and_their_ten_copies() -> None:
     # which normalisation removes, so it is exact or (where some furniture stays) near.
     assert result.stdout.count("exact") + result.stdout.count("near") == 10
     assert result.stdout.count("exact") >= 5
+
+
+def test_version_names_the_installed_package() -> None:
+    result = subprocess.run([*CLI, "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == f"newsdedup, version {version('newsdedup')}"
 
 
 def _ok(url: str) -> bool:

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from shared.logs import JsonFormatter
+from shared.logs import JsonFormatter, TextFormatter
 
 
 def test_a_json_line_carries_the_article_id() -> None:
@@ -13,3 +13,13 @@ def test_a_json_line_carries_the_article_id() -> None:
     record.article_id = "01JM2ABC"
     entry = json.loads(JsonFormatter().format(record))
     assert (entry["msg"], entry["article_id"], entry["level"]) == ("accepted", "01JM2ABC", "INFO")
+
+
+def test_uvicorns_coloured_copy_of_a_message_stays_out_of_text_and_json_lines() -> None:
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, "Started server process [%d]", (42,), None
+    )
+    record.color_message = "Started server process [\x1b[36m%d\x1b[0m]"
+    text = TextFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert text == "INFO uvicorn.error: Started server process [42]"
+    assert "color_message" not in json.loads(JsonFormatter().format(record))
