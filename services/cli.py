@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from textwrap import shorten
 
 import click
 import redis
@@ -187,6 +188,10 @@ def _dead_client() -> tuple[Settings, redis.Redis]:
     return settings, sync_client(settings.redis_url, settings.cluster)
 
 
+# How much of a dead letter's error `dead list` shows; `tail dead` prints it whole.
+ERROR_WIDTH = 200
+
+
 @dead.command("list")
 def dead_list() -> None:
     """One line per dead letter: its id, when, from where, after how many tries, and why."""
@@ -199,7 +204,8 @@ def dead_list() -> None:
         letter = item.letter
         click.echo(
             f"{item.entry_id}  {letter.failed_at:%Y-%m-%d %H:%M:%S}  {letter.stream}  "
-            f"article={item.article_id or '?'}  tries={letter.deliveries}  {letter.error[:200]}"
+            f"article={item.article_id or '?'}  tries={letter.deliveries}  "
+            + shorten(letter.error, width=ERROR_WIDTH, placeholder=" …")  # on one line
         )
     click.echo(f"{len(letters)} dead letter(s) on {settings.stream_dead}", err=True)
 

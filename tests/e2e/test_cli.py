@@ -144,13 +144,14 @@ def test_tail_through_a_group_resumes_after_what_it_acked(settings: Settings) ->
     assert [line["id"] for line in first + second] == ids
 
 
-def _dead_letter(settings: Settings, client: redis.Redis, text: str) -> str:
+def _dead_letter(
+    settings: Settings, client: redis.Redis, text: str, error: str = "RuntimeError('kaputt')"
+) -> str:
     """A raw article parked on the dead stream as the consumer parks one; its article id."""
     article = raw_article(text)
     letter = DeadLetter(
         stream=settings.stream_raw, group="dedupe", message_id="1-0",
-        payload=article.model_dump_json(), error="RuntimeError('kaputt')", deliveries=5,
-        failed_at=datetime.now(UTC),
+        payload=article.model_dump_json(), error=error, deliveries=5, failed_at=datetime.now(UTC),
     )  # fmt: skip
     client.xadd(settings.stream_dead, encode(letter))
     return article.id
@@ -174,6 +175,23 @@ def test_dead_list_names_each_letter_its_article_and_error(settings: Settings) -
     assert "tries=5" in line
     assert "RuntimeError('kaputt')" in line
     assert "1 dead letter(s)" in listed.stderr
+
+
+def test_dead_list_shows_a_long_error_of_many_lines_on_one_line_cut_between_words(
+    settings: Settings,
+) -> None:
+    client = redis.Redis.from_url(settings.redis_url or "")
+    error = "2 validation errors for RawArticle\ntext\n  " + "Feld fehlt und so weiter " * 20
+    _dead_letter(settings, client, "Eins", error=error)
+    _dead_letter(settings, client, "Zwei")
+    listed = _dead(settings, "list")
+    client.close()
+    first, second = listed.stdout.splitlines()
+    assert "2 validation errors for RawArticle text Feld fehlt" in first
+    shown = first[first.index("2 validation errors") :]
+    assert len(shown) <= 200 and shown.endswith(" …")
+    assert shown.removesuffix(" …").rsplit(" ", 1)[1] in {"Feld", "fehlt", "und", "so", "weiter"}
+    assert second.endswith("RuntimeError('kaputt')")
 
 
 def test_dead_retry_requeues_the_payload_and_removes_the_letter(settings: Settings) -> None:
