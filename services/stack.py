@@ -51,7 +51,6 @@ class Stack:
         assert self.redis_url is not None
         env = {**os.environ, **settings_env(self.settings), **self.extra_env}
         env["REDIS_URL"] = self.redis_url
-        env[f"NEWSDEDUP_{service.upper()}_HOST"] = "127.0.0.1"
         env[f"NEWSDEDUP_{service.upper()}_PORT"] = str(self.ports[name or service])
         env["NEWSDEDUP_CONSUMER_NAME"] = f"{name or service}-{time.time_ns()}"
         return env

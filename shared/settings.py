@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "NEWSDEDUP_DATABASE_URL"),
         description="SQLAlchemy async URL; unset means SQLite under the data dir.",
     )
+    # The database password on its own, put into DATABASE_URL with the escaping a URL needs:
+    # compose cannot escape an '@', ':' or '/' in it.
+    database_password: str | None = None
     data_dir: Path = Path("./.newsdedup")
 
     ingest_host: str = "127.0.0.1"
@@ -147,6 +150,11 @@ class Settings(BaseSettings):
 
     @property
     def effective_database_url(self) -> str:
+        if self.database_url and self.database_password:
+            from sqlalchemy.engine import make_url
+
+            url = make_url(self.database_url).set(password=self.database_password)
+            return url.render_as_string(hide_password=False)
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{self.data_dir / 'store.db'}"
@@ -181,7 +189,9 @@ _ENV_NAMES = {
 
 
 # URLs carry passwords; keys are secrets. Their values never reach a log or an error message.
-_SECRETS = {"redis_url", "database_url", "api_keys", "read_api_keys", "api_key"}
+_SECRETS = {
+    "redis_url", "database_url", "database_password", "api_keys", "read_api_keys", "api_key",
+}  # fmt: skip
 
 
 def env_name(field: str) -> str:

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
+from shared.settings import Settings
 from tests.conftest import ROOT
 
 COMPOSE = shutil.which("docker-compose")
@@ -104,3 +106,18 @@ def test_the_cluster_override_points_every_service_at_the_formed_cluster() -> No
             "service_completed_successfully"
         )
     assert services["store"]["environment"]["DATABASE_URL"].startswith("postgresql://")
+
+
+def test_a_database_password_with_at_colon_and_slash_still_reaches_the_database() -> None:
+    password = "p@ss:w/rd#1"
+    result = _config(POSTGRES_PASSWORD=password)
+    assert result.returncode == 0, result.stderr
+    environment = yaml.safe_load(result.stdout)["services"]["store"]["environment"]
+    settings = Settings(_env_file=None, **{  # as the store reads its environment
+        "database_url": environment["DATABASE_URL"],
+        "database_password": environment["NEWSDEDUP_DATABASE_PASSWORD"],
+    })  # fmt: skip
+    url = make_url(settings.effective_database_url)
+    assert (url.password, url.host, url.port, url.database) == (
+        password, "postgres", 5432, "newsdedup",
+    )  # fmt: skip
