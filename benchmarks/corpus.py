@@ -21,7 +21,7 @@ from pathlib import Path
 from services.republish import rewrap
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "news-articles-en-2017.zip"
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "services" / "seeds"
 
 
 class MissingData(FileNotFoundError):

@@ -247,7 +247,8 @@ def asyncapi(out: Path | None) -> None:
 @main.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 def demo(data_dir: Path | None) -> None:
-    """Start the stack, ingest seeds/ and republished copies, print what dedupe decided."""
+    """Start the stack, ingest the sample articles and republished copies, print what dedupe
+    decided."""
     import tempfile
 
     from services.demo import run_demo
@@ -256,7 +257,7 @@ def demo(data_dir: Path | None) -> None:
     with tempfile.TemporaryDirectory(prefix="newsdedup-demo-") as scratch:
         settings = _settings(data_dir=data_dir or Path(scratch), ingest_port=0, store_port=0)
         settings = settings.model_copy(update={"redis_url": None, "database_url": None})
-        run_demo(settings, Path("seeds"))
+        run_demo(settings)
 
 
 if __name__ == "__main__":

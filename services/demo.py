@@ -15,8 +15,11 @@ from services.republish import republished
 from services.stack import Stack
 from shared.settings import Settings
 
+# Five German articles on one story from five outlets: different articles, never duplicates.
+SEEDS = Path(__file__).resolve().parent / "seeds"
 
-def demo_articles(seed_dir: Path) -> list[dict[str, Any]]:
+
+def demo_articles(seed_dir: Path = SEEDS) -> list[dict[str, Any]]:
     """Each seed, then for each an outlet's republication and a verbatim copy elsewhere."""
     seeds = sorted(seed_dir.glob("*.txt"))
     if not seeds:
@@ -56,7 +59,7 @@ def _reason(dup: dict[str, Any] | None) -> str:
     return f"{dup['reason']} ({dup['measure']})" if dup["reason"] == "near" else dup["reason"]
 
 
-def run_demo(settings: Settings, seed_dir: Path, console: Console | None = None) -> None:
+def run_demo(settings: Settings, seed_dir: Path = SEEDS, console: Console | None = None) -> None:
     console = console or Console(width=None if sys.stdout.isatty() else 140)
     bodies = demo_articles(seed_dir)
     with Stack(settings) as stack:

@@ -9,7 +9,7 @@ import pytest
 
 from services.demo import demo_articles
 from services.stack import Stack
-from tests.conftest import ROOT, isolated_settings
+from tests.conftest import isolated_settings
 from tests.e2e.test_pipeline import _article, _post_batch, _stats
 from tests.waiting import wait_until
 
@@ -24,7 +24,7 @@ def stack(cluster_url: str, tmp_path: Path) -> Iterator[Stack]:
 
 
 def test_seeds_and_their_copies_end_as_five_canonical_articles_on_a_cluster(stack: Stack) -> None:
-    bodies = demo_articles(ROOT / "seeds")
+    bodies = demo_articles()
     ids = _post_batch(stack, bodies)
     stats = wait_until(lambda: _stats(stack), lambda s: s["articles"] == len(ids))
     assert (stats["canonical"], stats["duplicates"]) == (5, 10)

@@ -29,9 +29,11 @@ def _env_without_servers() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
 
 
-def test_demo_prints_five_canonical_seeds_and_their_ten_copies() -> None:
+def test_demo_run_from_another_folder_prints_five_canonical_seeds_and_their_ten_copies(
+    tmp_path: Path,
+) -> None:
     result = subprocess.run(
-        [*CLI, "demo"], cwd=ROOT, capture_output=True, text=True, timeout=180,
+        [*CLI, "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=180,
         env=_env_without_servers(), check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]

@@ -15,7 +15,7 @@ from services.demo import demo_articles
 from services.stack import Stack
 from shared.models import Verdict
 from shared.streams import decode
-from tests.conftest import ROOT, isolated_settings
+from tests.conftest import SEEDS, isolated_settings
 from tests.waiting import wait_until
 
 
@@ -44,7 +44,7 @@ def _post_batch(stack: Stack, bodies: list[dict[str, Any]]) -> list[str]:
 
 
 def test_seeds_and_their_copies_end_as_five_canonical_articles(stack: Stack) -> None:
-    bodies = demo_articles(ROOT / "seeds")  # 5 seeds, then a republished and an exact copy of each
+    bodies = demo_articles()  # 5 seeds, then a republished and an exact copy of each
     ids = _post_batch(stack, bodies)
     stats = wait_until(lambda: _stats(stack), lambda s: s["articles"] == len(ids))
     assert (stats["canonical"], stats["duplicates"]) == (5, 10)
@@ -113,7 +113,7 @@ def test_cli_ingest_posts_files_and_reports_counts(stack: Stack, tmp_path: Path)
 
 def test_changed_text_posted_under_the_same_url_updates_the_stored_article(stack: Stack) -> None:
     url = "https://news.example/politik/riad-gespraeche"
-    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "seeds").glob("*.txt"))[:2]]
+    texts = [p.read_text(encoding="utf-8") for p in SEEDS[:2]]
     [first] = _post_batch(stack, [{"url": url, "text": texts[0]}])
     wait_until(lambda: _stats(stack), lambda s: s["articles"] == 1)
     [second] = _post_batch(stack, [{"url": url + "?utm_source=feed", "text": texts[1]}])
