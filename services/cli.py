@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from textwrap import shorten
 
@@ -24,6 +26,35 @@ def _settings(**overrides: object) -> Settings:
         raise click.ClickException(str(exc)) from exc
 
 
+@contextlib.contextmanager
+def _redis_client() -> Iterator[tuple[Settings, redis.Redis]]:
+    """The Redis to read: REDIS_URL, or else the embedded one of the stack `newsdedup up` runs
+    from the data directory. An unreachable one ends the command with one line, not a trace."""
+    from services.addresses import Addresses
+    from shared.redis import without_password
+
+    settings = _settings()
+    if not settings.redis_url:
+        running = Addresses.read(settings.data_dir)
+        if running is None or running.redis_url is None:
+            raise click.ClickException(
+                f"no stack runs from {settings.data_dir}: start one there (newsdedup up), "
+                "or set REDIS_URL (or NEWSDEDUP_DATA_DIR) to say which Redis to read"
+            )
+        settings = settings.model_copy(update={"redis_url": running.redis_url})
+    assert settings.redis_url
+    client = sync_client(settings.redis_url, settings.cluster)
+    try:
+        yield settings, client
+    except redis.ConnectionError as exc:
+        raise click.ClickException(
+            f"cannot reach Redis at {without_password(settings.redis_url)} ({exc}): "
+            "is the stack running (newsdedup up)?"
+        ) from exc
+    finally:
+        client.close()
+
+
 @click.group()
 @click.version_option(package_name="newsdedup", prog_name="newsdedup")
 def main() -> None:
@@ -36,6 +67,7 @@ def main() -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 def up(ingest_port: int | None, store_port: int | None, data_dir: Path | None) -> None:
     """Run ingest, dedupe and store here; embedded Redis and SQLite unless configured."""
+    from services.addresses import Addresses
     from services.stack import Stack
     from shared.redis import without_password
 
@@ -48,15 +80,28 @@ def up(ingest_port: int | None, store_port: int | None, data_dir: Path | None) -
         signal.signal(signum, lambda *_: stopped.set())
     try:
         with Stack(settings) as stack:
-            shown = without_password(stack.redis_url or "")
-            click.echo(f"redis   {shown}" + ("  (embedded)" if stack.redis else ""))
-            click.echo(f"ingest  {stack.url('ingest')}   POST /articles")
-            click.echo(f"store   {stack.url('store')}   GET /articles/{{id}}")
-            click.echo(f"logs    {stack.log_dir}/   Ctrl-C stops everything")
-            while not stopped.wait(0.5):
-                for name, process in stack.processes.items():
-                    if process.poll() is not None:
-                        raise click.ClickException(f"{name} exited; see {stack.log_dir}/{name}.log")
+            addresses = Addresses(
+                ingest=stack.url("ingest"), store=stack.url("store"), dedupe=stack.url("dedupe"),
+                redis_url=stack.redis_url if stack.redis else None,
+            )  # fmt: skip
+            addresses.write(stack.data_dir)
+            try:
+                shown = without_password(stack.redis_url or "")
+                click.echo(f"redis   {shown}" + ("  (embedded)" if stack.redis else ""))
+                click.echo(f"ingest  {addresses.ingest}   POST /articles    metrics /metrics")
+                click.echo(
+                    f"store   {addresses.store}   the page, GET /articles    metrics /metrics"
+                )
+                click.echo(f"dedupe  {addresses.dedupe}   metrics /metrics")
+                click.echo(f"logs    {stack.log_dir}/   Ctrl-C stops everything")
+                while not stopped.wait(0.5):
+                    for name, process in stack.processes.items():
+                        if process.poll() is not None:
+                            raise click.ClickException(
+                                f"{name} exited; see {stack.log_dir}/{name}.log"
+                            )
+            finally:
+                Addresses.clear(stack.data_dir)
     except (RuntimeError, TimeoutError) as exc:  # a service did not start
         if not stopped.is_set():  # (rather than being stopped while it started)
             raise click.ClickException(str(exc)) from exc
@@ -121,10 +166,17 @@ def ingest_cmd(
     """
     import httpx
 
+    from services.addresses import Addresses
     from services.poster import KeyRefused, post_files
 
     settings = _settings()
-    base = api or f"http://{settings.ingest_host}:{settings.ingest_port}"
+    running = Addresses.read(settings.data_dir)
+    if api:
+        base = api
+    elif running and not {"ingest_host", "ingest_port"} & settings.model_fields_set:
+        base = running.ingest  # the stack `newsdedup up` runs from the data directory
+    else:
+        base = f"http://{settings.ingest_host}:{settings.ingest_port}"
     try:
         summary = post_files(list(paths), base, source=source,
                              api_key=api_key or settings.api_key or None)  # fmt: skip
@@ -158,34 +210,20 @@ def tail_cmd(which: str, from_start: bool, group: str | None, count: int | None)
 
     from services.tail import tail
 
-    settings = _settings()
-    if not settings.redis_url:
-        raise click.ClickException("REDIS_URL is required: which Redis to read from")
-    stream = {
-        "canonical": settings.stream_canonical,
-        "duplicates": settings.stream_duplicates,
-        "dead": settings.stream_dead,
-    }[which]
-    client = sync_client(settings.redis_url, settings.cluster)
-    try:
-        tail(client, stream, lambda line: click.echo(line), from_start=from_start, group=group,
-             count=count)  # fmt: skip
-    except KeyboardInterrupt:
-        pass
-    finally:
-        client.close()
+    with _redis_client() as (settings, client):
+        stream = {
+            "canonical": settings.stream_canonical,
+            "duplicates": settings.stream_duplicates,
+            "dead": settings.stream_dead,
+        }[which]
+        with contextlib.suppress(KeyboardInterrupt):
+            tail(client, stream, lambda line: click.echo(line), from_start=from_start,
+                 group=group, count=count)  # fmt: skip
 
 
 @main.group()
 def dead() -> None:
     """The dead-letter stream: messages that kept failing."""
-
-
-def _dead_client() -> tuple[Settings, redis.Redis]:
-    settings = _settings()
-    if not settings.redis_url:
-        raise click.ClickException("REDIS_URL is required: which Redis to read from")
-    return settings, sync_client(settings.redis_url, settings.cluster)
 
 
 # How much of a dead letter's error `dead list` shows; `tail dead` prints it whole.
@@ -197,8 +235,7 @@ def dead_list() -> None:
     """One line per dead letter: its id, when, from where, after how many tries, and why."""
     from services.dead import parked
 
-    settings, client = _dead_client()
-    with client:
+    with _redis_client() as (settings, client):
         letters = parked(client, settings.stream_dead)
     for item in letters:
         letter = item.letter
@@ -219,8 +256,7 @@ def dead_retry(entry_ids: tuple[str, ...], everything: bool) -> None:
 
     if not entry_ids and not everything:
         raise click.UsageError("name dead letter ids, or --all")
-    settings, client = _dead_client()
-    with client:
+    with _redis_client() as (settings, client):
         try:
             done = retry(client, settings.stream_dead, entry_ids)
         except KeyError as exc:

@@ -242,8 +242,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on ``port`` now: as redis-server binds (SO_REUSEADDR), the
+    closed connections of a server that stopped there do not count."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 class EmbeddedRedis:
-    """A redis-server child process on 127.0.0.1 with its files under ``data_dir``."""
+    """A redis-server child process on 127.0.0.1 with its files under ``data_dir``.
+
+    Without a port of its own it takes the one it had the last time it ran on ``data_dir`` (kept
+    in a file there), while that is free: restarted, it keeps its address.
+    """
+
+    PORT_FILE = "port"
 
     def __init__(
         self,
@@ -255,7 +273,7 @@ class EmbeddedRedis:
         extra_args: Sequence[str] = (),
     ) -> None:
         self.data_dir = Path(data_dir)
-        self.port = port or free_port()
+        self.port = port or self._last_port() or free_port()
         self.appendonly = appendonly
         self.log_name = log_name
         self.extra_args = list(extra_args)
@@ -265,8 +283,16 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def _last_port(self) -> int | None:
+        try:
+            port = int((self.data_dir / self.PORT_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return port if port_is_free(port) else None
+
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / self.PORT_FILE).write_text(str(self.port), encoding="utf-8")
         args = [
             redis_server_binary(),
             "--bind", "127.0.0.1",

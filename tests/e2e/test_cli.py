@@ -114,6 +114,54 @@ def test_ctrl_c_while_up_starts_stops_everything_quietly(tmp_path: Path) -> None
     assert _processes_with(data_dir) == []
 
 
+def _run(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120, env=env, check=False
+    )
+
+
+def test_the_other_commands_find_the_stack_up_runs_from_the_data_dir(tmp_path: Path) -> None:
+    ingest, store = free_port(), free_port()  # not the defaults: only the record can tell them
+    env = {**_env_without_servers(), "NEWSDEDUP_DATA_DIR": str(tmp_path / "data")}
+    env.pop("NEWSDEDUP_INGEST_PORT", None)
+    process = subprocess.Popen(
+        [*CLI, "up", "--ingest-port", str(ingest), "--store-port", str(store)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: (tmp_path / "data" / "stack.json").exists(), bool, timeout=60)
+        (tmp_path / "a.txt").write_text("Eine Meldung, gefunden ohne Adresse.", encoding="utf-8")
+        posted = _run("ingest", str(tmp_path / "a.txt"), env=env)
+        assert posted.returncode == 0, posted.stderr[-2000:]
+        tailed = _run("tail", "canonical", "--from-start", "--count", "1", env=env)
+        assert tailed.returncode == 0, tailed.stderr[-2000:]
+        assert json.loads(tailed.stdout)["text"] == "Eine Meldung, gefunden ohne Adresse."
+        listed = _run("dead", "list", env=env)
+        assert (listed.returncode, listed.stderr.strip().splitlines()[-1].split()[0]) == (0, "0")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err[-2000:]
+    served = {line.split()[0]: line.split()[1] for line in out.splitlines()[:5]}
+    assert served["ingest"] == f"http://127.0.0.1:{ingest}"
+    assert served["store"] == f"http://127.0.0.1:{store}"
+    assert served["dedupe"].startswith("http://127.0.0.1:") and "metrics /metrics" in out
+    assert not (tmp_path / "data" / "stack.json").exists()  # gone with the stack
+    after = _run("tail", "canonical", "--count", "1", env=env)
+    assert after.returncode == 1
+    [line] = after.stderr.strip().splitlines()
+    assert "no stack runs from" in line and "newsdedup up" in line
+
+
+def test_an_unreachable_redis_is_one_line_naming_it(tmp_path: Path) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    for command in (["tail", "canonical", "--count", "1"], ["dead", "list"]):
+        result = _run(*command, env={**_env_without_servers(), "REDIS_URL": url})
+        assert result.returncode == 1
+        [line] = result.stderr.strip().splitlines()
+        assert f"cannot reach Redis at {url}" in line and "newsdedup up" in line
+
+
 def _published(settings: Settings, count: int) -> list[str]:
     client = redis.Redis.from_url(settings.redis_url or "")
     ids = []

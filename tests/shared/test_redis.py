@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 
-from shared.redis import ClusterAddress, Lua, PackingConnection, async_client
+from shared.redis import ClusterAddress, EmbeddedRedis, Lua, PackingConnection, async_client
 from shared.streams import slot_tag
 
 ARGS = [
@@ -81,3 +82,25 @@ def test_a_cluster_url_without_credentials_has_none() -> None:
 )  # fmt: skip
 def test_a_key_hashes_by_its_tag_or_else_whole(key: str, tag: str) -> None:
     assert slot_tag(key) == tag
+
+
+def test_an_embedded_redis_restarted_on_the_same_data_dir_keeps_its_address(
+    tmp_path: Path,
+) -> None:
+    first = EmbeddedRedis(tmp_path / "redis", appendonly=False).start()
+    first.stop()
+    again = EmbeddedRedis(tmp_path / "redis", appendonly=False).start()
+    try:
+        assert again.url == first.url
+        assert redis.Redis.from_url(again.url).ping()
+    finally:
+        again.stop()
+
+
+def test_an_embedded_redis_whose_last_port_is_taken_takes_another(tmp_path: Path) -> None:
+    first = EmbeddedRedis(tmp_path / "redis", appendonly=False).start()
+    try:  # still running: its port is taken
+        other = EmbeddedRedis(tmp_path / "redis", appendonly=False)
+        assert other.port != first.port
+    finally:
+        first.stop()
