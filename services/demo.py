@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -48,47 +47,60 @@ def wait_for_stored(store_url: str, count: int, timeout: float = 60.0) -> dict[s
         time.sleep(0.1)
 
 
-def _snippet(text: str, width: int = 60) -> str:
-    line = " ".join(text.split())
-    return line[:width] + ("…" if len(line) > width else "")
+def _headline(article: dict[str, Any]) -> str:
+    """What a reader knows an article by: its title, else its first line."""
+    text = article["title"] or next((ln for ln in article["text"].splitlines() if ln.strip()), "")
+    return " ".join(text.split())
 
 
-def _reason(dup: dict[str, Any] | None) -> str:
-    if dup is None:
-        return ""
+def _short(article_id: str) -> str:
+    """An id by its end: ULIDs made in one second share their first ten characters (the time)."""
+    return "…" + article_id[-6:]
+
+
+def _match(dup: dict[str, Any]) -> str:
     return f"{dup['reason']} ({dup['measure']})" if dup["reason"] == "near" else dup["reason"]
 
 
+LEGEND = (
+    "exact: the same text once boilerplate, layout and case are set aside. near: a different "
+    "text sharing most of its 5-word runs, measured as jaccard (the estimated share in common; "
+    "an estimate, so a small edit can still show 1.00) or containment (the share of the shorter "
+    "text found in the longer). sim: that measure."
+)
+
+
 def run_demo(settings: Settings, seed_dir: Path = SEEDS, console: Console | None = None) -> None:
-    console = console or Console(width=None if sys.stdout.isatty() else 140)
+    """Post the samples and their copies to a stack of its own, print what dedupe decided: a
+    table that reads at 80 columns (the terminal's width, else ``COLUMNS``, else 80)."""
+    console = console or Console(soft_wrap=False)
     bodies = demo_articles(seed_dir)
+    console.print(f"newsdedup demo: {len(bodies)} articles, a stack of its own (stopped after)")
     with Stack(settings) as stack:
-        console.print(f"stack up: ingest {stack.url('ingest')}, store {stack.url('store')}")
+        store = stack.url("store")
         ids = httpx.post(stack.url("ingest") + "/articles/batch", json=bodies, timeout=30).json()
-        stats = wait_for_stored(stack.url("store"), len(ids["ids"]))
-        page = httpx.get(stack.url("store") + "/articles?status=canonical&limit=500").json()
+        stats = wait_for_stored(store, len(ids["ids"]))
+        page = httpx.get(store + "/articles?status=canonical&limit=500").json()
         stories = {a["story_id"] for a in page["items"]}
         table = Table(
             title=f"{stats['canonical']} canonical, {stats['duplicates']} duplicates, "
-            f"{len(stories)} {'story' if len(stories) == 1 else 'stories'}"
-        )
-        columns = ("canonical article", "id", "story", "duplicate id", "source", "reason",
-                   "similarity")  # fmt: skip
-        for column in columns:
-            table.add_column(column, no_wrap=column != "canonical article")
+            f"{len(stories)} {'story' if len(stories) == 1 else 'stories'}",
+            caption=LEGEND, caption_justify="left", pad_edge=False, expand=True,
+        )  # fmt: skip
+        table.add_column("article", ratio=1, no_wrap=True, overflow="ellipsis", min_width=12)
+        table.add_column("id", no_wrap=True)
+        table.add_column("source", no_wrap=True)
+        table.add_column("verdict", no_wrap=True)
+        table.add_column("sim", no_wrap=True, justify="right")
         for article in reversed(page["items"]):
-            dups = httpx.get(f"{stack.url('store')}/articles/{article['id']}/duplicates").json()
-            first = True
-            for dup in dups["duplicates"] or [None]:
-                table.add_row(
-                    _snippet(article["text"]) if first else "",
-                    article["id"] if first else "",
-                    "…" + article["story_id"][-6:] if first else "",
-                    dup["id"] if dup else "-",
-                    dup["source"] if dup else "",
-                    _reason(dup),
-                    f"{dup['similarity']:.2f}" if dup and dup["similarity"] is not None else "",
-                )
-                first = False
+            dups = httpx.get(f"{store}/articles/{article['id']}/duplicates").json()["duplicates"]
+            table.add_row(_headline(article), _short(article["id"]), article["source"] or "",
+                          "canonical", "")  # fmt: skip
+            for dup in dups:
+                similarity = "" if dup["similarity"] is None else f"{dup['similarity']:.2f}"
+                table.add_row(f"  └ copy of {_short(article['id'])}", _short(dup["id"]),
+                              dup["source"] or "", _match(dup), similarity)  # fmt: skip
             table.add_section()
         console.print(table)
+        if len(stories) == 1:
+            console.print(f"story {_short(stories.pop())}: every canonical article above")

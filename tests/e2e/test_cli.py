@@ -29,19 +29,27 @@ def _env_without_servers() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
 
 
-def test_demo_run_from_another_folder_prints_five_canonical_seeds_and_their_ten_copies(
-    tmp_path: Path,
-) -> None:
+def test_demo_run_from_another_folder_reads_at_80_columns(tmp_path: Path) -> None:
     result = subprocess.run(
         [*CLI, "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=180,
-        env=_env_without_servers(), check=False,
+        env={**_env_without_servers(), "COLUMNS": "80"}, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
     assert "5 canonical, 10 duplicates, 1 story" in result.stdout
-    # Each seed's aggregator copy is exact; its regional copy differs only in furniture and layout,
-    # which normalisation removes, so it is exact or (where some furniture stays) near.
-    assert result.stdout.count("exact") + result.stdout.count("near") == 10
-    assert result.stdout.count("exact") >= 5
+    assert "http://" not in result.stdout  # no address that dies with the demo
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in lines if "│" in line]
+    canonical = [row for row in cells if row[3] == "canonical"]
+    copies = [row for row in cells if row[0].startswith("└ copy of")]
+    # Each seed by its own first words (never a scraped header); each id told apart.
+    assert [row[0].split()[0] for row in canonical] == ["Die", "USA", "Die", "USA", "„Tolle"]
+    assert len({row[1] for row in canonical + copies}) == 15
+    # Each seed's aggregator copy is exact; its regional copy differs only in furniture and
+    # layout, which normalisation removes, so it is exact or (where some furniture stays) near.
+    assert len(copies) == 10 and all(row[3] in ("exact", "near (jaccard)") for row in copies)
+    assert sum(row[3] == "exact" for row in copies) >= 5
+    assert "near: a different text" in " ".join(result.stdout.split())  # what verdicts mean
 
 
 def test_version_names_the_installed_package() -> None:
