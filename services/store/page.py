@@ -21,24 +21,57 @@ PAGE = """<!doctype html>
   .side { border: 1px solid #d6dbe3; border-radius: 6px; padding: .6rem .8rem; }
   .side h3 { font-size: .95rem; margin: 0 0 .4rem; }
   mark { background: #ffe08a; }
+  .story h3 { font-size: 1rem; margin: 0 0 .2rem; }
+  a.home { color: inherit; text-decoration: none; }
+  a.url { font-size: .85rem; margin-left: .3rem; } #key { margin: 1rem 0; }
 </style>
 </head>
 <body>
-<h1>newsdedup</h1>
+<h1><a href="/" class="home">newsdedup</a></h1>
+<form id="key" hidden>
+  <p>This store's read API needs a key (one of <code>NEWSDEDUP_READ_API_KEYS</code>). It is kept
+  for this tab only, and sent as <code>Authorization: Bearer</code>.</p>
+  <input type="password" name="key" placeholder="read API key" autocomplete="off" size="40">
+  <button type="submit">Open</button> <span class="meta" id="key-error"></span>
+</form>
 <div id="article"></div>
-<h2>Recent stories</h2>
+<h2 id="stories-title">Recent stories</h2>
 <div id="stories"></div>
 <script>
 const $ = (tag, text, cls) => { const e = document.createElement(tag);
   if (text !== undefined && text !== null) e.textContent = text; if (cls) e.className = cls;
   return e; };
-// With read API keys set, open the page as /#key=<key>: the fragment never leaves the browser.
-const key = new URLSearchParams(location.hash.slice(1)).get("key");
+// The read key: from /#key=<key> (the fragment never leaves the browser) or typed into the form,
+// then kept in sessionStorage: for this tab only.
+const fragmentKey = new URLSearchParams(location.hash.slice(1)).get("key");
+if (fragmentKey) { sessionStorage.setItem("newsdedup-key", fragmentKey);
+  history.replaceState(null, "", location.pathname + location.search); }
+const key = () => sessionStorage.getItem("newsdedup-key");
+class KeyNeeded extends Error {}
 const api = async (path) => {
-  const r = await fetch(path, key ? { headers: { Authorization: "Bearer " + key } } : {});
+  const k = key();
+  const r = await fetch(path, k ? { headers: { Authorization: "Bearer " + k } } : {});
+  if (r.status === 401 || r.status === 403) throw new KeyNeeded(String(r.status));
   if (!r.ok) throw new Error(path + " " + r.status); return r.json(); };
 
-async function showStories() {
+// Times as ISO dates, in UTC: the same for every reader, whatever their locale.
+const when = (iso) => new Date(iso).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const query = (name, value) => {
+  const params = new URLSearchParams(); if (value) params.set(name, value);
+  history.replaceState(null, "", location.pathname + (value ? "?" + params : "")); };
+
+function askForKey(rejected) {
+  const form = document.getElementById("key"); form.hidden = false;
+  document.getElementById("key-error").textContent =
+    rejected ? "That key was refused." : "";
+  document.getElementById("stories-title").hidden = true;
+  form.onsubmit = (e) => { e.preventDefault();
+    sessionStorage.setItem("newsdedup-key", form.elements.key.value.trim());
+    form.hidden = true; document.getElementById("stories-title").hidden = false; start(); };
+}
+
+async function showStories(open) {
   const box = document.getElementById("stories");
   const page = await api("stories?limit=30");
   box.replaceChildren();
@@ -47,33 +80,38 @@ async function showStories() {
     const card = $("div", null, "story"); card.dataset.story = s.story_id;
     const terms = $("div", null, "terms");
     for (const t of s.top_terms) terms.append($("span", t));
-    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
-    card.append(terms, $("div", `${plural(s.articles, "article")}, ` +
-      `${plural(s.duplicates, "duplicate")} · ` +
-      `${new Date(s.first_seen).toLocaleString()} – ${new Date(s.last_seen).toLocaleString()}`,
-      "meta"));
+    card.append($("h3", s.headline || s.story_id, "headline"),
+      $("div", `${plural(s.articles, "article")} (${plural(s.duplicates, "duplicate")}) · ` +
+        `${plural(s.outlets, "outlet")} · ${when(s.first_seen)} – ${when(s.last_seen)}`, "meta"),
+      terms);
     card.onclick = () => showStory(card, s.story_id);
     box.append(card);
+    if (s.story_id === open) showStory(card, s.story_id);
   }
 }
 
 async function showStory(card, id) {
+  query("story", id);
   if (card.querySelector(".coverage")) return;
   const story = await api("stories/" + encodeURIComponent(id));
   const list = $("ul", null, "coverage");
   for (const a of story.coverage) {
-    const item = $("li"); const link = $("a", a.title || a.id);
+    const item = $("li"); const link = $("a", a.headline || a.id, "article");
     link.onclick = (e) => { e.stopPropagation(); showArticle(a.id); };
-    item.append(link, $("span", ` · ${a.source || "?"} · ${a.duplicates.length} duplicates`,
-      "meta"));
+    item.append(link, $("span", ` · ${a.source || "?"} · ${when(a.ingested_at)} · ` +
+      `${plural(a.duplicates.length, "duplicate")} `, "meta"));
+    if (a.url) { const out = $("a", "open ↗", "url"); out.href = a.url; out.target = "_blank";
+      out.rel = "noopener noreferrer"; out.onclick = (e) => e.stopPropagation();
+      item.append(out); }
     list.append(item);
   }
   card.append(list);
 }
 
-function side(s) {
+function side(s, label) {
   const box = $("div", null, "side");
-  box.append($("h3", `${s.title || s.id} (${s.source || "?"}, ${s.status})`));
+  box.append($("div", label, "meta"),
+    $("h3", `${s.headline || s.id} (${s.source || "?"}, ${s.status})`));
   const body = $("p");
   for (const seg of s.segments) {
     body.append(seg.changed ? $("mark", seg.text) : document.createTextNode(seg.text));
@@ -84,25 +122,36 @@ function side(s) {
 }
 
 async function showArticle(id) {
-  history.replaceState(null, "", "?article=" + encodeURIComponent(id) + location.hash);
+  query("article", id);
   const box = document.getElementById("article");
   const article = await api("articles/" + encodeURIComponent(id));
   const dups = await api("articles/" + encodeURIComponent(article.canonical_id) + "/duplicates");
-  box.replaceChildren($("h2", `${article.title || article.id}: its duplicates side by side`));
+  box.replaceChildren($("h2", article.headline || article.id),
+    $("p", "Its duplicates, each beside the article it matched.", "meta"));
   if (!dups.duplicates.length) box.append($("p", "No duplicates.", "meta"));
   for (const d of dups.duplicates) {
-    const pair = await api(`articles/${encodeURIComponent(article.canonical_id)}/compare/` +
+    // Each duplicate beside the article it matched: the canonical one, or an earlier copy.
+    const matched = d.matched_id || article.canonical_id;
+    const pair = await api(`articles/${encodeURIComponent(matched)}/compare/` +
       encodeURIComponent(d.id));
     box.append($("div", `${d.reason}${d.measure ? " by " + d.measure : ""}` +
-      `${d.similarity !== null ? " " + d.similarity : ""}`, "meta"));
-    const grid = $("div", null, "pair"); grid.append(side(pair.left), side(pair.right));
+      `${d.similarity !== null ? " " + d.similarity.toFixed(2) : ""}`, "meta verdict"));
+    const grid = $("div", null, "pair");
+    grid.append(side(pair.left, "matched"), side(pair.right, "duplicate"));
     box.append(grid);
   }
 }
 
-showStories();
-const wanted = new URLSearchParams(location.search).get("article");
-if (wanted) showArticle(wanted);
+async function start() {
+  const params = new URLSearchParams(location.search);
+  try {
+    await showStories(params.get("story"));
+    if (params.get("article")) await showArticle(params.get("article"));
+  } catch (error) {
+    if (error instanceof KeyNeeded) askForKey(Boolean(key())); else throw error;
+  }
+}
+start();
 </script>
 </body>
 </html>

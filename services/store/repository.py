@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import case, distinct, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.store.db import ArticleRow, DuplicateRow, VersionRow
+from services.store.headline import headline
 from services.store.schemas import (
     DuplicateOut,
     Stats,
@@ -133,8 +134,9 @@ async def version_parent(session: AsyncSession, version_id: str) -> str | None:
 
 def _stored(row: ArticleRow, dup: DuplicateRow | None) -> StoredArticle:
     match = {f: getattr(dup, f) if dup else None for f in _DUPLICATE_FIELDS - {"canonical_id"}}
-    own = {f: getattr(row, f) for f in StoredArticle.model_fields if f not in match}
-    return StoredArticle.model_validate(own | match)
+    derived = {"headline": headline(row.title, row.text)}
+    own = {f: getattr(row, f) for f in StoredArticle.model_fields if f not in {*match, *derived}}
+    return StoredArticle.model_validate(own | match | derived)
 
 
 def _with_duplicate_info() -> Any:
@@ -218,6 +220,7 @@ def _story_summaries() -> Any:
             last_seen,
             canonical,
             duplicates,
+            func.count(distinct(ArticleRow.source)),
         )
         .group_by(ArticleRow.story_id)
         .order_by(last_seen.desc(), ArticleRow.story_id.desc())
@@ -238,6 +241,22 @@ async def _top_terms(session: AsyncSession, story_ids: list[str]) -> dict[str, l
     return terms
 
 
+async def _headlines(session: AsyncSession, story_ids: list[str]) -> dict[str, str]:
+    """The headline of each story's earliest canonical article (ids sort by ingest time)."""
+    earliest = (
+        select(func.min(ArticleRow.id))
+        .where(ArticleRow.story_id.in_(story_ids), ArticleRow.status == "canonical")
+        .group_by(ArticleRow.story_id)
+    )
+    rows = await session.execute(
+        # The first line is all a headline takes from the text.
+        select(ArticleRow.story_id, ArticleRow.title, func.substr(ArticleRow.text, 1, 1000)).where(
+            ArticleRow.id.in_(earliest)
+        )
+    )
+    return {story_id: headline(title, text) for story_id, title, text in rows.all()}
+
+
 async def list_stories(
     session: AsyncSession, *, since: datetime | None, limit: int
 ) -> list[StorySummary]:
@@ -246,17 +265,20 @@ async def list_stories(
     if since is not None:
         query = query.having(func.max(ArticleRow.ingested_at) >= since)
     rows = (await session.execute(query)).all()
-    terms = await _top_terms(session, [r[0] for r in rows])
+    ids = [r[0] for r in rows]
+    terms, headlines = await _top_terms(session, ids), await _headlines(session, ids)
     return [
         StorySummary(
             story_id=story_id,
+            headline=headlines.get(story_id, ""),
             first_seen=first,
             last_seen=last,
             articles=n or 0,
             duplicates=d or 0,
+            outlets=outlets,
             top_terms=terms.get(story_id, []),
         )
-        for story_id, first, last, n, d in rows
+        for story_id, first, last, n, d, outlets in rows
     ]
 
 
@@ -264,7 +286,7 @@ async def get_story(session: AsyncSession, story_id: str) -> StoryDetail | None:
     row = (await session.execute(_story_summaries().where(ArticleRow.story_id == story_id))).first()
     if row is None:
         return None
-    _, first, last, n, d = row
+    _, first, last, n, d, outlets = row
     members = await session.execute(
         select(ArticleRow)
         .where(ArticleRow.story_id == story_id, ArticleRow.status == "canonical")
@@ -275,6 +297,7 @@ async def get_story(session: AsyncSession, story_id: str) -> StoryDetail | None:
             id=a.id,
             url=a.url,
             title=a.title,
+            headline=headline(a.title, a.text),
             source=a.source,
             ingested_at=a.ingested_at,
             duplicates=await duplicates_of(session, a.id),
@@ -283,6 +306,7 @@ async def get_story(session: AsyncSession, story_id: str) -> StoryDetail | None:
     ]
     terms = await _top_terms(session, [story_id])
     return StoryDetail(
-        story_id=story_id, first_seen=first, last_seen=last, articles=n or 0, duplicates=d or 0,
+        story_id=story_id, headline=coverage[0].headline if coverage else "", first_seen=first,
+        last_seen=last, articles=n or 0, duplicates=d or 0, outlets=outlets,
         top_terms=terms.get(story_id, []), coverage=coverage,
     )  # fmt: skip

@@ -123,7 +123,8 @@ async def get_story(story_id: str, session: SessionDep) -> StoryDetail:
 
 def _side(article: StoredArticle, segments: list[Segment]) -> CompareSide:
     return CompareSide(
-        id=article.id, title=article.title, source=article.source, status=article.status,
+        id=article.id, title=article.title, headline=article.headline, source=article.source,
+        status=article.status,
         segments=[SegmentOut(text=s.text, changed=s.changed) for s in segments],
     )  # fmt: skip
 

@@ -19,6 +19,7 @@ class StoredArticle(BaseModel):
     url: str | None
     canonical_url: str | None
     title: str | None
+    headline: str  # its title, or its first sentence
     source: str | None
     language: str | None
     published_at: datetime | None
@@ -81,10 +82,12 @@ class Stats(BaseModel):
 
 class StorySummary(BaseModel):
     story_id: str
+    headline: str  # of its earliest canonical article: its title, or its first sentence
     first_seen: datetime
     last_seen: datetime
     articles: int  # canonical articles: the different pieces of coverage
     duplicates: int
+    outlets: int  # different sources among all its articles, duplicates included
     top_terms: list[str]
 
 
@@ -96,6 +99,7 @@ class StoryArticle(BaseModel):
     id: str
     url: str | None
     title: str | None
+    headline: str  # its title, or its first sentence
     source: str | None
     ingested_at: datetime
     duplicates: list[DuplicateOut]
@@ -113,6 +117,7 @@ class SegmentOut(BaseModel):
 class CompareSide(BaseModel):
     id: str
     title: str | None
+    headline: str
     source: str | None
     status: str
     segments: list[SegmentOut]

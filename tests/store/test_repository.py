@@ -232,6 +232,26 @@ async def test_a_story_shows_its_canonical_articles_with_their_duplicates(
     ]  # fmt: skip
 
 
+async def test_a_story_is_headed_by_its_earliest_canonical_article_and_counts_its_outlets(
+    session_factory: Factory,
+) -> None:
+    first = raw_article("Erster Satz der Meldung. Zweiter Satz.\nMehr.", source="dpa")
+    second = raw_article("Andere Meldung.", title="Mit Titel", source="afp")
+    copies = [raw_article("Kopie", source=s) for s in ("regional", "dpa", None)]
+    await _save(session_factory, [
+        verdict(first), verdict(second, story_id=first.id),
+        *(verdict(c, first.id, "exact", story_id=first.id) for c in copies),
+    ])  # fmt: skip
+    async with session_factory() as session:
+        [listed] = await repository.list_stories(session, since=None, limit=10)
+        story = await repository.get_story(session, first.id)
+    assert (listed.headline, listed.articles, listed.outlets) == (
+        "Erster Satz der Meldung.", 2, 3,  # dpa, afp, regional; no source is no outlet
+    )  # fmt: skip
+    assert story is not None and story.headline == listed.headline
+    assert [a.headline for a in story.coverage] == ["Erster Satz der Meldung.", "Mit Titel"]
+
+
 def test_a_database_that_refuses_connections_is_an_outage_not_a_poison_message() -> None:
     from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
