@@ -47,12 +47,6 @@ def wait_for_stored(store_url: str, count: int, timeout: float = 60.0) -> dict[s
         time.sleep(0.1)
 
 
-def _headline(article: dict[str, Any]) -> str:
-    """What a reader knows an article by: its title, else its first line."""
-    text = article["title"] or next((ln for ln in article["text"].splitlines() if ln.strip()), "")
-    return " ".join(text.split())
-
-
 def _short(article_id: str) -> str:
     """An id by its end: ULIDs made in one second share their first ten characters (the time)."""
     return "…" + article_id[-6:]
@@ -94,7 +88,7 @@ def run_demo(settings: Settings, seed_dir: Path = SEEDS, console: Console | None
         table.add_column("sim", no_wrap=True, justify="right")
         for article in reversed(page["items"]):
             dups = httpx.get(f"{store}/articles/{article['id']}/duplicates").json()["duplicates"]
-            table.add_row(_headline(article), _short(article["id"]), article["source"] or "",
+            table.add_row(article["headline"], _short(article["id"]), article["source"] or "",
                           "canonical", "")  # fmt: skip
             for dup in dups:
                 similarity = "" if dup["similarity"] is None else f"{dup['similarity']:.2f}"

@@ -30,7 +30,7 @@ def _image_env() -> dict[str, str]:
     return env
 
 
-def test_in_the_image_every_service_of_up_listens_on_every_interface(tmp_path: object) -> None:
+def test_in_the_image_every_service_of_up_listens_on_every_interface() -> None:
     settings = Settings(_env_file=None, **{k.lower().removeprefix("newsdedup_"): v
                                            for k, v in _image_env().items()
                                            if k.startswith("NEWSDEDUP_")})  # fmt: skip

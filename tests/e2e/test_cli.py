@@ -182,10 +182,8 @@ def _published(settings: Settings, count: int) -> list[str]:
 
 
 def _tail(settings: Settings, *args: str) -> list[dict[str, object]]:
-    result = subprocess.run(
-        [*CLI, "tail", "canonical", *args], capture_output=True, text=True, timeout=60,
-        env={**os.environ, **settings_env(settings)}, check=True,
-    )  # fmt: skip
+    result = _run("tail", "canonical", *args, env={**os.environ, **settings_env(settings)})
+    assert result.returncode == 0, result.stderr[-2000:]
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
@@ -216,10 +214,7 @@ def _dead_letter(
 
 
 def _dead(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, "dead", *args], capture_output=True, text=True, timeout=60,
-        env={**os.environ, **settings_env(settings)},
-    )  # fmt: skip
+    return _run("dead", *args, env={**os.environ, **settings_env(settings)})
 
 
 def test_dead_list_names_each_letter_its_article_and_error(settings: Settings) -> None:
