@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -40,19 +41,20 @@ from benchmarks.corpus import (
     published_at,
 )
 from benchmarks.story_gold import adjusted_rand_index, same_event_pairs
-from services.dedupe.app import engine_for, signer_for, verification_params
+from services.dedupe.app import signer_for
+from services.dedupe.bands import band_keys
 from services.dedupe.boilerplate import strip_boilerplate
-from services.dedupe.features import features
-from services.dedupe.normalize import words
-from services.dedupe.shingles import shingles
-from services.dedupe.signature import Signer
+from services.dedupe.judging import JudgeRunner
+from services.dedupe.normalize import joined_words, words
+from services.dedupe.shingles import shingle_hashes, shingles
+from services.dedupe.signature import Signature, Signer
 from shared.cluster import EmbeddedCluster
-from shared.consumer import Delivery
+from shared.groups import declare_groups
 from shared.ids import new_id
 from shared.models import RawArticle, Verdict
 from shared.redis import EmbeddedRedis, async_client
 from shared.settings import Settings
-from shared.streams import DEDUPE_GROUP, decode, encode
+from shared.streams import decode, encode
 
 # -- gold ------------------------------------------------------------------------------------
 
@@ -161,13 +163,14 @@ def pairwise_for(keys: Iterable[str], gold: dict[str, str], predicted: dict[str,
 INGESTED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-async def judge_all(docs: Sequence[Doc], settings: Settings) -> dict[str, Verdict]:
-    """Every document through the real engine: XADD in ingest order, consumed in batches."""
+async def judge_all(docs: Sequence[Doc], settings: Settings) -> tuple[dict[str, Verdict], int]:
+    """Every document through the real judge: XADD in ingest order, judged in batches as the
+    dedupe service does (the judge working on the text itself, as no replica does it); with
+    the bytes the judge's state held per indexed article."""
     assert settings.redis_url
-    redis = async_client(settings.redis_url)
-    engine = engine_for(redis, settings)
-    await engine.index.claim_params(verification_params(settings))
-    await redis.xgroup_create(settings.stream_raw, DEDUPE_GROUP, id="0", mkstream=True)
+    redis = async_client(settings.redis_url, settings.cluster)
+    await declare_groups(redis, settings, [*settings.raw_streams, settings.stream_canonical,
+                                           settings.stream_duplicates])  # fmt: skip
     keys_by_id: dict[str, str] = {}
     for start in range(0, len(docs), 500):
         chunk = docs[start : start + 500]
@@ -182,20 +185,19 @@ async def judge_all(docs: Sequence[Doc], settings: Settings) -> dict[str, Verdic
                 keys_by_id[article.id] = doc.key
                 pipe.xadd(settings.stream_raw, encode(article))
             await pipe.execute()
-    while True:
-        reply: Any = await redis.xreadgroup(
-            DEDUPE_GROUP, "bench", {settings.stream_raw: ">"}, count=settings.batch_size
-        )
-        if not reply:
-            break
-        [[_, entries]] = reply
-        deliveries = [
-            Delivery(settings.stream_raw, DEDUPE_GROUP, mid.decode(), decode(RawArticle, fields))
-            for mid, fields in entries
-        ]
-        await engine.handle(deliveries)
+    runner = JudgeRunner(redis, settings, signer_for(settings))
+    judging = asyncio.create_task(runner.run())
+    streams = (settings.stream_canonical, settings.stream_duplicates)
+    while sum([await redis.xlen(s) for s in streams]) < len(docs):
+        assert not judging.done(), judging
+        await asyncio.sleep(0.05)
+    state = runner.state
+    assert state is not None
+    memory = state.judge.index.nbytes() // max(1, len(state.judge.index))
+    await runner.stop()
+    await judging
     verdicts: dict[str, Verdict] = {}
-    for stream in (settings.stream_canonical, settings.stream_duplicates):
+    for stream in streams:
         published: Any = await redis.xrange(stream)
         for _, fields in published:
             verdict = decode(Verdict, fields)
@@ -210,31 +212,25 @@ async def judge_all(docs: Sequence[Doc], settings: Settings) -> dict[str, Verdic
             }
         )
         for key, v in verdicts.items()
-    }
-
-
-async def index_memory(settings: Settings) -> dict[str, int]:
-    """Bytes Redis reports (MEMORY USAGE) for each kind of index key."""
-    assert settings.redis_url
-    redis = async_client(settings.redis_url)
-    usage: Counter[str] = Counter()
-    async for key in redis.scan_iter(match=f"{settings.key_prefix}:*", count=1000):
-        kind = key.decode().split(":")[1]
-        usage[kind] += int(await redis.memory_usage(key, samples=0) or 0)
-    await redis.aclose()
-    return dict(usage)
+    }, memory
 
 
 # -- report ----------------------------------------------------------------------------------
+
+
+def signature_of(doc: Doc, signer: Signer) -> Signature:
+    return signer.sign_hashes(
+        shingle_hashes(joined_words(strip_boilerplate(doc.text)), signer.params.shingle_size)
+    )
 
 
 def lsh_recall(
     docs: Sequence[Doc], pairs: Iterable[tuple[int, int]], signer: Signer
 ) -> tuple[int, int]:
     """Of the pairs with exact Jaccard >= threshold, how many share an LSH bucket."""
-    buckets = [features(d.text, d.url, signer).buckets for d in docs]
+    buckets = [band_keys(signature_of(d, signer), signer.bands, signer.rows) for d in docs]
     pairs = list(pairs)
-    found = sum(any(a == b for a, b in zip(buckets[i], buckets[j], strict=True)) for i, j in pairs)
+    found = sum(bool(np.any(buckets[i] == buckets[j])) for i, j in pairs)
     return found, len(pairs)
 
 
@@ -296,10 +292,9 @@ def report(
             groups.join(copy.key, copy.base)
     gold = groups.label()
 
-    verdicts = asyncio.run(judge_all(corpus.docs, settings))
+    verdicts, memory = asyncio.run(judge_all(corpus.docs, settings))
     elapsed = time.perf_counter() - started
     predicted = {k: v.canonical_id for k, v in verdicts.items()}
-    memory = asyncio.run(index_memory(settings))
 
     table = Table(title=f"dedupe accuracy: {len(corpus.docs)} articles ({len(base)} base)")
     for column in ("links", "n", "precision", "recall", "F1"):
@@ -345,20 +340,7 @@ def report(
         f"LSH recall vs exact all-pairs Jaccard >= {settings.threshold}: {found}/{total}"
         + (f" = {found / total:.4f}" if total else "")
     )
-    canonical = sum(v.status == "canonical" for v in verdicts.values())
-    indexed = memory.get("e", 0) + memory.get("lsh", 0)
-    console.print(
-        f"Redis memory: {indexed / canonical:.0f} B per indexed (canonical) article "
-        f"(entry {memory.get('e', 0) / canonical:.0f} + LSH buckets "
-        f"{memory.get('lsh', 0) / canonical:.0f}); duplicates' verdicts "
-        f"{memory.get('verdict', 0) / max(1, len(verdicts) - canonical):.0f} B each; "
-        f"boilerplate counts {memory.get('bp', 0)} B, URL keys {memory.get('url', 0)} B in all"
-    )
-    story_index = memory.get("st", 0) + memory.get("story", 0)
-    console.print(
-        f"story index: {story_index / canonical:.0f} B per canonical article (members, their LSH "
-        f"buckets and story records); term frequencies {memory.get('df', 0)} B in all"
-    )
+    console.print(f"judge memory: {memory} B per indexed (canonical) article in the dedupe index")
     console.print(f"{len(corpus.docs)} articles judged in {elapsed:.1f} s (incl. gold computation)")
     report_stories(console, base, verdicts, spot_check)
 

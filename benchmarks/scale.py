@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import redis.asyncio as aioredis
+from services.dedupe.buckets import Placed
 
 from services.dedupe.app import index_for
-from services.dedupe.buckets import Placed
 from services.dedupe.decide import Entry, State
 from services.dedupe.index import RedisIndex, encode_entry
 from shared.ids import id_time_ms, new_id

@@ -29,6 +29,8 @@ from pathlib import Path
 from datasketch import MinHash, MinHashLSH
 from rich.console import Console
 from rich.table import Table
+from services.dedupe.engine import thresholds_for
+from services.dedupe.features import features
 
 from benchmarks import stages
 from benchmarks.corpus import DEFAULT_DATA, TRANSFORMATIONS, Doc, build, load_news, load_seeds
@@ -36,8 +38,6 @@ from benchmarks.scale import ScalePoint, measure_scale
 from benchmarks.scaleout import WARMUP_ARTICLES, measure_scaleout, scaleout_table
 from benchmarks.stages import Latencies
 from services.dedupe.decide import DuplicateOf, Entry, State, judge
-from services.dedupe.engine import thresholds_for
-from services.dedupe.features import features
 from services.dedupe.signature import SignatureParams, Signer
 from shared.settings import Settings
 

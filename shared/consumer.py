@@ -15,14 +15,14 @@ retried in place, with backoff, for as long as the outage lasts, its entries kep
 counts no failed delivery and so never sends good articles to the dead stream. The consumer
 also trims its stream below what every group acked.
 
-Every entry the process holds (read or taken over, waiting for a slot, being handled, retried
-through an outage) is kept claimed: its idle time is reset a few times per ``claim_idle_ms``, so
-only entries whose consumer is gone (or gave up on them) look abandoned.
+Entries retried through an outage are kept claimed (their idle time reset a few times per
+``claim_idle_ms``), so only entries whose consumer is gone (or gave up on them) look abandoned
+and are taken over by another consumer.
 
-A graceful stop finishes what the consumer was given: ``drain`` waits for the batches under way,
-then handles every entry delivered to this consumer and never handled. Stopping cancels a read
-that may already have been answered; its entries are this consumer's pending ones, and left
-there they would wait ``claim_idle_ms`` for another consumer, judged after later articles.
+A graceful stop finishes what the consumer was given: ``drain`` handles every entry delivered
+to this consumer and never handled. Stopping cancels a read that may already have been
+answered; its entries are this consumer's pending ones, and left there they would wait
+``claim_idle_ms`` for another consumer.
 """
 
 from __future__ import annotations
@@ -31,11 +31,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, Generic, TypeVar
 
 import redis.asyncio as aioredis
@@ -113,18 +111,10 @@ class GroupConsumer(Generic[M]):
         handler: Handler[M],
         outage: Callable[[BaseException], bool] | None = None,
         retain_ms: int = 0,
-        in_flight: int = 1,
-        overlap: Callable[[], bool] = lambda: True,
     ) -> None:
         """``outage``: which further errors (a database driver's) mean the service is down.
 
         ``retain_ms``: how much acked history the stream keeps for group-less readers.
-
-        ``in_flight``: how many batches the handler may work on at once. Above 1, the next batch
-        is read while one is handled, so the handler's CPU work on one overlaps its waits for
-        Redis on another; the handler must then cope with batches that overlap. Handlers are
-        started in the order their batches were read. ``overlap`` says whether a batch may be
-        handled beside others now; if not, it is handled before the next read.
         """
         self.redis = redis
         self.settings = settings
@@ -139,11 +129,6 @@ class GroupConsumer(Generic[M]):
         # Nothing is trimmed while a group the system needs on this stream is missing.
         self._required = sorted({group, *required_groups(settings).get(stream, ())})
         self._trimmed_at = 0.0
-        self._slots = asyncio.Semaphore(in_flight) if in_flight > 1 else None
-        self._handling: set[asyncio.Task[None]] = set()
-        self._overlap = overlap
-        self._held: Counter[str] = Counter()
-        self._keeper: asyncio.Task[None] | None = None
 
     def register(self, broker: RedisBroker) -> None:
         consumer = self.settings.consumer_name
@@ -165,20 +150,7 @@ class GroupConsumer(Generic[M]):
 
         async def on_fresh(body: Any, message: RedisBatchStreamMessage) -> None:
             raw = message.raw_message
-            fresh = list(zip(raw["message_ids"], raw["data"], strict=True))
-            # Held first: a stalled event loop could let them look idle to the look below.
-            held = self._hold(fresh)
-            try:
-                abandoned = await self._abandoned(held)
-                entries = [*abandoned, *fresh]
-                if self._slots is None or not self._overlap():
-                    await self.process(entries)
-                else:
-                    await self._slots.acquire()  # the next read waits for a free slot
-                    self._start(self.process(entries), held)
-                    held = []  # let go of when the batch is handled
-            finally:
-                self._let_go(held)
+            await self.process(list(zip(raw["message_ids"], raw["data"], strict=True)))
 
         async def on_reclaimed(body: Any, message: RedisStreamMessage) -> None:
             raw = message.raw_message
@@ -187,34 +159,10 @@ class GroupConsumer(Generic[M]):
         broker.subscriber(stream=fresh, ack_policy=AckPolicy.MANUAL)(on_fresh)
         broker.subscriber(stream=reclaim, ack_policy=AckPolicy.MANUAL)(on_reclaimed)
 
-    def _start(self, processing: Coroutine[Any, Any, None], held: list[str]) -> None:
-        """Handle a batch beside the next read, letting go of ``held`` when done. Tasks start
-        in the order they are created, so handlers begin in the order the batches were read."""
-        task = asyncio.create_task(processing)
-        self._handling.add(task)
-        task.add_done_callback(partial(self._finished, held))
-
-    def _finished(self, held: list[str], task: asyncio.Task[None]) -> None:
-        self._let_go(held)
-        self._handling.discard(task)
-        assert self._slots is not None
-        self._slots.release()
-        if not task.cancelled() and (error := task.exception()) is not None:
-            # As when FastStream's own call fails: logged, the entries stay pending and are
-            # reclaimed after claim_idle_ms.
-            log.error("batch handling failed", extra={"stream": self.stream},
-                      exc_info=error)  # fmt: skip
-
     async def drain(self) -> None:
-        """After the broker stopped reading: wait for the batches still being handled, then
-        handle what was delivered to this consumer and never handled."""
-        while self._handling:
-            await asyncio.gather(*self._handling, return_exceptions=True)
-        try:
-            await self._finish_delivered()
-        finally:
-            if self._keeper is not None:
-                self._keeper.cancel()
+        """After the broker stopped reading: handle what was delivered to this consumer and
+        never handled."""
+        await self._finish_delivered()
 
     async def _finish_delivered(self) -> None:
         """Handle, in stream order, the entries pending for this consumer that no handler took:
@@ -235,44 +183,10 @@ class GroupConsumer(Generic[M]):
                     pipe.exists(self.keys.last_error(self.group, mid))
                 errors = await pipe.execute()
             unhandled = [e for e, failed in zip(entries, errors, strict=True) if not failed]
-            held = self._hold(unhandled)
-            try:
-                for mid, fields in unhandled:
-                    if not fields:  # trimmed or deleted while pending: nothing left to do
-                        await self.redis.xack(self.stream, self.group, mid)
-                await self.process([(mid, fields) for mid, fields in unhandled if fields])
-            finally:
-                self._let_go(held)
-
-    def _hold(self, entries: Sequence[tuple[bytes | str, Any]]) -> list[str]:
-        """Keep the entries claimed until ``_let_go``; their ids.
-
-        An entry waiting its turn in this process would otherwise look abandoned after
-        ``claim_idle_ms`` to every reclaim, this process's own included, and be handled a second
-        time, out of order: dedupe could then judge a copy before the article it copies.
-        """
-        ids = [as_text(message_id) for message_id, _ in entries]
-        self._held.update(ids)
-        if self._keeper is None or self._keeper.done():
-            self._keeper = asyncio.create_task(self._keep_held())
-        return ids
-
-    def _let_go(self, ids: Sequence[str]) -> None:
-        self._held.subtract(ids)
-        for message_id in ids:
-            if self._held[message_id] <= 0:
-                del self._held[message_id]
-
-    async def _keep_held(self) -> None:
-        """Reset the idle time of what the process holds three times per ``claim_idle_ms``;
-        ends when it holds nothing."""
-        while self._held:
-            await asyncio.sleep(self.settings.claim_idle_ms / 3000)
-            if self._held:
-                try:
-                    await self._keep_claimed(list(self._held))
-                except Exception:  # the next round tries again; the batches go on either way
-                    log.warning("could not keep entries claimed", exc_info=True)
+            for mid, fields in unhandled:
+                if not fields:  # trimmed or deleted while pending: nothing left to do
+                    await self.redis.xack(self.stream, self.group, mid)
+            await self.process([(mid, fields) for mid, fields in unhandled if fields])
 
     async def process(self, entries: Sequence[tuple[bytes | str, Any]]) -> None:
         deliveries: list[Delivery[M]] = []
@@ -285,7 +199,7 @@ class GroupConsumer(Generic[M]):
             except (ValidationError, ValueError) as exc:
                 invalid.append((mid, fields, f"invalid payload: {exc}"))
         try:
-            if deliveries:  # first, before any await: handlers start in the order of reading
+            if deliveries:
                 await self._handle(deliveries)
         finally:
             for mid, fields, error in invalid:  # a payload that does not parse never will
@@ -293,41 +207,8 @@ class GroupConsumer(Generic[M]):
 
     async def process_reclaimed(self, message_id: bytes | str, fields: Any) -> None:
         mid = as_text(message_id)
-        if mid in self._held:  # its own, in hand (a stalled loop let it look idle)
-            return
-        held = self._hold([(mid, fields)])
-        try:
-            if await self._redeliverable(mid, fields):
-                await self.process([(mid, fields)])
-        finally:
-            self._let_go(held)
-
-    async def _abandoned(self, held: list[str]) -> list[tuple[bytes | str, Any]]:
-        """Every entry a dead consumer left, taken over with the next batch and added to
-        ``held``.
-
-        Dedupe's verdicts depend on order: an article a crashed worker never filed must be
-        judged before its later copies, or the copy would become the canonical one. Taken a
-        batch's worth at a time, the last of a dead replica's entries would wait behind several
-        batches read after them. An entry this process holds is its own, in hand.
-        """
-        taken: list[tuple[bytes | str, Any]] = []
-        cursor = "0-0"
-        while True:
-            reply = await self.redis.xautoclaim(
-                self.stream, self.group, self.settings.consumer_name,
-                self.settings.claim_idle_ms, cursor, count=self.settings.batch_size,
-            )  # fmt: skip
-            for message_id, fields in reply[1]:
-                entry = (as_text(message_id), fields)
-                if entry[0] in self._held:
-                    continue
-                held.extend(self._hold([entry]))
-                if await self._redeliverable(*entry):
-                    taken.append(entry)
-            cursor = as_text(reply[0])
-            if cursor == "0-0":
-                return taken
+        if await self._redeliverable(mid, fields):
+            await self.process([(mid, fields)])
 
     async def _redeliverable(self, mid: str, fields: Any) -> bool:
         """Count one failed delivery of a reclaimed entry; dead-letter it after the last one."""

@@ -54,6 +54,12 @@ def new_id(now_ms: int | None = None) -> str:
     return _encode(ms, 10) + _encode(rand, 16)
 
 
+def id_at(ms: int, sequence: int) -> str:
+    """The ULID of a given time and sequence number: an article as if ingested then (a replayed
+    or simulated stream), outside this process's monotonic order."""
+    return _encode(ms, 10) + _encode(sequence, 16)
+
+
 def id_time_ms(article_id: str) -> int:
     """The millisecond timestamp a ULID was made at."""
     return _decode(article_id[:10])

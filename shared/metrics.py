@@ -34,11 +34,6 @@ BATCH_ENTRIES = Histogram(
     ["service"],
     buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
 )
-WAITED = Counter(
-    "newsdedup_waited",
-    "Articles whose decision waited for another article being judged at the same time",
-    ["step"],  # verdict: for a similar article; story: for an article of the same story
-)
 TEXT_WORK_CPU = Counter(
     "newsdedup_text_work_cpu_seconds",
     "CPU time of the per-article text work (features, term counts)",

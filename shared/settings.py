@@ -55,8 +55,6 @@ class Settings(BaseSettings):
     # More than one: ingest spreads articles over ``<stream_raw>:{0}`` ... ``:{N-1}``, each its
     # own Redis Cluster slot, and dedupe consumes them all.
     partitions: int = Field(default=1, ge=1, le=1024)
-    # Longest an article waits for lagging partitions before it may be judged canonical.
-    partition_wait_ms: int = Field(default=2000, ge=0, le=60_000)
     # Writes that must survive a master's failover (an accepted article, a published verdict)
     # wait for this many replicas to confirm them, for at most wait_timeout_ms (then proceed,
     # with a warning: a master without replicas must not stop the pipeline).
@@ -78,10 +76,12 @@ class Settings(BaseSettings):
     shingle_size: int = Field(default=5, ge=1, le=12)
     seed: int = Field(default=1, ge=0)
     index_horizon_days: float = Field(default=14.0, gt=0)
-    index_shards: int = Field(default=4096, ge=1, le=1 << 20)
     boilerplate_min_articles: int = Field(default=3, ge=2)
-    decide_timeout_ms: int = Field(default=60_000, ge=100)
-    settle_ms: int = Field(default=20, ge=0, le=10_000)
+    # One dedupe process judges at a time, holding a lease it renews three times per
+    # judge_lease_ms; when it dies another takes over within about that time.
+    judge_lease_ms: int = Field(default=5_000, ge=300, le=600_000)
+    # The judge writes its whole state this often (in articles), and trims its journal to it.
+    judge_snapshot_every: int = Field(default=100_000, ge=100)
     # A canonical article joins the open story whose representative terms are at least this
     # similar (cosine of salient-term weights); a story closes after this long without one.
     story_threshold: float = Field(default=0.25, gt=0.0, lt=1.0)
@@ -100,9 +100,6 @@ class Settings(BaseSettings):
 
     consumer_name: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     batch_size: int = Field(default=100, ge=1, le=10_000)
-    # Batches a dedupe process works on at once: with 2, one batch's CPU work overlaps the
-    # other's waits for Redis. 1 handles them one after the other.
-    dedupe_batches_in_flight: int = Field(default=2, ge=1, le=16)
     claim_idle_ms: int = Field(default=30_000, ge=10)
     max_deliveries: int = Field(default=5, ge=1)
     # Streams are trimmed below what every group acked; the verdict streams keep this much

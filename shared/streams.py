@@ -15,21 +15,12 @@ from redis.typing import EncodableT, FieldT
 from shared.settings import Settings
 
 DATA_FIELD = "__data__"
-DEDUPE_GROUP = "dedupe"
+DEDUPE_GROUP = "dedupe"  # text work: any number of replicas
+JUDGE_GROUP = "judge"  # the judge: one reader, its position in each raw stream
+JUDGE_CONSUMER = "judge"  # whoever holds the lease reads as this consumer
 STORE_GROUP = "store"
 
 M = TypeVar("M", bound=BaseModel)
-
-# LSH sets carry one of this many hash tags (by shard): on a Redis Cluster, a script call may
-# touch only one slot, so a batch's writes to the sets go out as one call per tag. Enough tags
-# to spread the index evenly over a cluster's masters; few enough to keep calls per batch low.
-BUCKET_SLOTS = 128
-
-
-def bucket_key(stem: str, generation: int, shard: int) -> str:
-    """An LSH set's name: its stem, its hash tag (by shard), generation and shard. The bucket
-    scripts of ``services.dedupe.buckets`` make the same names in Lua."""
-    return f"{stem}{shard % BUCKET_SLOTS}}}:{generation}:{shard}"
 
 
 def encode(model: BaseModel) -> dict[FieldT, EncodableT]:
@@ -58,52 +49,34 @@ class Keys:
         """Recorded together with the stream entries, so in the stream's slot."""
         return f"{self.prefix}:idem:{{{slot_tag(stream)}}}:{key}"
 
-    def url(self, url_hash: str) -> str:
-        return f"{self.prefix}:url:{url_hash}"
-
-    # An article's entry and verdict share the hash tag {<id>}: one Redis Cluster slot.
-    def entry(self, article_id: str) -> str:
-        return f"{self.prefix}:e:{{{article_id}}}"
-
+    # The judge's keys share one hash tag: its lease is checked inside the script that writes
+    # its journal, so on a Redis Cluster they must be in one slot.
     @property
-    def bucket_stem(self) -> str:
-        """What the dedupe index's LSH set names start with (``bucket_key``)."""
-        return f"{self.prefix}:lsh:{{l"
+    def judge_tag(self) -> str:
+        return f"{{{self.prefix}:judge}}"
 
-    def bucket(self, generation: int, shard: int) -> str:
-        return bucket_key(self.bucket_stem, generation, shard)
+    def judge_lease(self) -> str:
+        return f"{self.prefix}:judge:{self.judge_tag}:lease"
 
-    def verdict(self, article_id: str) -> str:
-        return f"{self.prefix}:verdict:{{{article_id}}}"
+    def judge_token(self) -> str:
+        return f"{self.prefix}:judge:{self.judge_tag}:token"
 
-    def outbox(self, article_id: str) -> str:
-        return f"{self.prefix}:out:{{{article_id}}}"
+    def journal(self) -> str:
+        return f"{self.prefix}:judge:{self.judge_tag}:journal"
 
-    def story_member(self, article_id: str) -> str:
-        return f"{self.prefix}:st:e:{{{article_id}}}"
+    def published(self) -> str:
+        """On a cluster: the last journal entry whose verdicts are on their streams."""
+        return f"{self.prefix}:judge:{self.judge_tag}:published"
 
-    @property
-    def story_bucket_stem(self) -> str:
-        return f"{self.prefix}:st:lsh:{{s"
+    def snapshot(self) -> str:
+        return f"{self.prefix}:judge:{self.judge_tag}:snapshot"
 
-    def story_bucket(self, generation: int, shard: int) -> str:
-        return bucket_key(self.story_bucket_stem, generation, shard)
+    def snapshot_part(self, name: str, part: int) -> str:
+        return f"{self.prefix}:judge:{self.judge_tag}:snapshot:{name}:{part}"
 
-    def story(self, story_id: str) -> str:
-        return f"{self.prefix}:story:{{{story_id}}}"
-
-    def document_frequency(self, generation: int) -> str:
-        return f"{self.prefix}:df:{generation}"
-
-    def documents(self, generation: int) -> str:
-        return f"{self.prefix}:dfn:{generation}"
-
-    def boilerplate(self, source: str) -> str:
-        return f"{self.prefix}:bp:{source}"
-
-    def taken(self, stream: str) -> str:
-        """The latest article id dedupe took from a raw stream partition, in its slot."""
-        return f"{self.prefix}:taken:{{{slot_tag(stream)}}}"
+    def features(self, stream: str, article_id: str) -> str:
+        """An article's text features, in its raw stream's slot (one DEL per partition)."""
+        return f"{self.prefix}:feat:{{{slot_tag(stream)}}}:{article_id}"
 
     def deliveries(self, group: str, message_id: str) -> str:
         return f"{self.prefix}:deliveries:{group}:{message_id}"
@@ -125,11 +98,11 @@ def slot_tag(key: str) -> str:
 
 
 def required_groups(settings: Settings) -> dict[str, tuple[str, ...]]:
-    """The consumer groups the system depends on, by stream: dedupe reads every raw partition,
-    the store reads both verdict streams. Each must see every entry ever written to its stream
-    (``shared.groups``). The dead stream is read without a group."""
+    """The consumer groups the system depends on, by stream: dedupe's text work and its judge
+    read every raw partition, the store reads both verdict streams. Each must see every entry
+    ever written to its stream (``shared.groups``). The dead stream is read without a group."""
     groups: dict[str, tuple[str, ...]] = {
-        stream: (DEDUPE_GROUP,) for stream in settings.raw_streams
+        stream: (DEDUPE_GROUP, JUDGE_GROUP) for stream in settings.raw_streams
     }
     for stream in (settings.stream_canonical, settings.stream_duplicates):
         groups[stream] = (STORE_GROUP,)

@@ -1,18 +1,19 @@
-"""Dedupe wiring: index, engine and the raw-stream consumer, plus a health route."""
+"""Dedupe wiring: every process does text work for the raw streams through the ``dedupe``
+group, and judges while it holds the judge's lease; plus health and metrics routes."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from services.dedupe.engine import DedupeEngine
-from services.dedupe.index import RedisIndex
+from services.dedupe.judging import JudgeRunner
+from services.dedupe.params import claim_params, index_params
 from services.dedupe.signature import SignatureParams, Signer
-from services.dedupe.story_index import StoryIndex
-from services.dedupe.window import Window
+from services.dedupe.text_worker import TextWorker
 from shared.broker import make_broker
 from shared.consumer import GroupConsumer
 from shared.groups import declare_groups
@@ -35,39 +36,6 @@ def signer_for(settings: Settings) -> Signer:
     )
 
 
-def index_for(redis: aioredis.Redis, settings: Settings) -> RedisIndex:
-    return RedisIndex(
-        redis,
-        keys_for(settings),
-        signer_for(settings),
-        Window(settings.index_horizon_ms),
-        settings.index_shards,
-    )
-
-
-def story_index_for(redis: aioredis.Redis, settings: Settings) -> StoryIndex:
-    return StoryIndex(
-        redis, keys_for(settings), settings.seed, settings.story_quiet_ms, settings.index_shards
-    )
-
-
-def engine_for(redis: aioredis.Redis, settings: Settings) -> DedupeEngine:
-    return DedupeEngine(
-        redis, index_for(redis, settings), story_index_for(redis, settings), settings
-    )
-
-
-def verification_params(settings: Settings) -> dict[str, str]:
-    """Thresholds are recorded too: replicas judging with different ones would disagree."""
-    return {
-        "threshold": str(settings.threshold),
-        "containment_threshold": str(settings.containment_threshold),
-        "containment_min_shingles": str(settings.containment_min_shingles),
-        "story_threshold": str(settings.story_threshold),
-        "story_quiet_days": str(settings.story_quiet_days),
-    }
-
-
 def create_app(settings: Settings) -> FastAPI:
     if not settings.redis_url:
         raise ValueError("REDIS_URL is required to run the dedupe service")
@@ -76,11 +44,14 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = async_client(redis_url, settings.cluster)
-        engine = engine_for(redis, settings)
-        await engine.index.claim_params(verification_params(settings))
+        signer = signer_for(settings)
+        keys = keys_for(settings)
+        await claim_params(redis, keys, index_params(settings, signer))
         # Its own groups, and the store's before the first verdict is published.
         verdicts = [settings.stream_canonical, settings.stream_duplicates]
         await declare_groups(redis, settings, [*settings.raw_streams, *verdicts])
+        judge = JudgeRunner(redis, settings, signer)
+        worker = TextWorker(redis, keys, signer, judge.has_judged)
         broker = make_broker(redis_url, settings.cluster)
         consumers = [
             GroupConsumer(
@@ -89,21 +60,24 @@ def create_app(settings: Settings) -> FastAPI:
                 stream=stream,
                 group=DEDUPE_GROUP,
                 model=RawArticle,
-                handler=engine.handle,
-                in_flight=settings.dedupe_batches_in_flight,
-                overlap=lambda: engine.reads_alone,
+                handler=worker.handle,
             )
-            for stream in settings.raw_streams  # one group over every partition
+            for stream in settings.raw_streams
         ]
         for consumer in consumers:
             consumer.register(broker)
         app.state.redis = redis
+        app.state.judge = judge
         await broker.start()
+        judging = asyncio.create_task(judge.run())
         try:
             yield
         finally:
+            await judge.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await judging
             await broker.stop()
-            for consumer in consumers:  # batches under way finish and ack
+            for consumer in consumers:
                 await consumer.drain()
             await redis.aclose()
 

@@ -4,8 +4,7 @@ datasketch hashes shingles with SHA-1 by default; our shingle hash (``shingles``
 other items, give the same 32-bit range at a fraction of the cost. Permutations are drawn once per
 process, not once per article. Signatures are datasketch's ``affine32`` MinHash values, computed
 by one compiled loop (``kernels.min_affine``), where ``MinHash.update_batch`` allocates and
-passes over items × permutations arrays for every article. They are stored as datasketch
-``LeanMinHash`` bytes: seed and hash values only, 528 bytes at 128 permutations.
+passes over items × permutations arrays for every article. Banding is ``bands.band_keys``.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import xxhash
-from datasketch import LeanMinHash, MinHash
+from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 
 from services.dedupe.kernels import min_affine
@@ -65,14 +64,6 @@ class Signer:
         are."""
         return min_affine(hashes, self._a, self._b)
 
-    def band_keys(self, signature: Signature) -> list[bytes]:
-        """One 8-byte bucket id per band: articles sharing a bucket are LSH candidates."""
-        rows = self.rows
-        return [
-            xxhash.xxh3_64_digest(signature[i * rows : (i + 1) * rows].tobytes())
-            for i in range(self.bands)
-        ]
-
 
 def jaccard(a: Signature, b: Signature) -> float:
     """Estimated Jaccard similarity of the two shingle sets behind the signatures."""
@@ -91,14 +82,3 @@ def containment(jaccard: float, size_a: int, size_b: int) -> float:
         return 0.0
     intersection = jaccard * (size_a + size_b) / (1.0 + jaccard)
     return min(1.0, intersection / smaller)
-
-
-def to_bytes(signature: Signature, seed: int) -> bytes:
-    lean = LeanMinHash(seed=seed, hashvalues=signature, scheme=SCHEME)
-    buffer = bytearray(lean.bytesize())
-    lean.serialize(buffer)
-    return bytes(buffer)
-
-
-def from_bytes(data: bytes) -> Signature:
-    return np.asarray(LeanMinHash.deserialize(data).hashvalues, dtype=np.uint32)

@@ -1,259 +1,120 @@
-"""The shared story index in Redis, beside the dedupe index and built the same way.
+"""The story index, in the judge's memory: which open stories an article's terms may belong
+to, each canonical article's story, and the document frequencies its terms are weighed by.
 
-Keys (under the prefix; all expire):
-- ``st:e:{<id>}`` → a canonical article's story member: state, salient terms, story once
-  settled; lives for the story quiet time after ingest.
-- ``st:lsh:<generation>:<shard>`` → LSH buckets of the members' term-set MinHash (candidates).
-- ``story:{<id>}`` → a story's representative terms, member count, first and last seen; expires
-  a quiet time after its last member, which is when it closes.
-- ``df:<generation>`` / ``dfn:<generation>`` → document frequency of each term among canonical
-  articles, and their count: the inverse document frequency is learned from the stream.
+Candidates come from LSH over the salient-term sets of canonical articles (a 32-permutation
+MinHash, one row per band: two term sets share a band with probability their Jaccard, so one
+shared band in 32 finds pairs with few terms in common); the story records decide. Everything
+is kept per generation of the story window (half the quiet time) and dropped as a whole.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
 
-import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
-from redis.typing import EncodableT
+import numpy as np
+import numpy.typing as npt
 
-from services.dedupe.buckets import LshBuckets, Placed, Query
-from services.dedupe.decide import State
-from services.dedupe.index import COUNT_MANY, FILE_UNLESS_DECIDED, count_args, read_states
-from services.dedupe.settled import SettledMembers
+from services.dedupe.bands import BandIndex, band_keys
 from services.dedupe.signature import SignatureParams, Signer
-from services.dedupe.stories import Member, Story
-from services.dedupe.window import SKEW_MS, Window
-from shared.redis import Lua, as_bytes, get_many
-from shared.streams import Keys
+from services.dedupe.stories import Story
+from services.dedupe.window import Window
 
-# Term sets are small (20 terms) and two articles on one event may share only a few of them: a
-# short signature, banded by datasketch's optimiser for a Jaccard of 0.05 (32 bands of one row:
-# a candidate at Jaccard 0.1 with probability 0.97), finds the candidates; the story's
-# representative terms decide.
 STORY_NUM_PERM = 32
 STORY_CANDIDATE_THRESHOLD = 0.05
-MEMBERS_DECODED = 8192  # about 20 MB of parsed terms
-STORIES_DECODED = 4096  # about 20 MB: a story keeps twice the terms of a member
-
-
-# KEYS[1]: a story record; ARGV: the value it was read with ('' for none), its new value, expiry.
-_REPLACE = """
-if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
-return 1
-"""
 
 
 def story_signer(seed: int) -> Signer:
     return Signer(SignatureParams(STORY_NUM_PERM, seed, 1, STORY_CANDIDATE_THRESHOLD))
 
 
-def encode_member(member: Member) -> bytes:
-    body = {"t": member.terms, "s": member.story_id}
-    return member.state.value.encode() + json.dumps(body, separators=(",", ":")).encode()
+class _Members:
+    """The canonical articles of one generation: each one's story, and the band keys of its
+    terms (a slot is a member's position)."""
 
-
-@lru_cache(maxsize=MEMBERS_DECODED)
-def decode_member(article_id: str, data: bytes) -> Member:
-    """Cached: a settled member is read again by every later query that shares its buckets,
-    and parsing its terms was most of a story look-up. Callers share the result: read only."""
-    body = json.loads(data[1:])
-    return Member(article_id, State(data[:1].decode()), body["t"], body["s"])
-
-
-_STORY_FIELDS = tuple(f.name for f in fields(Story))
-
-
-def encode_story(story: Story) -> str:
-    """The record's fields only: not what a story caches (``Story.squares``); ``asdict`` would
-    deep-copy the weights."""
-    return json.dumps({name: getattr(story, name) for name in _STORY_FIELDS}, separators=(",", ":"))
-
-
-@lru_cache(maxsize=STORIES_DECODED)
-def decode_story(data: bytes | str) -> Story:
-    """Cached like ``decode_member``: every article near a story reads its record. Read only."""
-    return Story(**json.loads(data))
-
-
-@dataclass(frozen=True)
-class MemberFiling:
-    member: Member
-    buckets: Sequence[bytes]
-    generation: int
-    expiry_ms: int
+    def __init__(self) -> None:
+        self.story_of: dict[str, str] = {}
+        self.slot_story: list[str] = []
+        self.ingest_ms: list[int] = []
+        self.bands = BandIndex(merge_at=1 << 16)
 
 
 class StoryIndex:
-    def __init__(
-        self, redis: aioredis.Redis, keys: Keys, seed: int, quiet_ms: int, shards: int
-    ) -> None:
-        self.redis = redis
-        self.keys = keys
+    def __init__(self, seed: int, quiet_ms: int) -> None:
         self.signer = story_signer(seed)
         self.window = Window(quiet_ms)
         self.quiet_ms = quiet_ms
-        self.buckets = LshBuckets(redis, keys.story_bucket_stem, self.window, shards)
-        self._file = Lua(redis, FILE_UNLESS_DECIDED)
-        self._count = Lua(redis, COUNT_MANY)
-        self._replace = Lua(redis, _REPLACE)
-        self.settled = SettledMembers(MEMBERS_DECODED, quiet_ms)
+        self.members: dict[int, _Members] = {}
+        self.stories: dict[str, Story] = {}
+        self.touched: dict[str, int] = {}  # by story: the ingest time of its last member
+        self.term_counts: dict[int, Counter[str]] = {}
+        self.documents: dict[int, int] = {}
 
-    def term_buckets(self, terms: dict[str, float]) -> list[bytes]:
+    def keys(self, terms: Mapping[str, float]) -> npt.NDArray[np.uint64]:
         signature = self.signer.sign(sorted(t.encode() for t in terms))
-        return self.signer.band_keys(signature)
+        return band_keys(signature, STORY_NUM_PERM, 1)
 
-    async def frequencies(self, terms: Sequence[str], now_ms: int) -> tuple[dict[str, int], int]:
-        """Document frequencies of ``terms`` among canonical articles, and their number."""
-        generation = self.window.generation(now_ms)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.get(self.keys.documents(generation))
-            pipe.get(self.keys.documents(generation - 1))
-            if terms:  # HMGET without fields is an error
-                pipe.hmget(self.keys.document_frequency(generation), list(terms))
-                pipe.hmget(self.keys.document_frequency(generation - 1), list(terms))
-            docs_now, docs_before, *counted = await pipe.execute()
-        now_counts, before_counts = counted or ([], [])
-        frequencies = {
-            term: int(a or 0) + int(b or 0)
-            for term, a, b in zip(terms, now_counts, before_counts, strict=True)
-        }
-        return frequencies, int(docs_now or 0) + int(docs_before or 0)
+    def frequencies(self, terms: Sequence[str], at_ms: int) -> tuple[dict[str, int], int]:
+        """Document frequencies of ``terms`` among canonical articles of this generation and
+        the one before, and their number."""
+        g = self.window.generation(at_ms)
+        now, before = self.term_counts.get(g), self.term_counts.get(g - 1)
+        counted: dict[str, int] = {}
+        if now is not None and before is not None:
+            get_now, get_before = now.get, before.get
+            counted = {t: get_now(t, 0) + get_before(t, 0) for t in terms}
+        elif now is not None or before is not None:
+            get = (now or before or Counter()).get
+            counted = {t: get(t, 0) for t in terms}
+        else:
+            counted = dict.fromkeys(terms, 0)
+        return counted, self.documents.get(g, 0) + self.documents.get(g - 1, 0)
 
-    async def count(self, pipe: Pipeline, terms: Counter[str], documents: int, now_ms: int) -> None:
-        """Queue the counting of ``documents`` more canonical articles, in which the terms
-        occurred ``terms`` times; per generation, so old counts expire."""
-        generation = self.window.generation(now_ms)
-        expiry = self.window.generation_expiry_ms(generation)
-        if terms:
-            key = self.keys.document_frequency(generation)
-            await self._count(keys=[key], args=count_args(expiry, terms), client=pipe)
-        pipe.incrby(self.keys.documents(generation), documents)
-        pipe.pexpireat(self.keys.documents(generation), expiry)
+    def count(self, terms: Sequence[str], at_ms: int) -> None:
+        """One more canonical article, holding ``terms``."""
+        g = self.window.generation(at_ms)
+        self.term_counts.setdefault(g, Counter()).update(terms)
+        self.documents[g] = self.documents.get(g, 0) + 1
 
-    def expiry_ms(self, ingest_ms: int, now_ms: int) -> int:
-        return self.window.entry_expiry_ms(ingest_ms, now_ms)
+    def candidates(self, keys: npt.NDArray[np.uint64], at_ms: int) -> list[Story]:
+        """The stories of live members whose term sets share a band with ``keys``."""
+        found: set[str] = set()
+        for members in self.members.values():
+            for slot in members.bands.find(keys):
+                if self.window.live(members.ingest_ms[slot], at_ms):
+                    found.add(members.slot_story[slot])
+        return [self.stories[s] for s in sorted(found) if s in self.stories]
 
-    async def file_all(self, filings: Sequence[MemberFiling]) -> list[bool]:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for f in filings:
-                await self._queue(pipe, f.member, f.expiry_ms)
-            placed = [Placed(f.member.article_id, f.buckets, f.generation) for f in filings]
-            await self.buckets.queue_add(pipe, placed)
-            replies = await pipe.execute()
-        return [bool(filed) for filed in replies[: len(filings)]]
+    def story_of(self, article_id: str) -> str | None:
+        for members in self.members.values():
+            story = members.story_of.get(article_id)
+            if story is not None:
+                return story
+        return None
 
-    async def withdraw_all(self, members: Sequence[tuple[Member, int]]) -> None:
-        """Mark contenders withdrawn (each with its expiry), in one round trip."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for member, expiry_ms in members:
-                await self._queue(pipe, replace(member, state=State.WITHDRAWN), expiry_ms)
-            await pipe.execute()
-
-    async def _queue(self, pipe: Pipeline, member: Member, expiry_ms: int) -> None:
-        keys = [self.keys.story_member(member.article_id), self.keys.verdict(member.article_id)]
-        await self._file(keys=keys, args=[encode_member(member), expiry_ms], client=pipe)
-
-    async def candidate_ids(self, queries: Sequence[Query], now_ms: int) -> list[list[str]]:
-        return await self.buckets.sharing_all(queries, now_ms) if queries else []
-
-    async def candidates_among(
-        self, found: Sequence[Sequence[str]], now_ms: int
-    ) -> list[list[Member]]:
-        """The members still in the index among each article's candidate ids."""
-        members = await self.members(sorted({i for ids in found for i in ids}), now_ms)
-        return [[members[i] for i in ids if i in members] for ids in found]
-
-    async def members(self, article_ids: Sequence[str], now_ms: int) -> dict[str, Member]:
-        """The members still in the index; settled ones read before come from ``settled``."""
-        known = self.settled.known(article_ids, now_ms)
-        unknown = [i for i in article_ids if i not in known]
-        if not unknown:
-            return known
-        values = await get_many(self.redis, [self.keys.story_member(i) for i in unknown])
-        read = {i: decode_member(i, as_bytes(v)) for i, v in zip(unknown, values, strict=True) if v}
-        self.settled.remember(read.values())
-        return known | read
-
-    def committed(self, placed: Iterable[tuple[Member, Story]]) -> None:
-        """Members this process has just settled in their stories: their records are final, so
-        they are kept as if read back (with more replicas, each one's own share is not read)."""
-        self.settled.remember(settled_member(member, story) for member, story in placed)
-
-    async def states(self, article_ids: Sequence[str]) -> dict[str, State | None]:
-        keys = [self.keys.story_member(i) for i in article_ids]
-        return await read_states(self.redis, keys, article_ids)
-
-    async def stories(
-        self, story_ids: Sequence[str], watching: Pipeline | None = None
-    ) -> dict[str, Story]:
-        """The live story records; ``watching``: read through a pipeline in WATCH mode."""
-        if not story_ids:
-            return {}
-        client = watching if watching is not None else self.redis
-        values = await get_many(client, [self.keys.story(s) for s in story_ids])
-        return {s: decode_story(v) for s, v in zip(story_ids, values, strict=True) if v}
-
-    async def stories_of(self, article_ids: Sequence[str], now_ms: int) -> dict[str, str | None]:
-        """The story each settled canonical article belongs to."""
-        members = await self.members(article_ids, now_ms)
-        return {i: members[i].story_id if i in members else None for i in article_ids}
-
-    def settle(
-        self, pipe: Pipeline, member: Member, story: Story, expiry_ms: int, now_ms: int
+    def file(
+        self, article_id: str, ingest_ms: int, keys: npt.NDArray[np.uint64] | None, story: Story
     ) -> None:
-        """Queue the writes that put the article in ``story`` into the caller's transaction."""
-        pipe.set(self.keys.story_member(member.article_id), settled(member, story), pxat=expiry_ms)
-        self.keep(pipe, story, now_ms)
+        """A canonical article settled in ``story`` (``keys``: its terms' bands, if any)."""
+        g = self.window.generation(ingest_ms)
+        members = self.members.get(g)
+        if members is None:
+            members = self.members[g] = _Members()
+        members.story_of[article_id] = story.story_id
+        if keys is not None:
+            slot = len(members.slot_story)
+            members.slot_story.append(story.story_id)
+            members.ingest_ms.append(ingest_ms)
+            members.bands.add(slot, keys.tolist())
+        self.stories[story.story_id] = story
+        self.touched[story.story_id] = ingest_ms
 
-    def keep(self, pipe: Pipeline, story: Story, now_ms: int) -> None:
-        """Queue the write of a story record."""
-        pipe.set(
-            self.keys.story(story.story_id), encode_story(story), pxat=self._closes(story, now_ms)
-        )
-
-    def _closes(self, story: Story, now_ms: int) -> int:
-        """Kept while it may take members: a quiet time after its last one, by event time, and
-        at least a quiet time from now (a backlog of old news is grouped as it arrives)."""
-        return max(story.last_seen_ms, now_ms) + self.quiet_ms + SKEW_MS
-
-    async def records(self, story_ids: Sequence[str]) -> list[bytes | None]:
-        """The story records as stored (None: absent), for ``replace_all``, in one round trip."""
-        values = await get_many(self.redis, [self.keys.story(s) for s in story_ids])
-        return [as_bytes(v) if v else None for v in values]
-
-    async def replace_all(
-        self, writes: Sequence[tuple[Story, bytes | None]], now_ms: int
-    ) -> list[bool]:
-        """Write each story record unless it changed since it was read as the value given
-        (None: absent); whether each was written. One round trip for all.
-
-        A compare-and-set on one key each, for a Redis Cluster: redis-py's cluster client
-        cannot read under WATCH from an asyncio program.
-        """
-        if not writes:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for story, expected in writes:
-                args: list[EncodableT] = [
-                    expected or b"",
-                    encode_story(story),
-                    self._closes(story, now_ms),
-                ]
-                await self._replace(keys=[self.keys.story(story.story_id)], args=args, client=pipe)
-            return [bool(written) for written in await pipe.execute()]
-
-
-def settled_member(member: Member, story: Story) -> Member:
-    return replace(member, state=State.CANONICAL, story_id=story.story_id)
-
-
-def settled(member: Member, story: Story) -> bytes:
-    """A story member's record once it is in ``story``."""
-    return encode_member(settled_member(member, story))
+    def expire(self, at_ms: int) -> None:
+        for table in (self.members, self.term_counts, self.documents):
+            for g in [g for g in table if self.window.expired(g, at_ms)]:
+                del table[g]
+        # Its members have left the window: no article can find it any more.
+        gone = at_ms - 2 * self.quiet_ms
+        for story_id in [s for s, touched in self.touched.items() if touched < gone]:
+            del self.stories[story_id]
+            del self.touched[story_id]

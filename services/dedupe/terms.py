@@ -13,7 +13,7 @@ import heapq
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import lru_cache
 from itertools import compress
 
@@ -193,38 +193,19 @@ def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[
     return counts, named
 
 
-MIN_DOCUMENTS = 100
-
-
-def counting_batch(
-    frequencies: Mapping[str, int], documents: int, batch: Sequence[Counter[str]]
-) -> tuple[Mapping[str, int], int]:
-    """The document frequencies to weigh a batch's terms by.
-
-    While the stream has counted fewer than MIN_DOCUMENTS articles, the batch's own articles
-    count as well. Articles are counted when committed, so on a cold start every replica's
-    first batches (as many as are taken at once) would see no counts, weigh every word alike,
-    and take words every article uses for their salient terms: each of them then a story
-    candidate of every other, for as long as they stay indexed.
-    """
-    if documents >= MIN_DOCUMENTS:
-        return frequencies, documents
-    counted = Counter(frequencies)
-    for counts in batch:
-        counted.update(counts.keys())
-    return counted, documents + len(batch)
+# Until the stream has this many articles its frequencies say little (the first articles of one
+# event make their shared names look common): the idf fades in, as idf ** (documents / this),
+# from weighing every term alike to the full idf.
+FULL_IDF_DOCUMENTS = 100
 
 
 def idf(document_frequency: int, documents: int) -> float:
-    """Until the stream has MIN_DOCUMENTS articles its frequencies say nothing (the first two
-    articles of one event would make their shared names look common): every term counts 1."""
-    if documents < MIN_DOCUMENTS:
-        return 1.0
-    return math.log((documents + 1) / (document_frequency + 1)) + 0.1
+    full = math.log((documents + 1) / (document_frequency + 1)) + 0.1
+    return full if documents >= FULL_IDF_DOCUMENTS else full ** (documents / FULL_IDF_DOCUMENTS)
 
 
 def salient_terms(
-    counts: Counter[str],
+    counts: Mapping[str, int],
     named: set[str],
     frequencies: Mapping[str, int],
     documents: int,

@@ -1,19 +1,15 @@
-"""The index window: which time slices an article is filed under, searched in, and expire when.
+"""The judge's clock and memory window: which time slice an article is filed under, and when
+an entry or a whole slice has expired.
 
-Entries expire ``horizon`` after the article's ingest time, by Redis key expiry. LSH buckets are
-filed per *generation* (a slice of half the horizon) so a whole slice of buckets expires as one
-key; a search covers the generations that can still hold live entries. A bucket member whose
-entry has expired is skipped, and goes when its generation does.
+The clock is the stream's: an article's ingest time (its id's), never the wall clock, so a fold
+over the same articles gives the same verdicts whenever and wherever it runs. Entries live
+``horizon`` after their article's ingest time; they are filed per *generation* (a slice of
+half the horizon), so a slice whose every entry has expired is dropped as a whole.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-# Clock skew tolerated between the ingest host that stamped an id and the dedupe host, and the
-# shortest life an entry gets even if its article arrives after the horizon (a backlog), so that
-# replicas still see it while they judge it.
-SKEW_MS = 60_000
 
 
 @dataclass(frozen=True)
@@ -27,20 +23,10 @@ class Window:
     def generation(self, at_ms: int) -> int:
         return at_ms // self.generation_ms
 
-    def filed(self, now_ms: int, ingest_ms: int) -> int:
-        """The generation an article's buckets go in: by the time it is indexed, so a backlog
-        article older than the horizon never lands in a slice that is already expiring."""
-        return self.generation(max(now_ms, ingest_ms))
+    def live(self, ingest_ms: int, at_ms: int) -> bool:
+        """Whether an entry filed at ``ingest_ms`` is still in the window at ``at_ms``."""
+        return ingest_ms + self.horizon_ms >= at_ms
 
-    def searched(self, now_ms: int, ingest_ms: int) -> range:
-        """Generations that may hold entries of articles still inside the horizon."""
-        newest = max(now_ms, ingest_ms) + SKEW_MS
-        return range(self.generation(now_ms - self.horizon_ms), self.generation(newest) + 1)
-
-    def entry_expiry_ms(self, ingest_ms: int, now_ms: int) -> int:
-        """Absolute expiry of an article's entry: its ingest time plus the horizon."""
-        return max(ingest_ms + self.horizon_ms, now_ms + min(SKEW_MS, self.horizon_ms))
-
-    def generation_expiry_ms(self, generation: int) -> int:
-        """A generation's buckets outlive the last entry filed in them."""
-        return (generation + 1) * self.generation_ms + self.horizon_ms + SKEW_MS
+    def expired(self, generation: int, at_ms: int) -> bool:
+        """Whether every entry a generation can hold is out of the window at ``at_ms``."""
+        return (generation + 1) * self.generation_ms + self.horizon_ms < at_ms

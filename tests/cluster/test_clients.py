@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 from faststream.redis import RedisClusterBroker
 from prometheus_client import REGISTRY
-
 from services.dedupe.partitions import Partitions
+
 from services.ingest.queue import RawQueue
 from shared.broker import make_broker
 from shared.metrics import read_index

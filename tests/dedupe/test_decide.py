@@ -3,19 +3,13 @@
 import numpy as np
 
 from services.dedupe.decide import (
-    Canonical,
     Decision,
-    DuplicateOf,
     Entry,
     Match,
-    State,
     Thresholds,
-    WaitFor,
-    YieldTo,
+    best_match,
     canonical,
     following,
-    judge,
-    judge_batch,
     match,
     update_of,
 )
@@ -33,12 +27,11 @@ def _sig_sharing(fraction: float) -> np.ndarray:
 
 def _entry(
     article_id: str,
-    state: State = State.CONTENDING,
     sharing: float = 1.0,
     size: int = 100,
     key: bytes | None = None,
 ) -> Entry:
-    return Entry(article_id, state, key or article_id.encode().ljust(8, b"-"), size,
+    return Entry(article_id, key or article_id.encode().ljust(8, b"-"), size,
                  _sig_sharing(sharing))  # fmt: skip
 
 
@@ -46,61 +39,36 @@ OWN = _entry("M")
 
 
 def test_nothing_similar_means_canonical() -> None:
-    assert judge(OWN, [], T) == Canonical()
+    assert best_match(OWN, [], T) is None
 
 
 def test_dissimilar_candidates_are_ignored() -> None:
-    assert judge(OWN, [_entry("A", State.CANONICAL, sharing=0.2)], T) == Canonical()
+    assert best_match(OWN, [_entry("A", sharing=0.2)], T) is None
 
 
 def test_its_own_entry_is_no_candidate() -> None:
-    assert judge(OWN, [OWN], T) == Canonical()
+    assert best_match(OWN, [OWN], T) is None
 
 
 def test_a_similar_canonical_article_makes_it_a_duplicate_of_that_article() -> None:
-    outcome = judge(OWN, [_entry("Z", State.CANONICAL, sharing=0.8)], T)
-    assert outcome == DuplicateOf(Match("Z", 0.8, "jaccard", exact=False))
+    outcome = best_match(OWN, [_entry("Z", sharing=0.8)], T)
+    assert outcome == Match("Z", 0.8, "jaccard", exact=False)
 
 
 def test_the_most_similar_canonical_wins() -> None:
-    outcome = judge(OWN, [_entry("A", State.CANONICAL, 0.6), _entry("B", State.CANONICAL, 0.9)], T)
-    assert isinstance(outcome, DuplicateOf) and outcome.match.article_id == "B"
+    outcome = best_match(OWN, [_entry("A", 0.6), _entry("B", 0.9)], T)
+    assert outcome is not None and outcome.article_id == "B"
 
 
 def test_equally_similar_canonicals_resolve_to_the_earliest_id() -> None:
-    outcome = judge(OWN, [_entry("B", State.CANONICAL, 0.7), _entry("A", State.CANONICAL, 0.7)], T)
-    assert isinstance(outcome, DuplicateOf) and outcome.match.article_id == "A"
+    outcome = best_match(OWN, [_entry("B", 0.7), _entry("A", 0.7)], T)
+    assert outcome is not None and outcome.article_id == "A"
 
 
 def test_identical_text_beats_a_higher_estimate() -> None:
-    same = _entry("B", State.CANONICAL, sharing=0.9, key=OWN.content_key)
-    outcome = judge(OWN, [_entry("A", State.CANONICAL, 1.0), same], T)
-    assert outcome == DuplicateOf(Match("B", 1.0, "jaccard", exact=True))
-
-
-def test_an_earlier_similar_contender_makes_it_yield() -> None:
-    assert judge(OWN, [_entry("A", State.CONTENDING, 0.9)], T) == YieldTo(
-        Match("A", 0.9, "jaccard", exact=False)
-    )
-
-
-def test_an_earlier_withdrawn_article_makes_it_yield_too() -> None:
-    outcome = judge(OWN, [_entry("A", State.WITHDRAWN, 0.9)], T)
-    assert isinstance(outcome, YieldTo)
-
-
-def test_a_later_similar_contender_is_waited_for() -> None:
-    outcome = judge(OWN, [_entry("Z", State.CONTENDING, 0.9), _entry("Y", State.CONTENDING)], T)
-    assert outcome == WaitFor(("Y", "Z"))
-
-
-def test_a_later_withdrawn_article_does_not_stand_in_the_way() -> None:
-    assert judge(OWN, [_entry("Z", State.WITHDRAWN, 0.9)], T) == Canonical()
-
-
-def test_a_final_canonical_wins_over_an_earlier_contender() -> None:
-    outcome = judge(OWN, [_entry("A", State.CONTENDING), _entry("Z", State.CANONICAL, 0.6)], T)
-    assert isinstance(outcome, DuplicateOf) and outcome.match.article_id == "Z"
+    same = _entry("B", sharing=0.9, key=OWN.content_key)
+    outcome = best_match(OWN, [_entry("A", 1.0), same], T)
+    assert outcome == Match("B", 1.0, "jaccard", exact=True)
 
 
 def test_a_contained_teaser_matches_by_containment() -> None:
@@ -143,26 +111,3 @@ def test_changed_text_under_a_known_url_is_an_update() -> None:
 def test_same_text_under_a_known_url_is_an_exact_duplicate() -> None:
     decision = update_of(Decision("duplicate", "Z", 0.9, "near", "jaccard", "Z"), "A", True)
     assert decision == Decision("duplicate", "Z", 1.0, "exact", "jaccard", "A")
-
-
-def test_in_a_batch_a_copy_of_an_earlier_article_is_its_duplicate() -> None:
-    first, copy = _entry("A"), _entry("B")
-    outcomes = judge_batch([(first, [copy]), (copy, [first])], T)
-    assert outcomes[0] == Canonical()
-    assert isinstance(outcomes[1], DuplicateOf) and outcomes[1].match.article_id == "A"
-
-
-def test_in_a_batch_a_copy_of_an_article_that_must_wait_yields_to_it() -> None:
-    later_elsewhere = _entry("C", sharing=0.9)  # another worker's contender, ingested after A
-    first, copy = _entry("A"), _entry("B")
-    outcomes = judge_batch([(first, [copy, later_elsewhere]), (copy, [first, later_elsewhere])], T)
-    assert outcomes[0] == WaitFor(("C",))
-    assert isinstance(outcomes[1], YieldTo) and outcomes[1].match.article_id == "A"
-
-
-def test_in_a_batch_an_earlier_duplicate_has_left_the_index() -> None:
-    decided = _entry("0", State.CANONICAL, sharing=0.6)
-    copy, near_copy = _entry("A"), _entry("B", sharing=0.9)
-    outcomes = judge_batch([(copy, [decided]), (near_copy, [copy])], T)
-    assert isinstance(outcomes[0], DuplicateOf)
-    assert outcomes[1] == Canonical()

@@ -14,13 +14,13 @@ from shared.broker import make_broker
 from shared.consumer import Delivery, GroupConsumer, reclaim_poll_ms
 from shared.models import DeadLetter
 from shared.settings import Settings
-from shared.streams import DEDUPE_GROUP, decode, encode
+from shared.streams import STORE_GROUP, decode, encode
 from tests.waiting import eventually
 
 Run = Callable[..., Awaitable[GroupConsumer[Any]]]
 
 # The raw stream is read as dedupe reads it: no entry is trimmed while its group is missing.
-GROUP = DEDUPE_GROUP
+GROUP = STORE_GROUP
 
 
 class Item(BaseModel):
@@ -50,46 +50,17 @@ class Recorder:
             await self.redis.xack(d.stream, d.group, d.message_id)
 
 
-# Long enough that no entry held in a test looks abandoned and is reclaimed meanwhile.
-HELD_IDLE_MS = 30_000
-
-
-class Held(Recorder):
-    """Holds each item's handling until it is released: batches that wait."""
-
-    def __init__(self, redis: aioredis.Redis) -> None:
-        super().__init__(redis, failing=set())
-        self.started: list[int] = []
-        self.releases: dict[int, asyncio.Event] = {}
-
-    def release(self, *items: int) -> None:
-        for n in items:
-            self.releases.setdefault(n, asyncio.Event()).set()
-
-    async def handle(self, deliveries: Sequence[Delivery[Item]]) -> None:
-        for d in deliveries:
-            self.started.append(d.item.n)
-        for d in deliveries:
-            await self.releases.setdefault(d.item.n, asyncio.Event()).wait()
-        await super().handle(deliveries)
-
-
 @pytest.fixture
 async def run(redis: aioredis.Redis, settings: Settings) -> AsyncIterator[Run]:
     brokers = []
 
-    async def start(
-        recorder: Recorder,
-        in_flight: int = 1,
-        overlap: Callable[[], bool] = lambda: True,
-        **overrides: object,
-    ) -> GroupConsumer[Item]:
+    async def start(recorder: Recorder, **overrides: object) -> GroupConsumer[Item]:
         configured = settings.model_copy(update={"max_deliveries": 3, **overrides})
         assert configured.redis_url
         broker = make_broker(configured.redis_url)
         consumer = GroupConsumer(
-            redis=redis, settings=configured, stream=settings.stream_raw, group=GROUP,
-            model=Item, handler=recorder.handle, in_flight=in_flight, overlap=overlap,
+            redis=redis, settings=configured, stream=settings.stream_canonical, group=GROUP,
+            model=Item, handler=recorder.handle,
         )  # fmt: skip
         consumer.register(broker)
         await broker.start()
@@ -107,7 +78,7 @@ async def _dead(redis: aioredis.Redis, settings: Settings) -> list[DeadLetter]:
 
 
 async def _pending(redis: aioredis.Redis, settings: Settings) -> int:
-    return int((await redis.xpending(settings.stream_raw, GROUP))["pending"])
+    return int((await redis.xpending(settings.stream_canonical, GROUP))["pending"])
 
 
 async def test_every_good_entry_is_handled_once_and_acked(
@@ -116,7 +87,7 @@ async def test_every_good_entry_is_handled_once_and_acked(
     recorder = Recorder(redis, failing=set())
     await run(recorder)
     for n in range(20):
-        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+        await redis.xadd(settings.stream_canonical, encode(Item(n=n)))
     await eventually(
         lambda: _pending(redis, settings), lambda p: p == 0 and len(recorder.handled) == 20
     )
@@ -128,8 +99,8 @@ async def test_an_unparseable_entry_goes_to_the_dead_stream_at_once(
 ) -> None:
     recorder = Recorder(redis, failing=set())
     await run(recorder)
-    await redis.xadd(settings.stream_raw, {"__data__": b'{"n": "not a number"}'})
-    await redis.xadd(settings.stream_raw, encode(Item(n=1)))
+    await redis.xadd(settings.stream_canonical, {"__data__": b'{"n": "not a number"}'})
+    await redis.xadd(settings.stream_canonical, encode(Item(n=1)))
     [letter] = await eventually(lambda: _dead(redis, settings), lambda d: len(d) == 1)
     assert letter.deliveries == 1
     assert "invalid payload" in letter.error
@@ -144,7 +115,7 @@ async def test_a_failing_entry_does_not_hold_back_its_batch(
     recorder = Recorder(redis, failing={3})
     await run(recorder)
     for n in range(6):
-        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+        await redis.xadd(settings.stream_canonical, encode(Item(n=n)))
     await eventually(lambda: _pending(redis, settings), lambda p: len(recorder.handled) == 5)
     assert sorted(recorder.handled) == [0, 1, 2, 4, 5]
 
@@ -154,9 +125,9 @@ async def test_an_entry_failing_every_delivery_is_dead_lettered_with_its_error(
 ) -> None:
     recorder = Recorder(redis, failing={7})
     await run(recorder)
-    await redis.xadd(settings.stream_raw, encode(Item(n=7)))
+    await redis.xadd(settings.stream_canonical, encode(Item(n=7)))
     [letter] = await eventually(lambda: _dead(redis, settings), lambda d: len(d) == 1)
-    assert (letter.deliveries, letter.stream, letter.group) == (3, settings.stream_raw, GROUP)
+    assert (letter.deliveries, letter.stream, letter.group) == (3, settings.stream_canonical, GROUP)
     assert "cannot handle 7" in letter.error
     assert recorder.attempts[7] == 3
     assert await _pending(redis, settings) == 0
@@ -165,9 +136,9 @@ async def test_an_entry_failing_every_delivery_is_dead_lettered_with_its_error(
 async def test_an_entry_left_by_a_dead_consumer_is_claimed_and_handled(
     redis: aioredis.Redis, settings: Settings, run: Run
 ) -> None:
-    await redis.xgroup_create(settings.stream_raw, GROUP, id="0", mkstream=True)
-    await redis.xadd(settings.stream_raw, encode(Item(n=9)))
-    await redis.xreadgroup(GROUP, "crashed-consumer", {settings.stream_raw: ">"})
+    await redis.xgroup_create(settings.stream_canonical, GROUP, id="0", mkstream=True)
+    await redis.xadd(settings.stream_canonical, encode(Item(n=9)))
+    await redis.xreadgroup(GROUP, "crashed-consumer", {settings.stream_canonical: ">"})
     recorder = Recorder(redis, failing=set())
     await run(recorder)
     await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
@@ -179,7 +150,7 @@ async def test_an_outage_is_retried_in_place_and_never_dead_letters(
 ) -> None:
     recorder = Recorder(redis, failing=set(), outages=6)  # more than max_deliveries (3)
     await run(recorder)
-    await redis.xadd(settings.stream_raw, encode(Item(n=4)))
+    await redis.xadd(settings.stream_canonical, encode(Item(n=4)))
     await eventually(lambda: _pending(redis, settings), lambda p: recorder.handled == [4])
     assert (recorder.outages, await _pending(redis, settings)) == (0, 0)
     assert await _dead(redis, settings) == []
@@ -188,14 +159,14 @@ async def test_an_outage_is_retried_in_place_and_never_dead_letters(
 async def test_the_stream_is_trimmed_below_what_the_group_acked(
     redis: aioredis.Redis, settings: Settings, run: Run
 ) -> None:
-    await redis.xgroup_create(settings.stream_raw, GROUP, id="0", mkstream=True)
+    await redis.xgroup_create(settings.stream_canonical, GROUP, id="0", mkstream=True)
     for n in range(5):
-        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
+        await redis.xadd(settings.stream_canonical, encode(Item(n=n)))
     recorder = Recorder(redis, failing=set())
     await run(recorder)
     await eventually(lambda: _pending(redis, settings), lambda p: len(recorder.handled) == 5)
     # The first batch (all five) trims; with no retention only the last delivered entry stays.
-    assert await eventually(lambda: redis.xlen(settings.stream_raw), lambda n: n <= 1) <= 1
+    assert await eventually(lambda: redis.xlen(settings.stream_canonical), lambda n: n <= 1) <= 1
 
 
 async def test_a_burst_handled_soon_after_a_trim_is_trimmed_too(
@@ -203,123 +174,17 @@ async def test_a_burst_handled_soon_after_a_trim_is_trimmed_too(
 ) -> None:
     # Ingest counts the raw stream's length as backlog: a burst left standing until some later
     # batch would have it refuse articles with nothing left to do.
-    await redis.xgroup_create(settings.stream_raw, GROUP, id="0", mkstream=True)
+    await redis.xgroup_create(settings.stream_canonical, GROUP, id="0", mkstream=True)
     recorder = Recorder(redis, failing=set())
     await run(recorder)
     for burst in range(2):
         for n in range(5):
-            await redis.xadd(settings.stream_raw, encode(Item(n=burst * 5 + n)))
+            await redis.xadd(settings.stream_canonical, encode(Item(n=burst * 5 + n)))
         handled = 5 * (burst + 1)
         await eventually(lambda: _pending(redis, settings),
                          lambda _, want=handled: len(recorder.handled) == want)  # fmt: skip
-        assert await eventually(lambda: redis.xlen(settings.stream_raw), lambda n: n <= 1) <= 1
-
-
-async def _held(
-    redis: aioredis.Redis,
-    settings: Settings,
-    run: Run,
-    items: int,
-    claim_idle_ms: int = HELD_IDLE_MS,
-    **options: Any,
-) -> tuple[Held, GroupConsumer[Any]]:
-    """A consumer with two batches in flight, one entry each, and ``items`` entries for it."""
-    held = Held(redis)
-    consumer = await run(held, in_flight=2, batch_size=1, claim_idle_ms=claim_idle_ms, **options)
-    for n in range(items):
-        await redis.xadd(settings.stream_raw, encode(Item(n=n)))
-    return held, consumer
-
-
-async def _starts(held: Held) -> list[int]:
-    return held.started
-
-
-async def _started(held: Held, *items: int) -> None:
-    await eventually(lambda: _starts(held), lambda s: set(items) <= set(s))
-
-
-async def test_with_two_in_flight_the_next_batch_is_handled_while_one_waits(
-    redis: aioredis.Redis, settings: Settings, run: Run
-) -> None:
-    held, _ = await _held(redis, settings, run, 2)
-    await _started(held, 0)
-    held.release(1)
-    await eventually(lambda: _pending(redis, settings), lambda p: held.handled == [1])
-    held.release(0)
-    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
-    assert held.handled == [1, 0]
-
-
-async def test_no_more_batches_than_in_flight_are_handled_at_once(
-    redis: aioredis.Redis, settings: Settings, run: Run
-) -> None:
-    held, _ = await _held(redis, settings, run, 3)
-    await _started(held, 0, 1)
-    # The third is read, and waits for a slot.
-    await eventually(lambda: _pending(redis, settings), lambda p: p == 3)
-    assert held.started == [0, 1]
-    held.release(0)
-    await _started(held, 2)
-    held.release(1, 2)
-    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
-    assert sorted(held.handled) == [0, 1, 2]
-
-
-async def test_while_the_handler_refuses_overlap_a_batch_is_handled_before_the_next_read(
-    redis: aioredis.Redis, settings: Settings, run: Run
-) -> None:
-    held, _ = await _held(redis, settings, run, 2, overlap=lambda: False)
-    await _started(held, 0)
-    # The second entry is not even read while the first is handled.
-    with pytest.raises(AssertionError, match="not met"):
-        await eventually(lambda: _pending(redis, settings), lambda p: p == 2, timeout=0.5)
-    held.release(0, 1)
-    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
-    assert held.handled == [0, 1]
-
-
-# Short enough that three of them pass quickly while entries are held.
-SHORT_IDLE_MS = 200
-
-
-async def test_a_batch_waiting_for_a_slot_past_claim_idle_ms_is_not_taken_over(
-    redis: aioredis.Redis, settings: Settings, run: Run
-) -> None:
-    held, _ = await _held(redis, settings, run, 3, claim_idle_ms=SHORT_IDLE_MS)
-    await _started(held, 0, 1)
-    # Entry 2 waits for a slot for three claim-idle times: no reclaim handles it meanwhile.
-    with pytest.raises(AssertionError, match="not met"):
-        await eventually(lambda: _starts(held), lambda s: 2 in s, timeout=3 * SHORT_IDLE_MS / 1000)
-    held.release(0, 1, 2)
-    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
-    assert held.started == [0, 1, 2]
-
-
-async def test_a_batch_handled_past_claim_idle_ms_is_not_handled_a_second_time(
-    redis: aioredis.Redis, settings: Settings, run: Run
-) -> None:
-    held, _ = await _held(redis, settings, run, 1, claim_idle_ms=SHORT_IDLE_MS)
-    await _started(held, 0)
-    with pytest.raises(AssertionError, match="not met"):
-        await eventually(lambda: _starts(held), lambda s: len(s) > 1,
-                         timeout=3 * SHORT_IDLE_MS / 1000)  # fmt: skip
-    held.release(0)
-    await eventually(lambda: _pending(redis, settings), lambda p: p == 0)
-    assert held.started == [0]
-
-
-async def test_draining_waits_for_the_batches_under_way_to_finish(
-    redis: aioredis.Redis, settings: Settings, run: Run
-) -> None:
-    held, consumer = await _held(redis, settings, run, 1)
-    await _started(held, 0)
-    draining = asyncio.ensure_future(consumer.drain())
-    done, _ = await asyncio.wait({draining}, timeout=0.2)
-    assert not done
-    held.release(0)
-    await asyncio.wait_for(draining, 5)
-    assert (held.handled, await _pending(redis, settings)) == ([0], 0)
+        length = await eventually(lambda: redis.xlen(settings.stream_canonical), lambda n: n <= 1)
+        assert length <= 1
 
 
 async def test_draining_handles_in_order_what_a_read_cut_short_delivered_and_no_handler_took(
@@ -330,15 +195,15 @@ async def test_draining_handles_in_order_what_a_read_cut_short_delivered_and_no_
     recorder = Recorder(redis, failing=set())
     consumer = GroupConsumer(
         redis=redis, settings=settings.model_copy(update={"batch_size": 2}),
-        stream=settings.stream_raw, group=GROUP, model=Item, handler=recorder.handle,
+        stream=settings.stream_canonical, group=GROUP, model=Item, handler=recorder.handle,
     )  # fmt: skip
-    await redis.xgroup_create(settings.stream_raw, GROUP, id="0", mkstream=True)
-    ids = [await redis.xadd(settings.stream_raw, encode(Item(n=n))) for n in range(5)]
-    await redis.xreadgroup(GROUP, settings.consumer_name, {settings.stream_raw: ">"})
+    await redis.xgroup_create(settings.stream_canonical, GROUP, id="0", mkstream=True)
+    ids = [await redis.xadd(settings.stream_canonical, encode(Item(n=n))) for n in range(5)]
+    await redis.xreadgroup(GROUP, settings.consumer_name, {settings.stream_canonical: ">"})
     await redis.set(consumer.keys.last_error(GROUP, ids[2].decode()), "RuntimeError('boom')")
     await consumer.drain()
     assert recorder.handled == [0, 1, 3, 4]
-    pending = await redis.xpending_range(settings.stream_raw, GROUP, "-", "+", 10)
+    pending = await redis.xpending_range(settings.stream_canonical, GROUP, "-", "+", 10)
     assert [p["message_id"] for p in pending] == [ids[2]]
 
 

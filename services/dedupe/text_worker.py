@@ -1,0 +1,54 @@
+"""The text work as a stream consumer: every dedupe replica takes batches of raw articles
+through the ``dedupe`` group, works out their text features and leaves them for the judge in a
+short-lived record each.
+
+Nothing here decides anything, so a batch done twice (a replica taking over a dead one's
+entries) does no harm. Entries the judge in this same process has already passed are only
+acked: it worked on them itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import redis.asyncio as aioredis
+
+from services.dedupe.signature import Signer
+from services.dedupe.textwork import encode_features, text_features
+from shared.consumer import Delivery
+from shared.metrics import TEXT_WORK_CPU
+from shared.models import RawArticle
+from shared.streams import Keys
+
+# Long enough for a judge that is restarting to find them; the judge deletes the records it
+# used, and works on any article whose record is gone.
+FEATURES_TTL_MS = 10 * 60_000
+
+
+class TextWorker:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        keys: Keys,
+        signer: Signer,
+        judged: Callable[[str, str], bool] = lambda stream, message_id: False,
+    ) -> None:
+        self.redis = redis
+        self.keys = keys
+        self.signer = signer
+        self.judged = judged
+
+    async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
+        if not deliveries:
+            return
+        todo = [d for d in deliveries if not self.judged(d.stream, d.message_id)]
+        started = time.process_time()
+        records = [(d, encode_features(text_features(d.item, self.signer))) for d in todo]
+        TEXT_WORK_CPU.inc(time.process_time() - started)
+        first = deliveries[0]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for d, record in records:
+                pipe.set(self.keys.features(d.stream, d.item.id), record, px=FEATURES_TTL_MS)
+            pipe.xack(first.stream, first.group, *(d.message_id for d in deliveries))
+            await pipe.execute()

@@ -1,0 +1,113 @@
+"""The text work on one article: everything derived from its text alone, without I/O.
+
+Cleaning (furniture lines), normalising, shingling and the MinHash signature; the keys of its
+edge lines (for learning a source's recurring boilerplate); its terms and names (for stories).
+None of it depends on other articles, so any replica may do it, in any order. What does depend
+on them (which edge lines recur in the source, how rare each term is) the judge adds in ingest
+order: an article with learned boilerplate lines has its signature made again without them
+(``text_features`` with ``recurring``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from services.dedupe.boilerplate import edge_keys, strip_boilerplate
+from services.dedupe.normalize import joined_words
+from services.dedupe.shingles import shingle_hashes
+from services.dedupe.signature import Signature, Signer
+from services.dedupe.terms import term_counts
+from shared.models import RawArticle
+
+
+@dataclass(frozen=True)
+class TextFeatures:
+    content_key: bytes  # 8 bytes of the normalised words' SHA-256: identical text
+    size: int  # distinct shingles: with the signature, what containment is estimated from
+    signature: Signature
+    edge_keys: tuple[bytes, ...]  # the article's edge lines, if it has a source
+    terms: tuple[str, ...]  # content terms, each once
+    counts: tuple[int, ...]  # how often each term occurs
+    named: frozenset[str]  # the terms that occur as names
+
+
+def url_key(canonical_url: str | None) -> bytes | None:
+    return hashlib.sha256(canonical_url.encode()).digest()[:16] if canonical_url else None
+
+
+def signed(text: str, signer: Signer, recurring: Collection[bytes]) -> tuple[bytes, int, Signature]:
+    joined = joined_words(strip_boilerplate(text, recurring))
+    hashes = shingle_hashes(joined, signer.params.shingle_size)
+    return hashlib.sha256(joined.data).digest()[:8], len(hashes), signer.sign_hashes(hashes)
+
+
+def text_features(article: RawArticle, signer: Signer) -> TextFeatures:
+    counts, named = term_counts(article.text, article.title)
+    return TextFeatures(
+        *signed(article.text, signer, ()),
+        tuple(edge_keys(article.text)) if article.source else (),
+        tuple(counts),
+        tuple(counts.values()),
+        frozenset(named),
+    )
+
+
+def without_recurring(
+    article: RawArticle, features: TextFeatures, signer: Signer, recurring: Collection[bytes]
+) -> TextFeatures:
+    """The features with the source's recurring edge lines left out of the signature. The terms
+    stay: a line in every article of its source weighs next to nothing as a term."""
+    return replace(
+        features,
+        **dict(
+            zip(
+                ("content_key", "size", "signature"),
+                signed(article.text, signer, recurring),
+                strict=True,
+            )
+        ),
+    )
+
+
+_HEADER = struct.Struct("<8sIHHHH")  # content key, size, permutations, edge lines, terms, names
+
+
+def encode_features(f: TextFeatures) -> bytes:
+    """A compact record: header, signature, edge keys, term counts, terms (one per line), and
+    which of them are names."""
+    names = [n for n, term in enumerate(f.terms) if term in f.named]
+    return b"".join(
+        [
+            _HEADER.pack(
+                f.content_key, f.size, len(f.signature), len(f.edge_keys), len(f.terms), len(names)
+            ),
+            f.signature.astype("<u4").tobytes(),
+            *f.edge_keys,
+            np.asarray(f.counts, dtype="<u4").tobytes(),
+            np.asarray(names, dtype="<u4").tobytes(),
+            "\n".join(f.terms).encode(),
+        ]
+    )
+
+
+def decode_features(data: bytes) -> TextFeatures:
+    content_key, size, perms, edges, terms, names = _HEADER.unpack_from(data)
+    at = _HEADER.size
+    signature = np.frombuffer(data, dtype="<u4", count=perms, offset=at).astype(np.uint32)
+    at += 4 * perms
+    edge = tuple(data[at + 8 * n : at + 8 * n + 8] for n in range(edges))
+    at += 8 * edges
+    counts = np.frombuffer(data, dtype="<u4", count=terms, offset=at).tolist()
+    at += 4 * terms
+    named_at = np.frombuffer(data, dtype="<u4", count=names, offset=at).tolist()
+    at += 4 * names
+    words = tuple(data[at:].decode().split("\n")) if terms else ()
+    return TextFeatures(
+        content_key, size, signature, edge, words, tuple(counts),
+        frozenset(words[n] for n in named_at),
+    )  # fmt: skip

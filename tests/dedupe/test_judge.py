@@ -1,0 +1,135 @@
+"""The judge as a pure fold over articles in ingest order: no Redis, no clock but the ids'."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from services.dedupe.app import signer_for
+from services.dedupe.journal import Judgement, JudgeState
+from services.dedupe.judge import Judge, Judged
+from services.dedupe.judging import article_of
+from services.dedupe.textwork import encode_features, text_features, without_recurring
+from shared.ids import id_at
+from shared.models import RawArticle
+from shared.settings import Settings
+from tests.factories import raw_article
+
+SETTINGS = Settings(index_horizon_days=1.0)
+SIGNER = signer_for(SETTINGS)
+WORDS = [f"wort{n}" for n in range(3000)]
+
+
+def text(seed: int, words: int = 200) -> str:
+    return " ".join(random.Random(seed).choices(WORDS, k=words))
+
+
+def at(ms: int, body: str, **extra: object) -> RawArticle:
+    return raw_article(body, id=id_at(ms, random.getrandbits(64)), **extra)
+
+
+def judge_all(judge: Judge, articles: list[RawArticle]) -> list[Judged]:
+    judged = []
+    for raw in articles:
+        features = text_features(raw, SIGNER)
+        judged.append(
+            judge.judge(
+                article_of(raw),
+                features,
+                lambda recurring, raw=raw, f=features: without_recurring(raw, f, SIGNER, recurring),
+            )
+        )
+    return judged
+
+
+def test_a_later_copy_is_a_duplicate_of_the_earlier_article_which_stays_canonical() -> None:
+    first, copy = at(1_000, text(1)), at(2_000, text(1) + " nachtrag")
+    a, b = judge_all(Judge(SETTINGS, SIGNER), [first, copy])
+    assert a.decision.status == "canonical"
+    assert (b.decision.status, b.decision.canonical_id, b.decision.reason) == (
+        "duplicate", first.id, "near",
+    )  # fmt: skip
+    assert b.decision.measure == "jaccard" and b.decision.similarity is not None
+    assert b.decision.similarity > 0.9
+    assert b.story_id == a.story_id == first.id
+
+
+def test_identical_text_is_an_exact_duplicate_and_different_texts_are_both_canonical() -> None:
+    articles = [at(1_000, text(1)), at(2_000, text(2)), at(3_000, text(1))]
+    a, b, c = judge_all(Judge(SETTINGS, SIGNER), articles)
+    assert [a.decision.status, b.decision.status] == ["canonical", "canonical"]
+    assert (c.decision.canonical_id, c.decision.reason, c.decision.similarity) == (
+        articles[0].id, "exact", 1.0,
+    )  # fmt: skip
+
+
+def test_a_teaser_is_a_duplicate_of_its_full_article_by_containment() -> None:
+    full = text(5, 600)
+    teaser = " ".join(full.split()[:200])
+    _, t = judge_all(Judge(SETTINGS, SIGNER), [at(1_000, full), at(2_000, teaser)])
+    assert (t.decision.status, t.decision.measure) == ("duplicate", "containment")
+
+
+def test_an_article_posted_again_under_its_canonical_url_is_an_update_of_the_first() -> None:
+    url = "https://example.org/a"
+    first, edited = at(1_000, text(1), url=url), at(2_000, text(2), url=url)
+    _, b = judge_all(Judge(SETTINGS, SIGNER), [first, edited])
+    assert (b.decision.reason, b.decision.canonical_id, b.decision.matched_id) == (
+        "update", first.id, first.id,
+    )  # fmt: skip
+
+
+def test_articles_ingested_more_than_the_horizon_apart_are_not_compared() -> None:
+    day = 86_400_000
+    _, late = judge_all(Judge(SETTINGS, SIGNER), [at(day, text(1)), at(3 * day, text(1))])
+    assert late.decision.status == "canonical"
+
+
+def test_a_header_recurring_in_a_source_is_learned_and_left_out_of_the_comparison() -> None:
+    header = "Das Lokalblatt - Ihre Zeitung fuer die Region"
+    own = [at(1_000 * n, f"{header}\n{text(100 + n, 40)}", source="lokal") for n in range(1, 6)]
+    wire = at(10_000, text(7, 60))
+    # A short wire story with the outlet's header: the header is a third of the text, but it
+    # is learned from the outlet's earlier articles and does not count.
+    copy = at(11_000, f"{header}\n{text(7, 60)}", source="lokal")
+    judged = judge_all(Judge(SETTINGS, SIGNER), [*own, wire, copy])
+    assert judged[-1].decision.canonical_id == wire.id
+    assert judged[-1].decision.reason == "exact"
+
+
+def test_a_replayed_journal_gives_the_judge_the_state_its_verdicts_came_from() -> None:
+    articles = [at(1_000 * n, text(n % 7), source="s", url=f"https://x/{n % 5}") for n in
+                range(1, 40)]  # fmt: skip
+    judge = Judge(SETTINGS, SIGNER)
+    judged = judge_all(judge, articles[:30])
+    restored = JudgeState(Judge(SETTINGS, SIGNER))
+    restored.replay([
+        Judgement("raw", f"{n}-0", article_of(raw), encode_features(j.features))
+        for n, (raw, j) in enumerate(zip(articles[:30], judged, strict=True))
+    ])  # fmt: skip
+    assert restored.positions == {"raw": "29-0"}
+    again = [(j.decision, j.story_id, j.story_terms) for j in judge_all(judge, articles[30:])]
+    after = [(j.decision, j.story_id, j.story_terms) for j in
+             judge_all(restored.judge, articles[30:])]  # fmt: skip
+    assert after == again
+    assert {j.decision.status for j in judge_all(judge, articles[30:])} == {"duplicate"}
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_canonical_article_joins_the_open_story_of_an_earlier_one_on_the_same_event(
+    seed: int,
+) -> None:
+    event = "Lawrow Riad Rubio Verhandlungen Waffenstillstand Ukraine Gipfel Saudi-Arabien"
+    background = [at(1_000 * n, text(1_000 + n, 80)) for n in range(1, 60)]
+    story = [at(100_000 + 1_000 * n, f"{event}. {text(seed * 10 + n, 80)}",
+                title="Lawrow und Rubio in Riad") for n in range(1, 4)]  # fmt: skip
+    judged = judge_all(Judge(SETTINGS, SIGNER), [*background, *story])[len(background) :]
+    assert {j.decision.status for j in judged} == {"canonical"}
+    assert {j.story_id for j in judged} == {story[0].id}
+
+
+def test_unrelated_articles_open_stories_of_their_own() -> None:
+    articles = [at(1_000 * n, text(2_000 + n, 80)) for n in range(1, 30)]
+    judged = judge_all(Judge(SETTINGS, SIGNER), articles)
+    assert [j.story_id for j in judged] == [a.id for a in articles]
