@@ -25,6 +25,7 @@ import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.typing import EncodableT, KeyT
@@ -32,7 +33,7 @@ from redis.typing import EncodableT, KeyT
 from services.dedupe.judge import Article, Judge
 from services.dedupe.lease import FENCE
 from services.dedupe.textwork import decode_features
-from shared.redis import Lua, Replication, as_text, is_cluster
+from shared.redis import Lua, Replication, as_bytes, as_text, is_cluster
 from shared.settings import Settings
 from shared.streams import DATA_FIELD, JUDGE_GROUP, Keys
 
@@ -216,7 +217,9 @@ class Journal:
         replayed = 0
         cursor = f"({state.journal_id}"
         while True:
-            entries = await self.redis.xrange(self.keys.journal(), cursor, "+", count=REPLAY_READ)
+            entries: Any = await self.redis.xrange(
+                self.keys.journal(), cursor, "+", count=REPLAY_READ
+            )
             if not entries:
                 break
             for entry_id, fields in entries:
@@ -248,12 +251,12 @@ class Journal:
                 (await self.redis.hgetall(self.keys.snapshot())).items()}  # fmt: skip
         if not meta:
             return None
-        parts = [
-            await self.redis.get(self.keys.snapshot_part(meta["name"], n))
-            for n in range(int(meta["parts"]))
-        ]
-        if any(part is None for part in parts):
-            raise RuntimeError("the judge's snapshot is missing a part")
+        parts: list[bytes] = []
+        for n in range(int(meta["parts"])):
+            part = await self.redis.get(self.keys.snapshot_part(meta["name"], n))
+            if part is None:
+                raise RuntimeError("the judge's snapshot is missing a part")
+            parts.append(as_bytes(part))
         state: JudgeState = pickle.loads(b"".join(parts))
         state.journal_id = meta["journal"]
         state.since_snapshot = 0

@@ -25,6 +25,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from pydantic import ValidationError
 from redis.exceptions import ResponseError
+from redis.typing import EncodableT
 
 from services.dedupe.journal import Journal, Judgement, JudgeState, Outgoing, stream_id
 from services.dedupe.judge import Article, Judge, Judged
@@ -219,6 +220,7 @@ class JudgeRunner:
         """The next entries: this consumer's pending ones first, then new ones."""
         count = self.settings.batch_size
         while True:
+            reply: Any
             if self.cluster:
                 replies = [
                     (s, await self.redis.xreadgroup(JUDGE_GROUP, JUDGE_CONSUMER, {s: cursors[s]},
@@ -228,8 +230,8 @@ class JudgeRunner:
                 reply = [r for _, found in replies for r in found]
             else:
                 keys = [self.keys.judge_lease(), *self.streams]
-                args = [lease, JUDGE_GROUP, JUDGE_CONSUMER, count,
-                        *(cursors[s] for s in self.streams)]  # fmt: skip
+                args: list[EncodableT] = [lease, JUDGE_GROUP, JUDGE_CONSUMER, count,
+                                          *(cursors[s] for s in self.streams)]  # fmt: skip
                 reply = await self._read(keys=keys, args=args) or []
             for stream, messages in reply:
                 if messages:
@@ -264,7 +266,8 @@ class JudgeRunner:
             await asyncio.sleep(CLUSTER_IDLE_S)
             return
         block = min(READ_BLOCK_MS, self.settings.judge_lease_ms // 3)
-        await self.redis.xread(dict(self._seen), block=block, count=1)
+        seen: dict[Any, Any] = dict(self._seen)
+        await self.redis.xread(seen, block=block, count=1)
 
     async def _last_delivered(self) -> dict[str, str]:
         """Where the judge's group stands in each raw stream."""

@@ -13,7 +13,7 @@ import heapq
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from itertools import compress
 
@@ -206,7 +206,7 @@ def idf(document_frequency: int, documents: int) -> float:
 
 def salient_terms(
     counts: Mapping[str, int],
-    named: set[str],
+    named: Collection[str],
     frequencies: Mapping[str, int],
     documents: int,
     top: int = TOP_TERMS,

@@ -62,16 +62,8 @@ def without_recurring(
 ) -> TextFeatures:
     """The features with the source's recurring edge lines left out of the signature. The terms
     stay: a line in every article of its source weighs next to nothing as a term."""
-    return replace(
-        features,
-        **dict(
-            zip(
-                ("content_key", "size", "signature"),
-                signed(article.text, signer, recurring),
-                strict=True,
-            )
-        ),
-    )
+    content_key, size, signature = signed(article.text, signer, recurring)
+    return replace(features, content_key=content_key, size=size, signature=signature)
 
 
 _HEADER = struct.Struct("<8sIHHHH")  # content key, size, permutations, edge lines, terms, names

@@ -90,7 +90,7 @@ def test_dedupe_recreates_groups_deleted_by_hand_and_judges_what_is_there(
                   for stream in (*settings.raw_streams, settings.stream_canonical,
                                  settings.stream_duplicates)
                   for group in client.xinfo_groups(stream)]  # fmt: skip
-        assert len(groups) == len(settings.raw_streams) + 2
+        assert len(groups) == 2 * len(settings.raw_streams) + 2  # text work and judge; store
         for stream, group in groups:
             client.xgroup_destroy(stream, group)
     posted = post_all(stack, BODIES)
