@@ -73,8 +73,8 @@ def test_a_judge_paused_past_its_lease_publishes_nothing_when_it_wakes(stack: St
     log = stack.log_dir / f"{paused}.log"
     wait_until(lambda: log.read_text(errors="replace"), lambda text: "lease lost" in text)
     after = published(stack)
-    print(f"\nSIGSTOP {paused}: {other} took over; after SIGCONT the paused judge logged its lost "
-          f"lease; verdicts {sum(before.values())} before, {sum(after.values())} after")  # fmt: skip
+    counts = f"verdicts {sum(before.values())} before, {sum(after.values())} after"
+    print(f"\nSIGSTOP {paused}: {other} took over; after SIGCONT it logged its lost lease; {counts}")
     assert after == before  # it published nothing
     assert set(after.values()) == {1}
     assert sorted(after) == sorted(posted.ids) == sorted(stored(stack))
