@@ -74,7 +74,7 @@ def test_a_judge_paused_past_its_lease_publishes_nothing_when_it_wakes(stack: St
     wait_until(lambda: log.read_text(errors="replace"), lambda text: "lease lost" in text)
     after = published(stack)
     counts = f"verdicts {sum(before.values())} before, {sum(after.values())} after"
-    print(f"\nSIGSTOP {paused}: {other} took over; after SIGCONT it logged its lost lease; {counts}")
+    print(f"\nSIGSTOP {paused}: {other} took over; SIGCONT: it logged its lost lease; {counts}")
     assert after == before  # it published nothing
     assert set(after.values()) == {1}
     assert sorted(after) == sorted(posted.ids) == sorted(stored(stack))
