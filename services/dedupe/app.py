@@ -51,7 +51,7 @@ def create_app(settings: Settings) -> FastAPI:
         verdicts = [settings.stream_canonical, settings.stream_duplicates]
         await declare_groups(redis, settings, [*settings.raw_streams, *verdicts])
         judge = JudgeRunner(redis, settings, signer)
-        worker = TextWorker(redis, keys, signer, judge.has_judged)
+        worker = TextWorker(redis, keys, signer, lambda: judge.judging)
         broker = make_broker(redis_url, settings.cluster)
         consumers = [
             GroupConsumer(

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
+from services.dedupe import kernels
+
 Keys = npt.NDArray[np.uint64]
 Slots = npt.NDArray[np.int32]
 
@@ -23,7 +25,7 @@ class BandIndex:
         self.merge_at = merge_at
         self._keys: Keys = np.empty(0, dtype=np.uint64)
         self._slots: Slots = np.empty(0, dtype=np.int32)
-        self._recent: dict[int, list[int]] = {}
+        self._recent: dict[int, int | list[int]] = {}  # a key's one slot, or its slots
         self._waiting = 0
 
     def __len__(self) -> int:
@@ -35,7 +37,9 @@ class BandIndex:
         for key in keys:
             found = recent.get(key)
             if found is None:
-                recent[key] = [slot]
+                recent[key] = slot
+            elif isinstance(found, int):
+                recent[key] = [found, slot]
             else:
                 found.append(slot)
             added += 1
@@ -56,7 +60,9 @@ class BandIndex:
             recent = self._recent
             for key in keys.tolist():
                 more = recent.get(key)
-                if more is not None:
+                if isinstance(more, int):
+                    found.add(more)
+                elif more is not None:
                     found.update(more)
         return found
 
@@ -68,6 +74,10 @@ class BandIndex:
         slots = np.empty(count, dtype=np.int32)
         at = 0
         for key, held in self._recent.items():
+            if isinstance(held, int):
+                keys[at], slots[at] = key, held
+                at += 1
+                continue
             keys[at : at + len(held)] = key
             slots[at : at + len(held)] = held
             at += len(held)
@@ -95,20 +105,7 @@ class BandIndex:
 
 
 def band_keys(signature: npt.NDArray[np.uint32], bands: int, rows: int) -> Keys:
-    """One 64-bit key per band: band number and the band's rows, mixed. Two articles share a
-    band's key when its rows are equal (and, with odds of 2**-64 per pair, by collision)."""
-    rows_of = signature[: bands * rows].astype(np.uint64).reshape(bands, rows)
-    mixed = np.arange(1, bands + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    for r in range(rows):
-        mixed = _mix(mixed ^ rows_of[:, r])
-    return mixed
-
-
-def _mix(x: Keys) -> Keys:
-    """MurmurHash3's 64-bit finaliser, on every value at once (uint64 arithmetic wraps)."""
-    with np.errstate(over="ignore"):
-        x = x ^ (x >> np.uint64(33))
-        x = x * np.uint64(0xFF51AFD7ED558CCD)
-        x = x ^ (x >> np.uint64(33))
-        x = x * np.uint64(0xC4CEB9FE1A85EC53)
-        return x ^ (x >> np.uint64(33))
+    """One 64-bit key per band, from the band's number and rows (``kernels.band_keys``): two
+    articles share a band's key when its rows are equal (and, with odds of 2**-64 per pair, by
+    collision)."""
+    return kernels.band_keys(signature, bands, rows)

@@ -262,8 +262,8 @@ class Journal:
         state.since_snapshot = 0
         return state
 
-    async def snapshot(self, lease: str, state: JudgeState) -> None:
-        """Write the whole state, switch to it and trim the journal it covers."""
+    async def snapshot(self, lease: str, state: JudgeState) -> int:
+        """Write the whole state, switch to it and trim the journal it covers; its size."""
         started = time.monotonic()
         data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
         name = f"{lease.split(':', 1)[0]}-{state.journal_id}"
@@ -284,3 +284,4 @@ class Journal:
             extra={"bytes": len(data), "indexed": len(state.judge.index),
                    "seconds": round(time.monotonic() - started, 3)},
         )  # fmt: skip
+        return len(data)

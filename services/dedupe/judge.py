@@ -34,7 +34,7 @@ from services.dedupe.index import NearIndex, UrlOwner
 from services.dedupe.signature import Signer
 from services.dedupe.stories import Story, best_story, opened
 from services.dedupe.story_index import StoryIndex
-from services.dedupe.terms import salient_terms
+from services.dedupe.terms import salient_weights
 from services.dedupe.textwork import TextFeatures
 from services.dedupe.window import Window
 from shared.ids import id_time_ms
@@ -123,8 +123,9 @@ class Judge:
         # articles of a stream weigh their words by what little is known, not all alike.
         self.stories.count(features.terms, at)
         frequencies, documents = self.stories.frequencies(features.terms, at)
-        counts = dict(zip(features.terms, features.counts, strict=True))
-        terms = salient_terms(counts, features.named, frequencies, documents)
+        terms = salient_weights(
+            features.terms, features.counts, features.names, frequencies, documents
+        )
         keys = self.stories.keys(terms) if terms else None
         joined = None
         if keys is not None:

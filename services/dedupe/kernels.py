@@ -97,3 +97,29 @@ def window_hashes(data: U8, first: I64, last: I64) -> U32:
     out = np.empty(len(first), dtype=np.uint32)
     _window_hashes(data, np.ascontiguousarray(first), np.ascontiguousarray(last), out)
     return out
+
+
+U64 = npt.NDArray[np.uint64]
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit("void(uint32[::1], int64, uint64[::1])", cache=True, nogil=True)
+def _band_keys(signature: U32, rows: int, out: U64) -> None:  # pragma: no cover - compiled
+    for band in range(out.shape[0]):
+        x = np.uint64(band + 1) * _GOLDEN
+        for r in range(rows):
+            x ^= np.uint64(signature[band * rows + r])
+            x ^= x >> np.uint64(33)
+            x *= np.uint64(0xFF51AFD7ED558CCD)
+            x ^= x >> np.uint64(33)
+            x *= np.uint64(0xC4CEB9FE1A85EC53)
+            x ^= x >> np.uint64(33)
+        out[band] = x
+
+
+def band_keys(signature: U32, bands: int, rows: int) -> U64:
+    """One 64-bit key per LSH band: the band's number and rows, each mixed in by MurmurHash3's
+    64-bit finaliser."""
+    out = np.empty(bands, dtype=np.uint64)
+    _band_keys(np.ascontiguousarray(signature, dtype=np.uint32), rows, out)
+    return out

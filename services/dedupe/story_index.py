@@ -54,20 +54,19 @@ class StoryIndex:
         signature = self.signer.sign(sorted(t.encode() for t in terms))
         return band_keys(signature, STORY_NUM_PERM, 1)
 
-    def frequencies(self, terms: Sequence[str], at_ms: int) -> tuple[dict[str, int], int]:
+    def frequencies(self, terms: Sequence[str], at_ms: int) -> tuple[list[int], int]:
         """Document frequencies of ``terms`` among canonical articles of this generation and
         the one before, and their number."""
         g = self.window.generation(at_ms)
         now, before = self.term_counts.get(g), self.term_counts.get(g - 1)
-        counted: dict[str, int] = {}
         if now is not None and before is not None:
             get_now, get_before = now.get, before.get
-            counted = {t: get_now(t, 0) + get_before(t, 0) for t in terms}
+            counted = [get_now(t, 0) + get_before(t, 0) for t in terms]
         elif now is not None or before is not None:
             get = (now or before or Counter()).get
-            counted = {t: get(t, 0) for t in terms}
+            counted = [get(t, 0) for t in terms]
         else:
-            counted = dict.fromkeys(terms, 0)
+            counted = [0] * len(terms)
         return counted, self.documents.get(g, 0) + self.documents.get(g - 1, 0)
 
     def count(self, terms: Sequence[str], at_ms: int) -> None:

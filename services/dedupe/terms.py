@@ -9,13 +9,15 @@ every noun is capitalised, so there the rarity alone has to tell names from comm
 
 from __future__ import annotations
 
-import heapq
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from functools import lru_cache
 from itertools import compress
+
+import numpy as np
+import numpy.typing as npt
 
 from services.dedupe.normalize import normalize
 
@@ -200,7 +202,8 @@ FULL_IDF_DOCUMENTS = 100
 
 
 def idf(document_frequency: int, documents: int) -> float:
-    full = math.log((documents + 1) / (document_frequency + 1)) + 0.1
+    """At least 0.1: no term is in more documents than were counted."""
+    full = math.log((documents + 1) / (min(document_frequency, documents) + 1)) + 0.1
     return full if documents >= FULL_IDF_DOCUMENTS else full ** (documents / FULL_IDF_DOCUMENTS)
 
 
@@ -211,18 +214,44 @@ def salient_terms(
     documents: int,
     top: int = TOP_TERMS,
 ) -> dict[str, float]:
-    """The ``top`` terms by tf·idf (names boosted), weights normalised to sum to 1.
+    """The ``top`` terms by tf·idf (names boosted), weights normalised to sum to 1; of equal
+    weights, the first term in alphabetical order."""
+    terms = sorted(counts)
+    names = [n for n, term in enumerate(terms) if term in named]
+    df = [frequencies.get(term, 0) for term in terms]
+    return salient_weights(terms, [counts[t] for t in terms], names, df, documents, top)
+
+
+def salient_weights(
+    terms: Sequence[str],
+    counts: Sequence[int],
+    names: Sequence[int],
+    df: Sequence[int],
+    documents: int,
+    top: int = TOP_TERMS,
+) -> dict[str, float]:
+    """``salient_terms`` of terms in alphabetical order, given as arrays: each term's count,
+    which of them are names (by position) and document frequency.
 
     An article's few hundred terms share few counts and few document frequencies: each factor
-    is computed once per value, the products as ever.
+    is computed once per value (``math.log``, as the textbook formula is), the products for all
+    terms at once, in the formula's order, so every weight is the same float.
     """
-    frequency = [frequencies.get(term, 0) for term in counts]
-    idf_of = {df: idf(df, documents) for df in set(frequency)}
-    tf_of = {n: 1 + math.log(n) for n in set(counts.values())}
-    scored = {
-        term: tf_of[n] * idf_of[df] * (NAME_BOOST if term in named else 1.0)
-        for (term, n), df in zip(counts.items(), frequency, strict=True)
-    }
-    best = heapq.nsmallest(top, scored.items(), key=lambda kv: (-kv[1], kv[0]))
+    if not terms:
+        return {}
+    tf_of = {n: 1 + math.log(n) for n in set(counts)}
+    tf = np.array([tf_of[n] for n in counts])
+    distinct, inverse = np.unique(np.asarray(df), return_inverse=True)
+    idf_of = np.array([idf(d, documents) for d in distinct.tolist()])
+    boost = np.ones(len(terms))
+    boost[list(names)] = NAME_BOOST
+    scores = tf * idf_of[inverse] * boost
+    # A stable sort of terms in alphabetical order: equal weights keep that order.
+    best = [(terms[n], w) for n, w in zip(*_strongest(scores, top), strict=True)]
     total = sum(w for _, w in best if w > 0)
     return {t: w / total for t, w in best if w > 0} if total else {}
+
+
+def _strongest(scores: npt.NDArray[np.float64], top: int) -> tuple[list[int], list[float]]:
+    order = np.argsort(-scores, kind="stable")[:top]
+    return order.tolist(), scores[order].tolist()

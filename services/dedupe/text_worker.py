@@ -3,8 +3,9 @@ through the ``dedupe`` group, works out their text features and leaves them for 
 short-lived record each.
 
 Nothing here decides anything, so a batch done twice (a replica taking over a dead one's
-entries) does no harm. Entries the judge in this same process has already passed are only
-acked: it worked on them itself.
+entries) does no harm. While its own process judges, a replica's text work only acks what it
+reads: the judge works on whatever no other replica has done before it gets there, so a stack
+with one dedupe process does each article's text work once, in the judge, with no record.
 """
 
 from __future__ import annotations
@@ -32,17 +33,17 @@ class TextWorker:
         redis: aioredis.Redis,
         keys: Keys,
         signer: Signer,
-        judged: Callable[[str, str], bool] = lambda stream, message_id: False,
+        judging: Callable[[], bool] = lambda: False,
     ) -> None:
         self.redis = redis
         self.keys = keys
         self.signer = signer
-        self.judged = judged
+        self.judging = judging
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
         if not deliveries:
             return
-        todo = [d for d in deliveries if not self.judged(d.stream, d.message_id)]
+        todo = [] if self.judging() else deliveries
         started = time.process_time()
         records = [(d, encode_features(text_features(d.item, self.signer))) for d in todo]
         TEXT_WORK_CPU.inc(time.process_time() - started)

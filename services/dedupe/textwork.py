@@ -31,9 +31,13 @@ class TextFeatures:
     size: int  # distinct shingles: with the signature, what containment is estimated from
     signature: Signature
     edge_keys: tuple[bytes, ...]  # the article's edge lines, if it has a source
-    terms: tuple[str, ...]  # content terms, each once
+    terms: tuple[str, ...]  # content terms, each once, in alphabetical order
     counts: tuple[int, ...]  # how often each term occurs
-    named: frozenset[str]  # the terms that occur as names
+    names: tuple[int, ...]  # which terms occur as names (positions in ``terms``)
+
+    @property
+    def named(self) -> frozenset[str]:
+        return frozenset(self.terms[n] for n in self.names)
 
 
 def url_key(canonical_url: str | None) -> bytes | None:
@@ -48,12 +52,13 @@ def signed(text: str, signer: Signer, recurring: Collection[bytes]) -> tuple[byt
 
 def text_features(article: RawArticle, signer: Signer) -> TextFeatures:
     counts, named = term_counts(article.text, article.title)
+    terms = sorted(counts)
     return TextFeatures(
         *signed(article.text, signer, ()),
         tuple(edge_keys(article.text)) if article.source else (),
-        tuple(counts),
-        tuple(counts.values()),
-        frozenset(named),
+        tuple(terms),
+        tuple(counts[t] for t in terms),
+        tuple(n for n, term in enumerate(terms) if term in named),
     )
 
 
@@ -72,16 +77,20 @@ _HEADER = struct.Struct("<8sIHHHH")  # content key, size, permutations, edge lin
 def encode_features(f: TextFeatures) -> bytes:
     """A compact record: header, signature, edge keys, term counts, terms (one per line), and
     which of them are names."""
-    names = [n for n, term in enumerate(f.terms) if term in f.named]
     return b"".join(
         [
             _HEADER.pack(
-                f.content_key, f.size, len(f.signature), len(f.edge_keys), len(f.terms), len(names)
+                f.content_key,
+                f.size,
+                len(f.signature),
+                len(f.edge_keys),
+                len(f.terms),
+                len(f.names),
             ),
             f.signature.astype("<u4").tobytes(),
             *f.edge_keys,
             np.asarray(f.counts, dtype="<u4").tobytes(),
-            np.asarray(names, dtype="<u4").tobytes(),
+            np.asarray(f.names, dtype="<u4").tobytes(),
             "\n".join(f.terms).encode(),
         ]
     )
@@ -99,7 +108,4 @@ def decode_features(data: bytes) -> TextFeatures:
     named_at = np.frombuffer(data, dtype="<u4", count=names, offset=at).tolist()
     at += 4 * names
     words = tuple(data[at:].decode().split("\n")) if terms else ()
-    return TextFeatures(
-        content_key, size, signature, edge, words, tuple(counts),
-        frozenset(words[n] for n in named_at),
-    )  # fmt: skip
+    return TextFeatures(content_key, size, signature, edge, words, tuple(counts), tuple(named_at))

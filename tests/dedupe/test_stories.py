@@ -1,11 +1,22 @@
 """Story grouping on its own: salient terms, the representative, and the story rule."""
 
 import math
+from collections import Counter
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.dedupe.stories import Story, best_story, cosine, opened
+from services.dedupe.terms import (
+    _VOCABULARY,
+    NAME_BOOST,
+    TOP_TERMS,
+    _Vocabulary,
+    idf,
+    salient_terms,
+    term_counts,
+)
 
 DAY = 86_400_000
 QUIET = 3 * DAY
@@ -14,6 +25,84 @@ TERMS = {"rubio": 0.4, "lawrow": 0.3, "riad": 0.3}
 
 def _best(stories: list[Story], now: int = DAY) -> tuple[Story, float] | None:
     return best_story(TERMS, stories, 0.2, now, QUIET)
+
+
+def test_english_names_are_terms_marked_as_names() -> None:
+    counts, named = term_counts("The talks were held in Riyadh. Officials met Marco Rubio there.")
+    assert {"riyadh", "rubio", "marco"} <= named
+    assert "official" in counts and "official" not in named  # stemmed; at a sentence start
+
+
+def test_a_capitalised_word_after_a_short_first_word_of_a_line_is_no_name() -> None:
+    _, named = term_counts("Sales rose (page 24).\nA Smart car was sold. Later Daimler said so.")
+    assert "smart" not in named and "daimler" in named
+
+
+def test_german_nouns_after_an_article_are_no_names_but_a_place_after_a_preposition_is() -> None:
+    counts, named = term_counts("Die Gespräche über den Krieg wurden in Riad fortgesetzt.")
+    assert named == {"riad"}
+    assert {"gespraech", "krieg", "riad"} <= set(counts)
+
+
+def test_a_german_name_after_a_title_is_a_name_but_the_title_after_an_adjective_is_not() -> None:
+    _, named = term_counts("Er traf den russischen Außenminister Sergei Lawrow gestern.")
+    assert named == {"sergei", "lawrow"}
+
+
+def test_terms_are_the_same_after_the_vocabulary_was_emptied_for_being_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = "Er traf den russischen Außenminister Sergei Lawrow gestern in Riad."
+    before = term_counts(text)
+    monkeypatch.setattr(_Vocabulary, "LIMIT", 3)
+    assert term_counts("Ganz andere Wörter stehen hier.") != before
+    assert term_counts(text) == before
+    assert len(_VOCABULARY.term) <= len(set(text.split()))
+
+
+def test_function_words_are_no_terms() -> None:
+    counts, _ = term_counts("Und die Gespräche, sagte er, werden weitergehen. And they said so.")
+    assert not {"und", "die", "and", "they", "said", "sagte"} & set(counts)
+
+
+def test_a_term_every_article_has_weighs_less_than_a_rare_one() -> None:
+    counts = Counter({"russland": 3, "lawrow": 3})
+    terms = salient_terms(counts, set(), {"russland": 90, "lawrow": 1}, documents=100)
+    assert terms["lawrow"] > terms["russland"]
+
+
+def test_salient_weights_sum_to_one() -> None:
+    terms = salient_terms(Counter({"a1": 1, "b2": 2, "c3": 3}), set(), {}, documents=0)
+    assert round(sum(terms.values()), 6) == 1.0
+
+
+def _textbook_salient(
+    counts: Counter[str], named: set[str], frequencies: dict[str, int], documents: int
+) -> list[tuple[str, float]]:
+    scored = {
+        term: (1 + math.log(n)) * idf(frequencies.get(term, 0), documents)
+        * (NAME_BOOST if term in named else 1.0)
+        for term, n in counts.items()
+    }  # fmt: skip
+    best = sorted(scored.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TERMS]
+    total = sum(w for _, w in best if w > 0)
+    return [(t, w / total) for t, w in best if w > 0] if total else []
+
+
+TERM_NAMES = st.text(alphabet="abcdefgh", min_size=1, max_size=3)
+
+
+@given(
+    st.dictionaries(TERM_NAMES, st.integers(1, 9), max_size=60),
+    st.dictionaries(TERM_NAMES, st.integers(0, 500), max_size=60),
+    st.sets(TERM_NAMES, max_size=10),
+    st.sampled_from([0, 1, 99, 500]),
+)
+def test_salient_terms_are_the_textbook_tf_idf_ranking_bit_for_bit(
+    counts: dict[str, int], frequencies: dict[str, int], named: set[str], documents: int
+) -> None:
+    found = salient_terms(Counter(counts), named, frequencies, documents)
+    assert list(found.items()) == _textbook_salient(Counter(counts), named, frequencies, documents)
 
 
 def test_cosine_of_disjoint_terms_is_zero_and_of_equal_terms_one() -> None:
