@@ -65,7 +65,7 @@ class Synthetic:
         features = TextFeatures(
             self.rng.bytes(8), 300,
             self.rng.integers(0, 2**32, size=self.num_perm, dtype=np.uint32),
-            (), terms, (1,) * len(terms), frozenset(),
+            (), terms, (1,) * len(terms), (),
         )  # fmt: skip
         article_id = id_at(self.start + n // 10, n)
         article = Article(article_id, "synthetic", self.rng.bytes(16), self.start + n // 10)

@@ -41,7 +41,7 @@ from services.dedupe.textwork import (
 )
 from shared.consumer import READ_BLOCK_MS, TRANSIENT, TRIM_EVERY_SECONDS
 from shared.ids import id_time_ms
-from shared.metrics import VERDICT_LATENCY, VERDICTS
+from shared.metrics import TEXT_WORK_CPU, VERDICT_LATENCY, VERDICTS
 from shared.models import RawArticle, Verdict
 from shared.redis import Lua, as_text, get_many, is_cluster
 from shared.settings import Settings
@@ -293,8 +293,15 @@ class JudgeRunner:
         feature_keys = [self.keys.features(s, raw.id) for s, _, raw in fresh]
         found = await get_many(self.redis, feature_keys) if fresh else []
         judgements, outgoing, verdicts = [], [], []
-        for (stream, mid, raw), data in zip(fresh, found, strict=True):
-            features = decode_features(data) if data else text_features(raw, self.signer)
+        done = [decode_features(data) if data else None for data in found]
+        todo = [n for n, f in enumerate(done) if f is None]
+        started = time.process_time()
+        for n in todo:
+            done[n] = text_features(fresh[n][2], self.signer)
+        if todo:
+            TEXT_WORK_CPU.inc(time.process_time() - started)
+        for (stream, mid, raw), features in zip(fresh, done, strict=True):
+            assert features is not None
             judged = state.judge.judge(article_of(raw), features, self._refeature(raw, features))
             state.positions[stream] = mid
             judgements.append(Judgement(stream, mid, article_of(raw),

@@ -239,13 +239,14 @@ def salient_weights(
     """
     if not terms:
         return {}
+    size = len(terms)
     tf_of = {n: 1 + math.log(n) for n in set(counts)}
-    tf = np.array([tf_of[n] for n in counts])
-    distinct, inverse = np.unique(np.asarray(df), return_inverse=True)
-    idf_of = np.array([idf(d, documents) for d in distinct.tolist()])
-    boost = np.ones(len(terms))
+    idf_of = {d: idf(d, documents) for d in set(df)}
+    tf = np.fromiter(map(tf_of.__getitem__, counts), np.float64, size)
+    weights = np.fromiter(map(idf_of.__getitem__, df), np.float64, size)
+    boost = np.ones(size)
     boost[list(names)] = NAME_BOOST
-    scores = tf * idf_of[inverse] * boost
+    scores = tf * weights * boost
     # A stable sort of terms in alphabetical order: equal weights keep that order.
     best = [(terms[n], w) for n, w in zip(*_strongest(scores, top), strict=True)]
     total = sum(w for _, w in best if w > 0)

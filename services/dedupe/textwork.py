@@ -11,6 +11,7 @@ order: an article with learned boilerplate lines has its signature made again wi
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 import struct
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -57,8 +58,8 @@ def text_features(article: RawArticle, signer: Signer) -> TextFeatures:
         *signed(article.text, signer, ()),
         tuple(edge_keys(article.text)) if article.source else (),
         tuple(terms),
-        tuple(counts[t] for t in terms),
-        tuple(n for n, term in enumerate(terms) if term in named),
+        tuple(map(counts.__getitem__, terms)),
+        tuple(sorted(bisect_left(terms, name) for name in named)),
     )
 
 

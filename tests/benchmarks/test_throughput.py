@@ -8,43 +8,55 @@ from pathlib import Path
 import pytest
 
 from benchmarks.corpus import Doc, load_seeds
-from benchmarks.scale import measure_scale, shards_for
+from benchmarks.scale import measure_scale
 from benchmarks.scaleout import measure_scaleout
 from benchmarks.stages import article_bodies, end_to_end_replicas, settings_for, stack
 from benchmarks.throughput import (
-    CoreIndex,
+    Core,
+    JudgeAlone,
+    Judging,
     NaiveIndex,
     measure,
     measure_alternately,
+    raw_articles,
     service_rows,
+    text_work,
 )
 from shared.settings import Settings
 
 SEEDS = load_seeds()
 COPIES = [Doc(f"{d.key}/copy", "Quelle: dpa\n" + d.text, None, "copy") for d in SEEDS]
+ARTICLES = raw_articles(SEEDS + COPIES)
 
 
 def test_the_core_finds_each_copy_and_no_seed_as_a_duplicate() -> None:
-    index = CoreIndex(Settings())
-    assert [index.judge(d) for d in SEEDS + COPIES] == [False] * 5 + [True] * 5
+    index = Core(Settings())
+    assert [index.judge_one(a) for a in ARTICLES] == [False] * 5 + [True] * 5
+
+
+def test_the_judge_alone_on_features_worked_out_before_judges_as_the_core() -> None:
+    figures, prepared = text_work(ARTICLES, Settings(), runs=2)
+    index = JudgeAlone(Settings(), prepared)
+    assert [index.judge_one(a) for a in ARTICLES] == [False] * 5 + [True] * 5
+    assert len(figures) == 2 and min(figures) > 0
 
 
 def test_the_naive_baseline_finds_each_copy_and_no_seed_as_a_duplicate() -> None:
     index = NaiveIndex(Settings())
-    assert [index.judge(d) for d in SEEDS + COPIES] == [False] * 5 + [True] * 5
+    assert [index.judge_one(a) for a in ARTICLES] == [False] * 5 + [True] * 5
 
 
 def test_measure_reports_one_rate_per_run_and_the_duplicates_found() -> None:
-    measured = measure(lambda: CoreIndex(Settings()), SEEDS + COPIES, runs=2)
+    measured = measure(lambda: Core(Settings()), ARTICLES, runs=2)
     assert len(measured.rates) == 2 and min(measured.rates) > 0
     assert measured.duplicates == 5
 
 
 def test_measuring_alternately_gives_each_contender_its_runs_and_duplicates() -> None:
-    makers: list[Callable[[], CoreIndex | NaiveIndex]] = [
-        lambda: CoreIndex(Settings()), lambda: NaiveIndex(Settings()),
+    makers: list[Callable[[], Judging]] = [
+        lambda: Core(Settings()), lambda: NaiveIndex(Settings()),
     ]  # fmt: skip
-    ours, naive = measure_alternately(makers, SEEDS + COPIES, runs=3)
+    ours, naive = measure_alternately(makers, ARTICLES, runs=3)
     assert len(ours.rates) == len(naive.rates) == 3
     assert ours.duplicates == naive.duplicates == 5
 
@@ -60,16 +72,14 @@ def test_every_service_stage_takes_all_articles_through_real_processes() -> None
     assert 0 < latency.p50_ms <= latency.p95_ms <= latency.p99_ms
 
 
-async def test_the_scale_stage_sizes_the_index_and_measures_its_memory(tmp_path: Path) -> None:
-    [point] = await measure_scale([500], Settings(), tmp_path, runs=2, seed=1)
-    assert (point.indexed, point.shards, len(point.query_ms)) == (500, 1024, 2)
-    # An entry (its 528-byte signature) and 37 bucket members at least; far less than 10 KB.
-    assert 600 < point.bytes_per_article < 10_000
-
-
-def test_the_index_gets_a_shard_per_96_bucket_members_once_it_outgrows_1024() -> None:
-    assert shards_for(10_000, 37) == 3855
-    assert shards_for(100, 37) == 1024
+def test_the_scale_stage_fills_the_judge_and_restores_it_from_its_snapshot(
+    tmp_path: Path,
+) -> None:
+    [point] = measure_scale([500], Settings(), tmp_path, runs=2, seed=1)
+    assert (point.indexed, len(point.judge_us)) == (500, 2)
+    # At least its 512-byte signature and 37 band keys with their slots.
+    assert point.snapshot_bytes_per_article > 512 + 37 * 12
+    assert point.snapshot_s > 0 and point.restore_s > 0
 
 
 def test_the_cluster_stage_measures_each_replica_count_beside_one_server_and_the_control() -> None:
