@@ -257,6 +257,7 @@ class JudgeRunner:
                 continue
             if self._stopping.is_set() or self._lost:
                 return []
+            await self._trim({})  # caught up with every stream
             await self._wait_for_new()
             return []
 
@@ -319,17 +320,20 @@ class JudgeRunner:
         )
         state.since_snapshot += len(judgements)
         self._count(verdicts)
-        await self._trim(caught_up=len(entries) < self.settings.batch_size)
+        await self._trim(acks)
 
-    async def _trim(self, caught_up: bool) -> None:
-        """Like every consumer: every few seconds, and whenever the judge has caught up."""
+    async def _trim(self, read: dict[str, list[str]]) -> None:
+        """Like every consumer: a stream the judge has caught up with (a short read) at once,
+        every stream every few seconds. The text work trims too; whichever acks last trims
+        what both have read."""
         now = time.monotonic()
-        if not caught_up and now - self._trimmed_at < TRIM_EVERY_SECONDS:
-            return
-        self._trimmed_at = now
+        every = now - self._trimmed_at >= TRIM_EVERY_SECONDS
+        if every:
+            self._trimmed_at = now
         for stream in self.streams:
-            with contextlib.suppress(*TRANSIENT):
-                await self._trimmer.trim(stream, 0, required=self._required[stream])
+            if every or len(read.get(stream, ())) < self.settings.batch_size:
+                with contextlib.suppress(*TRANSIENT):
+                    await self._trimmer.trim(stream, 0, required=self._required[stream])
 
     def _refeature(self, raw: RawArticle, features: TextFeatures) -> Any:
         return lambda recurring: without_recurring(raw, features, self.signer, recurring)

@@ -9,15 +9,12 @@ import pytest
 import redis.asyncio as aioredis
 from faststream.redis import RedisClusterBroker
 from prometheus_client import REGISTRY
-from services.dedupe.partitions import Partitions
 
 from services.ingest.queue import RawQueue
 from shared.broker import make_broker
 from shared.metrics import read_index
-from shared.models import RawArticle
 from shared.redis import Lua, PackingConnection, Replication, async_client, get_many
 from shared.settings import Settings
-from shared.streams import DEDUPE_GROUP, decode, encode, keys_for
 from tests.conftest import isolated_settings
 from tests.factories import raw_article
 
@@ -93,43 +90,6 @@ async def test_a_write_waits_for_a_replica_on_each_master_it_touched(
         replies = await pipe.execute()
     assert waits == 3  # one WAIT per master
     assert replies[len(keys) :] == [0, 0, 0]  # this cluster has no replicas: none confirmed
-
-
-async def test_a_consumer_reading_one_partition_is_seen_by_the_others(
-    client: aioredis.Redis, settings: Settings
-) -> None:
-    partitions = Partitions(client, keys_for(settings), settings.raw_streams, DEDUPE_GROUP)
-    for stream in settings.raw_streams:  # each its own slot
-        await client.xgroup_create(stream, DEDUPE_GROUP, id="0", mkstream=True)
-    last = settings.raw_streams[-1]
-    await client.xadd(last, {"n": "1"})
-    await client.xreadgroup(DEDUPE_GROUP, "other", {last: ">"}, count=1)
-    assert await partitions.others_reading("me", 60_000)
-    assert not await partitions.others_reading("other", 60_000)
-
-
-async def test_an_article_waits_for_partitions_until_they_handed_out_a_later_one(
-    client: aioredis.Redis, settings: Settings
-) -> None:
-    partitions = Partitions(client, keys_for(settings), settings.raw_streams, DEDUPE_GROUP)
-    earlier, article, later, latest = (raw_article(f"Text {n}.") for n in range(4))
-    first, second = settings.raw_streams[:2]
-    for stream in settings.raw_streams:
-        await client.xgroup_create(stream, DEDUPE_GROUP, id="0", mkstream=True)
-    for entry in (earlier, later, latest):
-        await client.xadd(first, encode(entry))
-    await client.xadd(second, encode(article))
-
-    async def take(stream: str) -> None:
-        [[_, entries]] = await client.xreadgroup(DEDUPE_GROUP, "w", {stream: ">"}, count=1)
-        await partitions.taken(stream, [decode(RawArticle, fields).id for _, fields in entries])
-
-    await take(second)
-    assert not await partitions.delivered(article.id)  # the first partition handed out nothing
-    await take(first)
-    assert not await partitions.delivered(article.id)  # only the earlier article so far
-    await take(first)
-    assert await partitions.delivered(article.id)  # a later one: nothing earlier is left
 
 
 async def test_the_index_size_counts_the_keys_of_every_master(client: aioredis.Redis) -> None:

@@ -1,4 +1,5 @@
-"""Dedupe replicas on a Redis Cluster, over a partitioned raw stream, still agree."""
+"""Dedupe replicas on a Redis Cluster, over a partitioned raw stream: one judge, one canonical
+article per pair."""
 
 from __future__ import annotations
 
@@ -16,9 +17,7 @@ from tests.dedupe.test_replicas import assert_one_canonical_per_pair, post_pairs
 
 @pytest.fixture
 def three_workers_four_partitions(cluster_url: str, tmp_path: Path) -> Iterator[Settings]:
-    settings = isolated_settings(
-        cluster_url, tmp_path / "data", batch_size=1, claim_idle_ms=10_000, partitions=4
-    )
+    settings = isolated_settings(cluster_url, tmp_path / "data", batch_size=10, partitions=4)
     stack = Stack(settings)
     try:
         for replica in range(3):
@@ -28,12 +27,15 @@ def three_workers_four_partitions(cluster_url: str, tmp_path: Path) -> Iterator[
         stack.stop()
 
 
-def test_three_workers_over_four_partitions_never_make_both_articles_of_a_pair_canonical(
+def test_three_replicas_over_four_partitions_never_make_both_articles_of_a_pair_canonical(
     three_workers_four_partitions: Settings,
 ) -> None:
     settings = three_workers_four_partitions
     assert settings.redis_url is not None
     client = sync_client(settings.redis_url)
     articles = post_pairs(client, settings, 150)
-    assert_one_canonical_per_pair(client, settings, articles)
+    in_order, _ = assert_one_canonical_per_pair(client, settings, articles)
     client.close()
+    # A pair's articles are on two partitions; read in the same round, they are judged in id
+    # order. A partition read a round later is judged after (docs/design.md).
+    assert sum(in_order) >= 0.95 * len(in_order)

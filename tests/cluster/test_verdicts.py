@@ -1,4 +1,4 @@
-"""The dedupe engine on a Redis Cluster judges as it does on one server."""
+"""The judge on a Redis Cluster judges as it does on one server."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def test_the_accuracy_corpus_gets_the_same_verdicts_on_a_cluster_as_on_one_serve
 
     def verdicts(url: str) -> dict[str, tuple[str, str, str]]:
         settings = isolated_settings(url, tmp_path)
-        judged = asyncio.run(judge_all(corpus.docs, settings))
+        judged, _ = asyncio.run(judge_all(corpus.docs, settings))
         return {k: (v.status, v.canonical_id, v.story_id) for k, v in judged.items()}
 
     on_one_server = verdicts(redis_url)
