@@ -11,8 +11,8 @@ order: an article with learned boilerplate lines has its signature made again wi
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left
 import struct
+from bisect import bisect_left
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
