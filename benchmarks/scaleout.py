@@ -98,11 +98,29 @@ def measure_scaleout(
     return [baseline, *points, *([control] if independent else [])]
 
 
+def measure_replicas(
+    bodies: Sequence[dict[str, Any]],
+    replicas: Sequence[int],
+    runs: int,
+    concurrency: int,
+    warmup: Sequence[dict[str, Any]] = (),
+) -> list[Point]:
+    """End to end on one Redis server with each count of dedupe replicas, fresh each run."""
+    points = [Point(f"one Redis server, {n} replica{'s' if n > 1 else ''}") for n in replicas]
+    with tempfile.TemporaryDirectory(prefix="newsdedup-replicas-") as tmp:
+        for run in range(runs):
+            for n, point in zip(replicas, points, strict=True):
+                settings = stages.settings_for(Path(tmp), f"replicas{n}-{run}")
+                measured = stages.end_to_end_replicas(settings, bodies, concurrency, n, warmup)
+                point.record(len(bodies), *measured)
+    return points
+
+
 def scaleout_table(points: Sequence[Point], cpus: int | None) -> Table:
     """Growth is against the first cluster row (one replica), of the dedupe CPU per article, of
     its text work's (the same work whatever the replicas: what the machine does to it), and of
     the rest's (the protocol, the Redis client, the stream reads)."""
-    table = Table(title=f"Scale-out, end to end (POST → stored), {cpus} CPUs")
+    table = Table(title=f"Replicas, end to end (POST → stored), {cpus} CPUs")
     for column in ("setup", "articles/s: median", "min–max", "vs one server",
                    "dedupe CPU ms/article", "growth", "of it text work", "growth",
                    "the rest", "growth", "all services CPU ms/article",

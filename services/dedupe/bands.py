@@ -3,8 +3,9 @@
 LSH files every entry under one key per band; a look-up asks which slots share any of an
 article's keys. Most keys hold one slot, so a dict of lists would spend ~100 bytes per key on
 objects. Here the keys live in sorted numpy arrays beside their slots (12 bytes a key), found by
-binary search; keys added since the last merge wait in a small dict, merged into the arrays
-once there are ``merge_at`` of them, by one linear pass (``np.searchsorted`` + ``np.insert``).
+binary search; keys added since the last merge wait in a small dict until there are
+``merge_at`` of them, then become a sorted run of their own, merged with the runs before it as
+in a log-structured merge tree.
 """
 
 from __future__ import annotations
@@ -21,15 +22,17 @@ Slots = npt.NDArray[np.int32]
 
 
 class BandIndex:
-    def __init__(self, merge_at: int = 1 << 18) -> None:
+    def __init__(self, merge_at: int = 1 << 16) -> None:
         self.merge_at = merge_at
-        self._keys: Keys = np.empty(0, dtype=np.uint64)
-        self._slots: Slots = np.empty(0, dtype=np.int32)
+        # Sorted runs, each at most half the size of the one before: a key is merged again
+        # only when the runs after its own add up to as many keys, so about log2(n / merge_at)
+        # times in all, and a look-up searches that many runs.
+        self._runs: list[tuple[Keys, Slots]] = []
         self._recent: dict[int, int | list[int]] = {}  # a key's one slot, or its slots
         self._waiting = 0
 
     def __len__(self) -> int:
-        return len(self._keys) + self._waiting
+        return sum(len(keys) for keys, _ in self._runs) + self._waiting
 
     def add(self, slot: int, keys: Iterable[int]) -> None:
         recent = self._recent
@@ -50,12 +53,11 @@ class BandIndex:
     def find(self, keys: Keys) -> set[int]:
         """Every slot filed under any of ``keys``."""
         found: set[int] = set()
-        if len(self._keys):
-            low = np.searchsorted(self._keys, keys, side="left")
-            high = np.searchsorted(self._keys, keys, side="right")
-            hit = np.flatnonzero(high > low)
-            for n in hit.tolist():
-                found.update(self._slots[low[n] : high[n]].tolist())
+        for run_keys, run_slots in self._runs:
+            low = np.searchsorted(run_keys, keys, side="left")
+            high = np.searchsorted(run_keys, keys, side="right")
+            for n in np.flatnonzero(high > low).tolist():
+                found.update(run_slots[low[n] : high[n]].tolist())
         if self._recent:
             recent = self._recent
             for key in keys.tolist():
@@ -67,11 +69,11 @@ class BandIndex:
         return found
 
     def merge(self) -> None:
+        """Turn the waiting keys into a sorted run, and merge the runs it outgrows into it."""
         if not self._recent:
             return
-        count = self._waiting
-        keys = np.empty(count, dtype=np.uint64)
-        slots = np.empty(count, dtype=np.int32)
+        keys = np.empty(self._waiting, dtype=np.uint64)
+        slots = np.empty(self._waiting, dtype=np.int32)
         at = 0
         for key, held in self._recent.items():
             if isinstance(held, int):
@@ -81,27 +83,19 @@ class BandIndex:
             keys[at : at + len(held)] = key
             slots[at : at + len(held)] = held
             at += len(held)
-        order = np.argsort(keys, kind="stable")
-        keys, slots = keys[order], slots[order]
-        positions = np.searchsorted(self._keys, keys, side="right")
-        self._keys = np.insert(self._keys, positions, keys)
-        self._slots = np.insert(self._slots, positions, slots)
         self._recent = {}
         self._waiting = 0
+        while self._runs and len(self._runs[-1][0]) <= 2 * len(keys):
+            older_keys, older_slots = self._runs.pop()
+            keys = np.concatenate([older_keys, keys])
+            slots = np.concatenate([older_slots, slots])
+        order = np.argsort(keys, kind="stable")
+        self._runs.append((keys[order], slots[order]))
 
     def nbytes(self) -> int:
         """Memory held, the waiting dict estimated at 100 bytes a key."""
-        return int(self._keys.nbytes + self._slots.nbytes) + 100 * self._waiting
-
-    def state(self) -> tuple[Keys, Slots]:
-        self.merge()
-        return self._keys, self._slots
-
-    @classmethod
-    def restored(cls, keys: Keys, slots: Slots, merge_at: int = 1 << 18) -> BandIndex:
-        index = cls(merge_at)
-        index._keys, index._slots = keys, slots
-        return index
+        held = sum(int(keys.nbytes + slots.nbytes) for keys, slots in self._runs)
+        return held + 100 * self._waiting
 
 
 def band_keys(signature: npt.NDArray[np.uint32], bands: int, rows: int) -> Keys:

@@ -1,3 +1,5 @@
+import pickle
+
 import numpy as np
 
 from services.dedupe.bands import BandIndex
@@ -20,11 +22,19 @@ def test_slots_are_found_under_any_of_their_keys_before_and_after_a_merge() -> N
     assert len(index) == 7
 
 
-def test_a_restored_index_finds_what_the_original_did() -> None:
-    index = BandIndex(merge_at=100)
+def test_keys_merged_into_runs_of_every_size_are_all_found() -> None:
+    index = BandIndex(merge_at=3)
+    for slot in range(200):
+        index.add(slot, [slot % 7, 1_000 + slot])
+    assert index.find(keys(3)) == {n for n in range(200) if n % 7 == 3}
+    assert index.find(keys(1_000, 1_199)) == {0, 199}
+    assert len(index) == 400
+
+
+def test_an_index_read_back_from_its_pickle_finds_what_it_did() -> None:
+    index = BandIndex(merge_at=10)
     for slot in range(50):
         index.add(slot, [slot % 7, 100 + slot])
-    again = BandIndex.restored(*index.state())
+    again = pickle.loads(pickle.dumps(index))
     for key in (3, 105, 200):
         assert again.find(keys(key)) == index.find(keys(key))
-    assert again.find(keys(3)) == {n for n in range(50) if n % 7 == 3}
