@@ -127,6 +127,16 @@ class Outgoing:
     payload: bytes
 
 
+@dataclass(frozen=True)
+class Batch:
+    """A judged batch, as a commit writes it."""
+
+    judgements: Sequence[Judgement]  # in the order judged
+    outgoing: Sequence[Outgoing]  # their verdicts
+    acks: dict[str, list[str]]  # every entry read, by raw stream, judged or not
+    feature_keys: Sequence[str]  # the text workers' records used up
+
+
 class Journal:
     def __init__(self, redis: aioredis.Redis, keys: Keys, settings: Settings) -> None:
         self.redis = redis
@@ -140,23 +150,17 @@ class Journal:
         self._switch = Lua(redis, _SWITCH)
         self._part = Lua(redis, _PART)
 
-    async def commit(
-        self,
-        lease: str,
-        judgements: Sequence[Judgement],
-        outgoing: Sequence[Outgoing],
-        acks: dict[str, list[str]],
-        feature_keys: Sequence[str],
-    ) -> str:
+    async def commit(self, lease: str, batch: Batch) -> str:
         """Make a judged batch durable and published; the journal entry's id. Raises a
         ``ResponseError`` saying FENCED when the lease is no longer ``lease``."""
         if self.cluster:
-            return await self._commit_slotwise(lease, judgements, outgoing, acks, feature_keys)
+            return await self._commit_slotwise(lease, batch)
+        judgements, outgoing, acks = batch.judgements, batch.outgoing, batch.acks
         s = self.settings
         streams = list(acks)
         keys: list[KeyT] = [
             self.keys.judge_lease(), self.keys.journal(), s.stream_canonical,
-            s.stream_duplicates, *streams, *feature_keys,
+            s.stream_duplicates, *streams, *batch.feature_keys,
         ]  # fmt: skip
         args: list[EncodableT] = [lease, pickle.dumps(list(judgements)), JUDGE_GROUP,
                                   len(streams), len(outgoing)]  # fmt: skip
@@ -171,25 +175,18 @@ class Journal:
         self.replication.check(confirmations[:waits])
         return as_text(entry)
 
-    async def _commit_slotwise(
-        self,
-        lease: str,
-        judgements: Sequence[Judgement],
-        outgoing: Sequence[Outgoing],
-        acks: dict[str, list[str]],
-        feature_keys: Sequence[str],
-    ) -> str:
-        blob = pickle.dumps((list(judgements), list(outgoing)))
+    async def _commit_slotwise(self, lease: str, batch: Batch) -> str:
+        blob = pickle.dumps((list(batch.judgements), list(batch.outgoing)))
         entry = as_text(
             await self._journal(keys=[self.keys.judge_lease(), self.keys.journal()],
                                 args=[lease, blob])
         )  # fmt: skip
-        await self._publish(outgoing)
+        await self._publish(batch.outgoing)
         async with self.redis.pipeline(transaction=False) as pipe:
-            for stream, ids in acks.items():
+            for stream, ids in batch.acks.items():
                 if ids:
                     pipe.xack(stream, JUDGE_GROUP, *ids)
-            for key in feature_keys:
+            for key in batch.feature_keys:
                 pipe.delete(key)
             await pipe.execute()
         await self._published(keys=[self.keys.judge_lease(), self.keys.published()],

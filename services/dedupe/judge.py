@@ -77,7 +77,6 @@ class Judge:
         self.index = NearIndex(signer.params.num_perm, signer.bands, signer.rows, window)
         self.stories = StoryIndex(settings.seed, settings.story_quiet_ms)
         self.lines = LearnedLines(settings.index_horizon_ms, settings.boilerplate_min_articles)
-        self.judged = 0
         self._generation = -1
 
     def judge(
@@ -111,7 +110,6 @@ class Judge:
                     article.article_id, features.content_key, decision.canonical_id, at
                 )
                 self.index.claim_url(article.url, owner)
-        self.judged += 1
         if not decision.is_canonical:
             story_id = self.stories.story_of(decision.canonical_id) or decision.canonical_id
             return Judged(decision, story_id, [], features)

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT
 
-from services.dedupe.journal import Journal, Judgement, JudgeState, Outgoing, stream_id
+from services.dedupe.journal import Batch, Journal, Judgement, JudgeState, Outgoing, stream_id
 from services.dedupe.judge import Article, Judge, Judged
 from services.dedupe.lease import FENCE, Lease, LeaseLost, is_fenced
 from services.dedupe.signature import Signer
@@ -316,7 +316,7 @@ class JudgeRunner:
             if not self.has_judged(stream, ids[-1]):
                 state.positions[stream] = ids[-1]
         state.journal_id = await self.journal.commit(
-            lease, judgements, outgoing, acks, feature_keys
+            lease, Batch(judgements, outgoing, acks, feature_keys)
         )
         state.since_snapshot += len(judgements)
         self._count(verdicts)
