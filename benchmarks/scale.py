@@ -2,8 +2,8 @@
 judge takes to restore its state, as the index grows.
 
 The judge is filled with synthetic canonical articles (random signatures: every band key of
-every article is a new one, the worst case for memory; 150 terms each from a vocabulary of
-200,000; a URL each), through the judge itself. Memory is the growth of the process's resident
+every article is a new one, the worst case for memory; 40 terms each, counted 1 to 9 times,
+from a vocabulary of 200,000; a URL each), through the judge itself. Memory is the growth of the process's resident
 set while filling, and the snapshot's size. The snapshot is written to and restored from a real
 Redis, through the journal's own code, as a judge taking over does.
 """
@@ -30,6 +30,7 @@ from shared.settings import Settings
 from shared.streams import keys_for
 
 QUERIES = 2_000
+TERMS = 40
 VOCABULARY = [f"term{n}" for n in range(200_000)]
 
 
@@ -60,12 +61,13 @@ class Synthetic:
     def next(self) -> tuple[Article, TextFeatures]:
         n = self.made
         self.made += 1
-        picks = self.rng.integers(0, len(VOCABULARY), size=150)
+        picks = self.rng.integers(0, len(VOCABULARY), size=TERMS)
         terms = tuple(sorted({VOCABULARY[p] for p in picks.tolist()}))
+        counts = tuple(self.rng.integers(1, 10, size=len(terms)).tolist())
         features = TextFeatures(
             self.rng.bytes(8), 300,
             self.rng.integers(0, 2**32, size=self.num_perm, dtype=np.uint32),
-            (), terms, (1,) * len(terms), (),
+            (), terms, counts, (),
         )  # fmt: skip
         article_id = id_at(self.start + n // 10, n)
         article = Article(article_id, "synthetic", self.rng.bytes(16), self.start + n // 10)
