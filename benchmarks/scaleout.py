@@ -116,8 +116,9 @@ def measure_replicas(
     return points
 
 
-def scaleout_table(points: Sequence[Point], cpus: int | None) -> Table:
-    """Growth is against the first cluster row (one replica), of the dedupe CPU per article, of
+def scaleout_table(points: Sequence[Point], cpus: int | None, base: int = 1) -> Table:
+    """Growth is against row ``base`` (the first cluster row: one replica), of the dedupe CPU
+    per article, of
     its text work's (the same work whatever the replicas: what the machine does to it), and of
     the rest's (the protocol, the Redis client, the stream reads)."""
     table = Table(title=f"Replicas, end to end (POST → stored), {cpus} CPUs")
@@ -127,17 +128,17 @@ def scaleout_table(points: Sequence[Point], cpus: int | None) -> Table:
                    "Redis commands/article"):  # fmt: skip
         table.add_column(column, justify="left" if column == "setup" else "right")
     first = statistics.median(points[0].rates)
-    one = _cpu_split(points[1] if len(points) > 1 else points[0])
+    one = _cpu_split(points[base] if len(points) > base else points[0])
     for point in points:
         rate = statistics.median(point.rates)
         cpu_cells = []
-        for ms, base in zip(_cpu_split(point), one, strict=True):
-            cpu_cells += [f"{ms:.2f}", f"{ms / base:.2f}×"]
+        for ms, against in zip(_cpu_split(point), one, strict=True):
+            cpu_cells += [f"{ms:.2f}", f"{ms / against:.2f}×"]
         table.add_row(
             point.label, f"{rate:.0f}", f"{min(point.rates):.0f}–{max(point.rates):.0f}",
             f"{rate / first:.2f}×", *cpu_cells,
             f"{statistics.median(point.all_cpu_ms):.2f}",
-            f"{statistics.median(point.commands):.0f}",
+            f"{statistics.median(point.commands):.1f}",
         )  # fmt: skip
     return table
 

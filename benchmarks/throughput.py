@@ -386,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         bodies = stages.article_bodies(docs)
         warmup = stages.article_bodies(base[-WARMUP_ARTICLES:])
         counted = measure_replicas(bodies, replicas, args.runs, args.concurrency, warmup)
-        console.print(scaleout_table(counted, os.cpu_count()))
+        console.print(scaleout_table(counted, os.cpu_count(), base=0))
     if "cluster" in wanted:
         replicas = [int(n) for n in args.replicas.split(",")]
         bodies = stages.article_bodies(docs)
