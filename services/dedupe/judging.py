@@ -303,9 +303,10 @@ class JudgeRunner:
             TEXT_WORK_CPU.inc(time.process_time() - started)
         for (stream, mid, raw), features in zip(fresh, done, strict=True):
             assert features is not None
-            judged = state.judge.judge(article_of(raw), features, self._refeature(raw, features))
+            article = article_of(raw)
+            judged = state.judge.judge(article, features, self._refeature(raw, features))
             state.positions[stream] = mid
-            judgements.append(Judgement(stream, mid, article_of(raw),
+            judgements.append(Judgement(stream, mid, article,
                                         encode_features(judged.features)))  # fmt: skip
             verdict = verdict_for(raw, judged)
             verdicts.append(verdict)
