@@ -40,6 +40,7 @@ from benchmarks.corpus import (
     load_seeds,
     published_at,
 )
+from benchmarks.semeval import DEFAULT_PAIRS, RatedPair, load_pairs
 from benchmarks.story_gold import adjusted_rand_index, same_event_pairs
 from services.dedupe.app import signer_for
 from services.dedupe.bands import band_keys
@@ -237,6 +238,9 @@ def lsh_recall(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument(
+        "--pairs", type=Path, default=DEFAULT_PAIRS, help="SemEval-2022 Task 8 English pairs"
+    )
     parser.add_argument("--per-transformation", type=int, default=150)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -248,10 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console()
     try:
         base = load_news(args.data) + load_seeds()
+        rated, pairs = load_pairs(args.pairs)
     except FileNotFoundError as missing:
         console.print(f"[red]{missing}[/red]")
         return 2
-    corpus = build(base, args.per_transformation, args.seed)
+    corpus = build(base, args.per_transformation, args.seed, others=rated)
     with tempfile.TemporaryDirectory() as tmp:
         server: EmbeddedRedis | EmbeddedCluster | None = None
         if args.cluster:
@@ -268,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stream_canonical=f"{tag}:canonical",
                 stream_duplicates=f"{tag}:duplicates",
             )
-            report(console, corpus, base, settings, args.spot_check)
+            report(console, corpus, base, rated, pairs, settings, args.spot_check)
         finally:
             if server is not None:
                 server.stop()
@@ -276,16 +281,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def report(
-    console: Console, corpus: Corpus, base: list[Doc], settings: Settings, spot_check: int
+    console: Console,
+    corpus: Corpus,
+    base: list[Doc],
+    rated: list[Doc],
+    pairs: list[RatedPair],
+    settings: Settings,
+    spot_check: int,
 ) -> None:
     started = time.perf_counter()
-    sets = shingle_sets(base, settings.shingle_size)
+    originals = base + rated
+    sets = shingle_sets(originals, settings.shingle_size)
     gold_base = similar_pairs(
         sets, settings.threshold, settings.containment_threshold, settings.containment_min_shingles
     )
     groups = Groups(d.key for d in corpus.docs)
     for i, j in gold_base:
-        groups.join(base[i].key, base[j].key)
+        groups.join(originals[i].key, originals[j].key)
     for copies in corpus.copies.values():
         for copy in copies:
             assert copy.base is not None
@@ -333,9 +345,10 @@ def report(
     seed_dups = sum(verdicts[k].status == "duplicate" for k in seeds)
     console.print(f"seeds marked duplicates: {seed_dups} of {len(seeds)}")
     console.print(f"true duplicate pairs among base articles: {len(gold_base)}")
+    report_rated(console, rated, pairs, sets[len(base) :], predicted, settings)
 
     at_threshold = [p for p, j in gold_base.items() if j >= settings.threshold]
-    found, total = lsh_recall(base, at_threshold, signer_for(settings))
+    found, total = lsh_recall(originals, at_threshold, signer_for(settings))
     console.print(
         f"LSH recall vs exact all-pairs Jaccard >= {settings.threshold}: {found}/{total}"
         + (f" = {found / total:.4f}" if total else "")
@@ -343,6 +356,36 @@ def report(
     console.print(f"judge memory: {memory} B per indexed (canonical) article in the dedupe index")
     console.print(f"{len(corpus.docs)} articles judged in {elapsed:.1f} s (incl. gold computation)")
     report_stories(console, base, verdicts, spot_check)
+
+
+def report_rated(
+    console: Console,
+    rated: list[Doc],
+    pairs: list[RatedPair],
+    sets: list[set[bytes]],
+    predicted: dict[str, str],
+    settings: Settings,
+) -> None:
+    """The human-rated pairs as negatives: two different articles, however close their story,
+    are never duplicates unless their texts are copies by the exact measure."""
+    shingled = {d.key: s for d, s in zip(rated, sets, strict=True)}
+    copies, marked = [], []
+    for pair in pairs:
+        a, b = shingled[pair.first], shingled[pair.second]
+        common = len(a & b)
+        exact_j = common / len(a | b) if a | b else 1.0
+        smaller = min(len(a), len(b))
+        contained = common / smaller if smaller >= settings.containment_min_shingles else 0.0
+        copy = exact_j >= settings.threshold or contained >= settings.containment_threshold
+        if copy:
+            copies.append(f"{pair.pair_id} (Jaccard {exact_j:.2f}, containment {contained:.2f})")
+        if predicted[pair.first] == predicted[pair.second] and not copy:
+            marked.append(f"{pair.pair_id} (overall {pair.overall}, Jaccard {exact_j:.2f})")
+    console.print(
+        f"SemEval pairs ({len(pairs)} human-rated pairs, {len(rated)} articles): copies by the "
+        f"exact measure {len(copies)}: {', '.join(copies) or '-'}; other pairs marked "
+        f"duplicates: {len(marked)}" + (f" ({', '.join(marked[:10])})" if marked else "")
+    )
 
 
 def report_stories(

