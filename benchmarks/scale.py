@@ -2,7 +2,8 @@
 judge takes to restore its state, as the index grows.
 
 The judge is filled with synthetic canonical articles (random signatures: every band key of
-every article is a new one, the worst case for memory; a URL each), through the judge itself.
+every article is a new one, the worst case for memory; a URL each; 440 random word hashes, the
+corpus's median article), through the judge itself.
 They have no terms: each opens a story of its own and none is a story candidate of another, so
 the figures are the dedupe index's (with each article's story record); story placement at scale
 is measured by the accuracy corpus, not here. Memory is the growth of the process's resident
@@ -32,6 +33,7 @@ from shared.settings import Settings
 from shared.streams import keys_for
 
 QUERIES = 2_000
+WORDS = 440  # a median article of the news corpus: its 16-bit word hashes
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ class Synthetic:
         n = self.made
         self.made += 1
         features = TextFeatures(
-            self.rng.bytes(8), 300,
+            self.rng.bytes(8),
             self.rng.integers(0, 2**32, size=self.num_perm, dtype=np.uint32),
+            self.rng.integers(0, 2**16, size=WORDS, dtype=np.uint16),
             (), (), (), (),
         )  # fmt: skip
         article_id = id_at(self.start + n // 10, n)

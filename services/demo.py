@@ -58,9 +58,9 @@ def _match(dup: dict[str, Any]) -> str:
 
 LEGEND = (
     "exact: the same text once boilerplate, layout and case are set aside. near: a different "
-    "text sharing most of its 5-word runs, measured as jaccard (the estimated share in common; "
-    "an estimate, so a small edit can still show 1.00) or containment (the share of the shorter "
-    "text found in the longer). sim: that measure."
+    "text sharing most of its 5-word runs, as jaccard (their share in common) or containment "
+    "(the share of the shorter text's runs found in the longer), or most of its word pairs "
+    "(pair_jaccard, pair_containment: heavy edits, short teasers). sim: that measure."
 )
 
 

@@ -114,7 +114,7 @@ class RawArticle(BaseModel):
 
 
 Reason = Literal["exact", "near", "update"]
-Measure = Literal["jaccard", "containment"]
+Measure = Literal["jaccard", "containment", "pair_jaccard", "pair_containment"]
 
 
 class Verdict(RawArticle):

@@ -65,13 +65,19 @@ class Settings(BaseSettings):
     stream_dead: str = "articles:dead"
     key_prefix: str = Field(default="nd", min_length=1)
 
-    # A duplicate needs estimated Jaccard >= threshold (copies, light edits) or, for teasers and
-    # extended copies, estimated containment >= containment_threshold. LSH bands are tuned to the
-    # lower candidate_threshold so that a half-length teaser (Jaccard ~0.5) is still a candidate.
+    # A duplicate needs 5-word-shingle Jaccard >= threshold (copies, light edits) or, for teasers
+    # and extended copies, their containment >= containment_threshold; or,
+    # both texts having pair_min_words words, exact word-pair Jaccard >= pair_threshold (heavy
+    # edits) or word-pair containment >= pair_containment_threshold (short teasers, remixes).
+    # LSH bands are tuned to the low candidate_threshold so that a heavily edited copy (shingle
+    # Jaccard ~0.25) is still a candidate; a teaser is one by its opening words.
     threshold: float = Field(default=0.5, gt=0.0, lt=1.0)
     containment_threshold: float = Field(default=0.8, gt=0.0, le=1.0)
-    candidate_threshold: float = Field(default=0.3, gt=0.0, lt=1.0)
+    candidate_threshold: float = Field(default=0.1, gt=0.0, lt=1.0)
     containment_min_shingles: int = Field(default=20, ge=1)
+    pair_threshold: float = Field(default=0.58, gt=0.0, le=1.0)
+    pair_containment_threshold: float = Field(default=0.82, gt=0.0, le=1.0)
+    pair_min_words: int = Field(default=25, ge=2)
     num_perm: int = Field(default=128, ge=16, le=1024)
     shingle_size: int = Field(default=5, ge=1, le=12)
     seed: int = Field(default=1, ge=0)

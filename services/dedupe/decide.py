@@ -4,6 +4,12 @@ The judge sees every article in ingest order, each against the canonical article
 similar one makes it a duplicate of that article (the earlier-ingested one of a pair stays
 canonical); none makes it canonical. Of several similar ones, identical text wins, then the
 highest similarity, then the earliest id.
+
+Similar is, in this order: the same words (exact); Jaccard of the 5-word shingles (copies,
+light edits); their containment (teasers, extended copies); then, for texts of
+``pair_min_words`` words or more, Jaccard of the word pairs (heavy edits) and their containment
+(short teasers, remixes). Each is exact, counted on the word hashes each entry keeps
+(``overlap``): the signature only finds the candidates.
 """
 
 from __future__ import annotations
@@ -12,15 +18,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from services.dedupe.signature import Signature, containment, jaccard
+from services.dedupe.overlap import Grams, Words, grams, overlap
 from shared.models import Measure, Reason
 
 
 @dataclass(frozen=True)
 class Thresholds:
+    shingle_size: int
     jaccard: float
     containment: float
     containment_min_shingles: int
+    pair_jaccard: float
+    pair_containment: float
+    pair_min_words: int
 
 
 @dataclass(frozen=True)
@@ -29,8 +39,19 @@ class Entry:
 
     article_id: str
     content_key: bytes
-    size: int
-    signature: Signature
+    words: Words
+
+
+@dataclass(frozen=True)
+class Windows:
+    """An entry's word windows, made once for all the comparisons of one look-up."""
+
+    shingles: Grams
+    pairs: Grams
+
+
+def windows(entry: Entry, thresholds: Thresholds) -> Windows:
+    return Windows(grams(entry.words, thresholds.shingle_size), grams(entry.words, 2))
 
 
 @dataclass(frozen=True)
@@ -45,24 +66,36 @@ class Match:
         return (not self.exact, -self.similarity, self.article_id)
 
 
-def match(own: Entry, other: Entry, thresholds: Thresholds) -> Match | None:
-    """The pair is a duplicate pair by Jaccard (copies) or containment (teasers, extensions)."""
+def match(
+    own: Entry, other: Entry, thresholds: Thresholds, own_windows: Windows | None = None
+) -> Match | None:
+    """The pair is a duplicate pair, by the first measure that says so."""
     if own.content_key == other.content_key:
         return Match(other.article_id, 1.0, "jaccard", exact=True)
-    j = jaccard(own.signature, other.signature)
-    if j >= thresholds.jaccard:
-        return Match(other.article_id, round(j, 4), "jaccard", exact=False)
-    if min(own.size, other.size) >= thresholds.containment_min_shingles:
-        c = containment(j, own.size, other.size)
-        if c >= thresholds.containment:
-            return Match(other.article_id, round(c, 4), "containment", exact=False)
+    mine = windows(own, thresholds) if own_windows is None else own_windows
+    theirs = windows(other, thresholds)
+    shingled = overlap(mine.shingles, theirs.shingles)
+    if shingled.jaccard >= thresholds.jaccard:
+        return Match(other.article_id, round(shingled.jaccard, 4), "jaccard", exact=False)
+    if (
+        shingled.smaller >= thresholds.containment_min_shingles
+        and shingled.containment >= thresholds.containment
+    ):
+        return Match(other.article_id, round(shingled.containment, 4), "containment", False)
+    if min(len(own.words), len(other.words)) >= thresholds.pair_min_words:
+        paired = overlap(mine.pairs, theirs.pairs)
+        if paired.jaccard >= thresholds.pair_jaccard:
+            return Match(other.article_id, round(paired.jaccard, 4), "pair_jaccard", False)
+        if paired.containment >= thresholds.pair_containment:
+            return Match(other.article_id, round(paired.containment, 4), "pair_containment", False)
     return None
 
 
 def best_match(own: Entry, candidates: Sequence[Entry], thresholds: Thresholds) -> Match | None:
     """The earlier article ``own`` duplicates, if any."""
-    found = [m for entry in candidates if entry.article_id != own.article_id
-             if (m := match(own, entry, thresholds)) is not None]  # fmt: skip
+    others = [entry for entry in candidates if entry.article_id != own.article_id]
+    mine = windows(own, thresholds) if others else None
+    found = [m for entry in others if (m := match(own, entry, thresholds, mine)) is not None]
     return min(found, key=Match.rank) if found else None
 
 

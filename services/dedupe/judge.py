@@ -65,7 +65,13 @@ Refeature = Callable[[frozenset[bytes]], TextFeatures]
 
 def thresholds_for(settings: Settings) -> Thresholds:
     return Thresholds(
-        settings.threshold, settings.containment_threshold, settings.containment_min_shingles
+        settings.shingle_size,
+        settings.threshold,
+        settings.containment_threshold,
+        settings.containment_min_shingles,
+        settings.pair_threshold,
+        settings.pair_containment_threshold,
+        settings.pair_min_words,
     )
 
 
@@ -74,7 +80,7 @@ class Judge:
         self.thresholds = thresholds_for(settings)
         self.story_threshold = settings.story_threshold
         window = Window(settings.index_horizon_ms)
-        self.index = NearIndex(signer.params.num_perm, signer.bands, signer.rows, window)
+        self.index = NearIndex(signer.bands, signer.rows, window)
         self.stories = StoryIndex(settings.seed, settings.story_quiet_ms)
         self.lines = LearnedLines(settings.index_horizon_ms, settings.boilerplate_min_articles)
         self._generation = -1
@@ -91,14 +97,14 @@ class Judge:
             self.lines.count(article.source, features.edge_keys, at)
             if recurring and refeature is not None:
                 features = refeature(recurring)
-        entry = Entry(article.article_id, features.content_key, features.size, features.signature)
+        entry = Entry(article.article_id, features.content_key, features.words)
         owner = self.index.url_owner(article.url, at) if article.url else None
         if owner is not None:
             same_text = owner.content_key == features.content_key
             owned = Decision("canonical", owner.canonical_id)
             decision = update_of(owned, owner.article_id, same_text)
         else:
-            keys = self.index.keys(features.signature)
+            keys = self.index.keys(features.signature, features.words)
             found = best_match(entry, self.index.candidates(keys, at), self.thresholds)
             if found is None:
                 decision = canonical(article.article_id)

@@ -63,22 +63,3 @@ class Signer:
         """The signature of items whose 32-bit hashes (datasketch's ``hashfunc`` values) these
         are."""
         return min_affine(hashes, self._a, self._b)
-
-
-def jaccard(a: Signature, b: Signature) -> float:
-    """Estimated Jaccard similarity of the two shingle sets behind the signatures."""
-    return float(np.count_nonzero(a == b)) / len(a)
-
-
-def containment(jaccard: float, size_a: int, size_b: int) -> float:
-    """Estimated |A∩B| / min(|A|, |B|): how much of the shorter text the longer one contains.
-
-    A teaser is contained in its full article and a wire story in a local outlet's extended copy,
-    though their Jaccard is low. Taking the shorter set makes the measure symmetric, so the two
-    articles of a pair, judged on different replicas, agree on it.
-    """
-    smaller = min(size_a, size_b)
-    if smaller <= 0:
-        return 0.0
-    intersection = jaccard * (size_a + size_b) / (1.0 + jaccard)
-    return min(1.0, intersection / smaller)

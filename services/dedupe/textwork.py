@@ -20,6 +20,7 @@ import numpy as np
 
 from services.dedupe.boilerplate import edge_keys, strip_boilerplate
 from services.dedupe.normalize import joined_words
+from services.dedupe.overlap import Words, word_hashes
 from services.dedupe.shingles import shingle_hashes
 from services.dedupe.signature import Signature, Signer
 from services.dedupe.terms import term_counts
@@ -29,8 +30,8 @@ from shared.models import RawArticle
 @dataclass(frozen=True)
 class TextFeatures:
     content_key: bytes  # 8 bytes of the normalised words' SHA-256: identical text
-    size: int  # distinct shingles: with the signature, what containment is estimated from
-    signature: Signature
+    signature: Signature  # finds the candidates
+    words: Words  # 16-bit word hashes, in order: what the measures count on
     edge_keys: tuple[bytes, ...]  # the article's edge lines, if it has a source
     terms: tuple[str, ...]  # content terms, each once, in alphabetical order
     counts: tuple[int, ...]  # how often each term occurs
@@ -45,10 +46,16 @@ def url_key(canonical_url: str | None) -> bytes | None:
     return hashlib.sha256(canonical_url.encode()).digest()[:16] if canonical_url else None
 
 
-def signed(text: str, signer: Signer, recurring: Collection[bytes]) -> tuple[bytes, int, Signature]:
+def signed(
+    text: str, signer: Signer, recurring: Collection[bytes]
+) -> tuple[bytes, Signature, Words]:
     joined = joined_words(strip_boilerplate(text, recurring))
     hashes = shingle_hashes(joined, signer.params.shingle_size)
-    return hashlib.sha256(joined.data).digest()[:8], len(hashes), signer.sign_hashes(hashes)
+    return (
+        hashlib.sha256(joined.data).digest()[:8],
+        signer.sign_hashes(hashes),
+        word_hashes(joined),
+    )
 
 
 def text_features(article: RawArticle, signer: Signer) -> TextFeatures:
@@ -68,27 +75,29 @@ def without_recurring(
 ) -> TextFeatures:
     """The features with the source's recurring edge lines left out of the signature. The terms
     stay: a line in every article of its source weighs next to nothing as a term."""
-    content_key, size, signature = signed(article.text, signer, recurring)
-    return replace(features, content_key=content_key, size=size, signature=signature)
+    content_key, signature, words = signed(article.text, signer, recurring)
+    return replace(features, content_key=content_key, signature=signature, words=words)
 
 
-_HEADER = struct.Struct("<8sIHHHH")  # content key, size, permutations, edge lines, terms, names
+# content key, permutations, words, edge lines, terms, names
+_HEADER = struct.Struct("<8sHHHHH")
 
 
 def encode_features(f: TextFeatures) -> bytes:
-    """A compact record: header, signature, edge keys, term counts, terms (one per line), and
-    which of them are names."""
+    """A compact record: header, signature, word hashes, edge keys, term counts, which terms
+    are names, and the terms (one per line)."""
     return b"".join(
         [
             _HEADER.pack(
                 f.content_key,
-                f.size,
                 len(f.signature),
+                len(f.words),
                 len(f.edge_keys),
                 len(f.terms),
                 len(f.names),
             ),
             f.signature.astype("<u4").tobytes(),
+            f.words.astype("<u2").tobytes(),
             *f.edge_keys,
             np.asarray(f.counts, dtype="<u4").tobytes(),
             np.asarray(f.names, dtype="<u4").tobytes(),
@@ -98,15 +107,17 @@ def encode_features(f: TextFeatures) -> bytes:
 
 
 def decode_features(data: bytes) -> TextFeatures:
-    content_key, size, perms, edges, terms, names = _HEADER.unpack_from(data)
+    content_key, perms, word_count, edges, terms, names = _HEADER.unpack_from(data)
     at = _HEADER.size
     signature = np.frombuffer(data, dtype="<u4", count=perms, offset=at).astype(np.uint32)
     at += 4 * perms
+    words = np.frombuffer(data, dtype="<u2", count=word_count, offset=at).astype(np.uint16)
+    at += 2 * word_count
     edge = tuple(data[at + 8 * n : at + 8 * n + 8] for n in range(edges))
     at += 8 * edges
     counts = np.frombuffer(data, dtype="<u4", count=terms, offset=at).tolist()
     at += 4 * terms
     named_at = np.frombuffer(data, dtype="<u4", count=names, offset=at).tolist()
     at += 4 * names
-    words = tuple(data[at:].decode().split("\n")) if terms else ()
-    return TextFeatures(content_key, size, signature, edge, words, tuple(counts), tuple(named_at))
+    listed = tuple(data[at:].decode().split("\n")) if terms else ()
+    return TextFeatures(content_key, signature, words, edge, listed, tuple(counts), tuple(named_at))

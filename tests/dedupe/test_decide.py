@@ -14,28 +14,27 @@ from services.dedupe.decide import (
     update_of,
 )
 
-SIG = np.arange(100, dtype=np.uint32)
-T = Thresholds(jaccard=0.5, containment=0.8, containment_min_shingles=10)
+T = Thresholds(
+    shingle_size=5,
+    jaccard=0.5,
+    containment=0.8,
+    containment_min_shingles=10,
+    pair_jaccard=0.58,
+    pair_containment=0.82,
+    pair_min_words=25,
+)
 
 
-def _sig_sharing(fraction: float) -> np.ndarray:
-    other = SIG.copy()
-    changed = round(len(SIG) * (1 - fraction))
-    other[:changed] += 1_000_000
-    return other
+def _words(*spans: tuple[int, int]) -> np.ndarray:
+    """Word hashes: each span a run of distinct words, as ``range`` gives them."""
+    return np.concatenate([np.arange(a, b, dtype=np.uint16) for a, b in spans])
 
 
-def _entry(
-    article_id: str,
-    sharing: float = 1.0,
-    size: int = 100,
-    key: bytes | None = None,
-) -> Entry:
-    return Entry(article_id, key or article_id.encode().ljust(8, b"-"), size,
-                 _sig_sharing(sharing))  # fmt: skip
+def _entry(article_id: str, words: np.ndarray, key: bytes | None = None) -> Entry:
+    return Entry(article_id, key or article_id.encode().ljust(8, b"-"), words)
 
 
-OWN = _entry("M")
+OWN = _entry("M", _words((0, 100)))  # 96 shingles, 99 word pairs
 
 
 def test_nothing_similar_means_canonical() -> None:
@@ -43,7 +42,7 @@ def test_nothing_similar_means_canonical() -> None:
 
 
 def test_dissimilar_candidates_are_ignored() -> None:
-    assert best_match(OWN, [_entry("A", sharing=0.2)], T) is None
+    assert best_match(OWN, [_entry("A", _words((0, 20), (500, 580)))], T) is None
 
 
 def test_its_own_entry_is_no_candidate() -> None:
@@ -51,45 +50,70 @@ def test_its_own_entry_is_no_candidate() -> None:
 
 
 def test_a_similar_canonical_article_makes_it_a_duplicate_of_that_article() -> None:
-    outcome = best_match(OWN, [_entry("Z", sharing=0.8)], T)
-    assert outcome == Match("Z", 0.8, "jaccard", exact=False)
+    # The last 10 words replaced: 86 shingles in common of 96 + 96 - 86.
+    outcome = best_match(OWN, [_entry("Z", _words((0, 90), (500, 510)))], T)
+    assert outcome == Match("Z", round(86 / 106, 4), "jaccard", exact=False)
 
 
 def test_the_most_similar_canonical_wins() -> None:
-    outcome = best_match(OWN, [_entry("A", 0.6), _entry("B", 0.9)], T)
+    a, b = _entry("A", _words((0, 80), (500, 520))), _entry("B", _words((0, 95), (500, 505)))
+    outcome = best_match(OWN, [a, b], T)
     assert outcome is not None and outcome.article_id == "B"
 
 
 def test_equally_similar_canonicals_resolve_to_the_earliest_id() -> None:
-    outcome = best_match(OWN, [_entry("B", 0.7), _entry("A", 0.7)], T)
+    same = _words((0, 90), (500, 510))
+    outcome = best_match(OWN, [_entry("B", same), _entry("A", same)], T)
     assert outcome is not None and outcome.article_id == "A"
 
 
-def test_identical_text_beats_a_higher_estimate() -> None:
-    same = _entry("B", sharing=0.9, key=OWN.content_key)
-    outcome = best_match(OWN, [_entry("A", 1.0), same], T)
+def test_identical_text_beats_a_higher_similarity() -> None:
+    same = _entry("B", _words((0, 90), (500, 510)), key=OWN.content_key)
+    outcome = best_match(OWN, [_entry("A", _words((0, 100))), same], T)
     assert outcome == Match("B", 1.0, "jaccard", exact=True)
 
 
 def test_a_contained_teaser_matches_by_containment() -> None:
-    # Jaccard 0.45 between a set of 50 and one of 100 shingles: |A∩B| = 0.45*150/1.45 ≈ 46.6,
-    # so 93% of the shorter text is in the longer one.
-    found = match(_entry("M", size=50), _entry("A", sharing=0.45, size=100), T)
-    assert found == Match("A", 0.931, "containment", exact=False)
+    # The first 40 words: 36 shingles, all in the full text's 96 (Jaccard 0.375).
+    found = match(_entry("T", _words((0, 40))), OWN, T)
+    assert found == Match("M", 1.0, "containment", exact=False)
 
 
 def test_containment_is_symmetric() -> None:
-    a, b = _entry("A", size=50), _entry("B", sharing=0.45, size=100)
-    assert match(a, b, T) == Match("B", 0.931, "containment", exact=False)
-    assert match(b, a, T) == Match("A", 0.931, "containment", exact=False)
+    teaser = _entry("T", _words((0, 40)))
+    assert match(teaser, OWN, T) == Match("M", 1.0, "containment", exact=False)
+    assert match(OWN, teaser, T) == Match("T", 1.0, "containment", exact=False)
 
 
 def test_containment_needs_enough_shingles_in_the_shorter_text() -> None:
-    assert match(_entry("M", size=9), _entry("A", sharing=0.45, size=18), T) is None
+    # 12 words: 8 shingles, under the 10 a containment needs, and too few words for pairs.
+    assert match(_entry("T", _words((0, 12))), OWN, T) is None
+
+
+def test_scattered_edits_leave_the_word_pairs_to_decide() -> None:
+    # Every 10th word replaced: a shingle survives only between edits (Jaccard ~0.3), but a
+    # pair only where neither word is an edit: 99 pairs less 19 is 80 in common of 99 + 99 - 80.
+    edited = _words((0, 100))
+    edited[9::10] += 1000
+    found = match(_entry("E", edited), OWN, T)
+    assert found == Match("M", round(80 / 118, 4), "pair_jaccard", exact=False)
+
+
+def test_a_short_text_is_judged_by_its_shingles_only() -> None:
+    # 20 words with one changed: 11 of 16 shingles shared (Jaccard 0.52), and its pairs are not
+    # counted however many it shares.
+    short = _words((0, 20))
+    near = short.copy()
+    near[10] = 999
+    assert match(_entry("S", near), _entry("F", short), T) == Match(
+        "F", round(11 / 21, 4), "jaccard", exact=False
+    )
+    near[4] = 998
+    assert match(_entry("S", near), _entry("F", short), T) is None
 
 
 def test_low_overlap_of_similar_sizes_is_no_match() -> None:
-    assert match(_entry("M", size=100), _entry("A", sharing=0.3, size=100), T) is None
+    assert match(OWN, _entry("A", _words((0, 40), (500, 560))), T) is None
 
 
 def test_following_an_article_points_at_its_canonical() -> None:

@@ -122,3 +122,16 @@ def test_changed_text_posted_under_the_same_url_updates_the_stored_article(stack
     assert _article(stack, first)["text"] == texts[1]
     versions = httpx.get(f"{stack.url('store')}/articles/{first}/versions").json()["versions"]
     assert [v["version_id"] for v in versions] == [first, second]
+
+
+def test_a_heavily_edited_copy_and_a_short_teaser_are_stored_as_duplicates(stack: Stack) -> None:
+    paragraphs = [[p for p in s.read_text(encoding="utf-8").split("\n") if p.strip()]
+                  for s in SEEDS]  # fmt: skip
+    full, wire = "\n".join(paragraphs[0][:10]), "\n".join(paragraphs[2])
+    edited = " ".join(f"ersatz{n}" if n % 8 == 7 else w for n, w in enumerate(wire.split()))
+    originals = _post_batch(stack, [{"text": full}, {"text": wire}])
+    copies = _post_batch(stack, [{"text": "\n".join(paragraphs[0][:3])}, {"text": edited}])
+    wait_until(lambda: _stats(stack), lambda s: s["articles"] == 4)
+    teaser, heavy = (_article(stack, i) for i in copies)
+    assert (teaser["canonical_id"], teaser["measure"]) == (originals[0], "containment")
+    assert (heavy["canonical_id"], heavy["measure"]) == (originals[1], "pair_jaccard")
