@@ -22,12 +22,16 @@ from shared.redis import EmbeddedRedis
 
 SLOTS = 16384
 BUS_OFFSET = 10_000  # a node's cluster bus listens on its port + 10000
+MEET_RETRY_S = 3.0  # introductions are repeated this often until every node knows every other
 
 
-def free_cluster_port() -> int:
-    """A loopback port that is free, and whose bus port is too (and below 65536)."""
+def free_cluster_port(taken: frozenset[int] = frozenset()) -> int:
+    """A loopback port that is free, and whose bus port is too (and below 65536); neither is in
+    ``taken``, the ports already given to nodes that have not bound them yet."""
     for _ in range(200):
         port = random.randint(20_000, 55_000)
+        if {port, port + BUS_OFFSET} & taken:
+            continue
         try:
             for candidate in (port, port + BUS_OFFSET):
                 with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -46,7 +50,9 @@ class EmbeddedCluster:
     ) -> None:
         self.data_dir = Path(data_dir)
         self.node_timeout_ms = node_timeout_ms
-        self.nodes = [self._node(n) for n in range(masters * (1 + replicas))]
+        self.nodes: list[EmbeddedRedis] = []
+        for n in range(masters * (1 + replicas)):
+            self.nodes.append(self._node(n))
         self.masters = self.nodes[:masters]
         self.replicas = self.nodes[masters:]
 
@@ -58,7 +64,8 @@ class EmbeddedCluster:
             # A node that lost its master's slots keeps answering for the others.
             "--cluster-require-full-coverage", "no",
         ]  # fmt: skip
-        port = free_cluster_port()
+        taken = {p for node in self.nodes for p in (node.port, node.port + BUS_OFFSET)}
+        port = free_cluster_port(frozenset(taken))
         return EmbeddedRedis(self.data_dir / f"node{n}", port, extra_args=args)
 
     @property
@@ -82,10 +89,24 @@ class EmbeddedCluster:
         for n, client in enumerate(clients[: len(self.masters)]):
             last = SLOTS if n == len(self.masters) - 1 else (n + 1) * share
             _command(client, "CLUSTER ADDSLOTS", *range(n * share, last))
-        for client in clients[1:]:
-            _command(client, "CLUSTER MEET", "127.0.0.1", self.nodes[0].port)
         deadline = time.monotonic() + timeout
-        self._wait(lambda: all(_known(c) == len(self.nodes) for c in clients), deadline, "meet")
+
+        # A handshake not finished within the node timeout is dropped and never retried by the
+        # node itself (a loaded machine can be that slow), so the introductions are repeated
+        # until every node knows every other; meeting a node already known changes nothing.
+        def met() -> bool:
+            return all(_known(c) == len(self.nodes) for c in clients)
+
+        while True:
+            for client in clients[1:]:
+                _command(client, "CLUSTER MEET", "127.0.0.1", self.nodes[0].port)
+            retry = min(deadline, time.monotonic() + MEET_RETRY_S)
+            try:
+                self._wait(met, retry, "meet")
+                break
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise
         for n, client in enumerate(clients[len(self.masters) :]):
             master = clients[n % len(self.masters)]
             _command(client, "CLUSTER REPLICATE", _command(master, "CLUSTER MYID"))
