@@ -7,6 +7,11 @@ The corpus (``benchmarks.corpus``) goes through the real dedupe engine against a
 Gold duplicate groups: each copy with the article it was made from, plus the pairs of base
 articles that already are duplicates by the engine's own definition, computed exactly (Jaccard of
 the shingle sets >= threshold, or containment >= the containment threshold), joined transitively.
+
+Stories are scored twice: against a rule-made gold on the English base (same day, shared rare
+headline terms), and against people: the SemEval-2022 Task 8 pairs, both sides ingested among
+the background articles, each pair's rated relation (same event ... unrelated) against whether
+its sides ended in one story. The largest stories are printed with their terms, to read.
 """
 
 from __future__ import annotations
@@ -36,11 +41,12 @@ from benchmarks.corpus import (
     Corpus,
     Doc,
     build,
+    day_order,
     load_news,
     load_seeds,
     published_at,
 )
-from benchmarks.semeval import DEFAULT_PAIRS, RatedPair, load_pairs
+from benchmarks.semeval import DEFAULT_PAIRS, RatedPair, interleave, load_pairs
 from benchmarks.story_gold import adjusted_rand_index, same_event_pairs
 from services.dedupe.app import signer_for
 from services.dedupe.bands import band_keys
@@ -251,12 +257,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     console = Console()
     try:
-        base = load_news(args.data) + load_seeds()
+        news, seeds = load_news(args.data), load_seeds()
         rated, pairs = load_pairs(args.pairs)
     except FileNotFoundError as missing:
         console.print(f"[red]{missing}[/red]")
         return 2
-    corpus = build(base, args.per_transformation, args.seed, others=rated)
+    base = news + seeds
+    stream = interleave(news, rated, pairs, random.Random(args.seed)) + seeds
+    corpus = build(base, args.per_transformation, args.seed, stream)
     with tempfile.TemporaryDirectory() as tmp:
         server: EmbeddedRedis | EmbeddedCluster | None = None
         if args.cluster:
@@ -356,6 +364,8 @@ def report(
     console.print(f"judge memory: {memory} B per indexed (canonical) article in the dedupe index")
     console.print(f"{len(corpus.docs)} articles judged in {elapsed:.1f} s (incl. gold computation)")
     report_stories(console, base, verdicts, spot_check)
+    report_rated_stories(console, pairs, verdicts)
+    report_largest_stories(console, corpus, verdicts)
 
 
 def report_rated(
@@ -438,6 +448,75 @@ def report_stories(
     ]
     for a, b in rng.sample(unmatched, min(spot_check, len(unmatched))):
         console.print(f"  engine only, same event? {a.day} | {a.title} | {b.title}")
+
+
+# Ranks of the raters' mean ``overall`` score, 1 = the same event ... 4 = unrelated: pairs rated
+# at most 1.5 are the same event, at least 3.5 different events, the rest between.
+RANKS = ((1.0, 1.5, "same event"), (1.5, 2.5, ""), (2.5, 3.5, ""), (3.5, 4.0, "different"))
+TOGETHER_TARGET = 0.85  # of the pairs rated the same event, in one story
+APART_TARGET = 0.97  # of the pairs rated different, in different stories
+
+
+def rank_of(overall: float) -> int:
+    """The index in RANKS of a rating."""
+    if overall <= RANKS[0][1]:
+        return 0
+    if overall >= RANKS[-1][0]:
+        return len(RANKS) - 1
+    return 1 if overall <= RANKS[1][1] else 2
+
+
+def report_rated_stories(
+    console: Console, pairs: Sequence[RatedPair], verdicts: dict[str, Verdict]
+) -> None:
+    """How the stories agree with people: the human-rated pairs, ingested among the background
+    articles, by their rank."""
+    together: list[list[bool]] = [[] for _ in RANKS]
+    for pair in pairs:
+        one_story = verdicts[pair.first].story_id == verdicts[pair.second].story_id
+        together[rank_of(pair.overall)].append(one_story)
+    table = Table(title=f"stories against {len(pairs)} human-rated pairs (SemEval-2022 Task 8)")
+    for column in ("overall", "pairs", "in one story", "apart", "target"):
+        table.add_column(column, justify="left" if column == "overall" else "right")
+    for (low, high, name), ranked in zip(RANKS, together, strict=True):
+        share = sum(ranked) / len(ranked) if ranked else 0.0
+        target = ""
+        if name == "same event":
+            met = share >= TOGETHER_TARGET
+            target = f"together ≥ {TOGETHER_TARGET}: {'met' if met else 'not met'}"
+        elif name == "different":
+            met = 1 - share >= APART_TARGET
+            target = f"apart ≥ {APART_TARGET}: {'met' if met else 'not met'}"
+        bounds = f"{low}–{high}" + (f" ({name})" if name else "")
+        table.add_row(bounds, str(len(ranked)), f"{share:.4f}", f"{1 - share:.4f}", target)
+    console.print(table)
+
+
+def report_largest_stories(
+    console: Console, corpus: Corpus, verdicts: dict[str, Verdict], count: int = 8
+) -> None:
+    """The largest stories of the original articles, with their top terms and a few titles, to
+    read: a story that chained several events together shows here whatever the pair figures."""
+    members: dict[str, list[Doc]] = defaultdict(list)
+    for doc in corpus.docs:
+        if doc.base is None:
+            members[verdicts[doc.key].story_id].append(doc)
+    largest = sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:count]
+    console.print(f"largest stories ({len(members)} stories of {sum(map(len, members.values()))} "
+                  "original articles):")  # fmt: skip
+    for _, docs in largest:
+        terms = next(
+            (verdicts[d.key].story_terms for d in reversed(docs) if verdicts[d.key].story_terms),
+            [],
+        )
+        days = sorted({d.day for d in docs if d.day}, key=day_order)
+        span = f"{days[0]}–{days[-1]}" if days else "-"
+        console.print(
+            f"  {len(docs)} articles, {len({d.source for d in docs})} outlets, {span}: "
+            f"{' '.join(terms[:8])}"
+        )
+        for doc in docs[:: max(1, len(docs) // 4)][:4]:
+            console.print(f"    {doc.key}: {(doc.title or doc.text)[:90]}")
 
 
 if __name__ == "__main__":

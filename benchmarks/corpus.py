@@ -52,7 +52,8 @@ def load_news(path: Path) -> list[Doc]:
         name = next(n for n in archive.namelist() if n.endswith(".csv"))
         rows = list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
     docs = []
-    for row in sorted(rows, key=lambda r: _date(r["publish_date"])):  # a stream runs in time order
+    # A stream runs in time order.
+    for row in sorted(rows, key=lambda r: day_order(r["publish_date"])):
         text = row["text"].strip()
         if len(text.split()) < 30:
             continue  # a caption or a stub, no article
@@ -63,7 +64,8 @@ def load_news(path: Path) -> list[Doc]:
     return docs
 
 
-def _date(day: str) -> tuple[int, ...]:
+def day_order(day: str) -> tuple[int, ...]:
+    """A ``YYYY/M/D`` day as numbers, to sort by."""
     return tuple(int(part) for part in day.split()[0].split("/"))
 
 
@@ -71,7 +73,7 @@ def published_at(day: str | None) -> datetime | None:
     """Noon UTC of a ``YYYY/M/D`` day: the corpus gives days, not times."""
     if not day:
         return None
-    year, month, date = _date(day)
+    year, month, date = day_order(day)
     return datetime(year, month, date, 12, tzinfo=UTC)
 
 
@@ -285,12 +287,13 @@ class Corpus:
 
 
 def build(
-    base: list[Doc], per_transformation: int, seed: int, others: Sequence[Doc] = ()
+    base: list[Doc], per_transformation: int, seed: int, stream: Sequence[Doc] | None = None
 ) -> Corpus:
-    """Base articles first, then each transformation's copies of its own random sample, with
-    ``others`` (articles of their own, no copies) shuffled in among them."""
+    """The original articles first (``stream``: base articles with articles of their own, no
+    copies, among them; by default the base articles alone), then each transformation's copies
+    of its own random sample of base articles, shuffled."""
     rng = random.Random(seed)
-    corpus = Corpus(docs=list(base))
+    corpus = Corpus(docs=list(base if stream is None else stream))
     for name, transform in TRANSFORMATIONS.items():
         sample = rng.sample(base, min(per_transformation, len(base)))
         copies = [
@@ -306,7 +309,7 @@ def build(
             for n, doc in enumerate(sample)
         ]
         corpus.copies[name] = copies
-    interleaved = [c for copies in corpus.copies.values() for c in copies] + list(others)
+    interleaved = [c for copies in corpus.copies.values() for c in copies]
     rng.shuffle(interleaved)
     corpus.docs.extend(interleaved)
     return corpus

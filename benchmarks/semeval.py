@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
+from random import Random
 
-from benchmarks.corpus import Doc
+from benchmarks.corpus import Doc, day_order
 
 DEFAULT_PAIRS = (
     Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2022-task8-en-pairs.jsonl.gz"
@@ -57,3 +61,36 @@ def load_pairs(path: Path) -> tuple[list[Doc], list[RatedPair]]:
                 keys.append(key)
             pairs.append(RatedPair(row["pair_id"], keys[0], keys[1], float(row["overall"])))
     return list(docs.values()), pairs
+
+
+def interleave(
+    background: Sequence[Doc], rated: Sequence[Doc], pairs: Sequence[RatedPair], rng: Random
+) -> list[Doc]:
+    """The background stream (in time order) with every rated article in it, as coverage of
+    one event arrives: each pair's first side at a random point of the stream, its second side
+    at a random point after it on the same day or the next, each dated the day of the
+    background article before it. The rating plays no part: pairs rated unrelated arrive as
+    close together as those rated the same event."""
+    by_key = {d.key: d for d in rated}
+    ordinal = [_ordinal(d.day) for d in background]
+    after: dict[int, list[str]] = {}  # background position -> rated keys that follow it
+    placed: set[str] = set()
+    for pair in pairs:
+        first = rng.randrange(len(background))
+        until = bisect_right(ordinal, ordinal[first] + 1)  # the end of the next day
+        second = rng.randrange(first, until)
+        for key, at in ((pair.first, first), (pair.second, second)):
+            if key not in placed:
+                placed.add(key)
+                after.setdefault(at, []).append(key)
+    stream: list[Doc] = []
+    for n, doc in enumerate(background):
+        stream.append(doc)
+        stream.extend(replace(by_key[k], day=doc.day) for k in after.get(n, ()))
+    return stream
+
+
+def _ordinal(day: str | None) -> int:
+    if day is None:
+        raise ValueError("the background articles must have days")
+    return date(*day_order(day)[:3]).toordinal()

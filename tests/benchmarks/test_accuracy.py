@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.accuracy import Groups, pairwise, pairwise_for, similar_pairs
+from benchmarks.accuracy import RANKS, Groups, pairwise, pairwise_for, rank_of, similar_pairs
 from benchmarks.corpus import (
     TRANSFORMATIONS,
     Doc,
@@ -17,7 +17,7 @@ from benchmarks.corpus import (
     load_seeds,
     paragraphs,
 )
-from benchmarks.semeval import MissingPairs, load_pairs
+from benchmarks.semeval import MissingPairs, RatedPair, interleave, load_pairs
 
 BASE = load_seeds()
 
@@ -144,3 +144,31 @@ def test_rated_pairs_load_each_article_once(tmp_path: Path) -> None:
 def test_missing_rated_pairs_say_where_they_come_from(tmp_path: Path) -> None:
     with pytest.raises(MissingPairs, match="SemEval"):
         load_pairs(tmp_path / "absent.jsonl.gz")
+
+
+def test_each_rated_article_arrives_once_and_a_pairs_sides_on_one_day_or_the_next() -> None:
+    days = [f"2017/2/{d}" for d in range(1, 29) for _ in range(30)]
+    background = [Doc(f"en:{n}", "text", None, "bg", day=day) for n, day in enumerate(days)]
+    rated = [Doc(f"semeval:{n}", "text", None, f"semeval-{n}") for n in range(6)]
+    pairs = [RatedPair("0_1", "semeval:0", "semeval:1", 1.0),
+             RatedPair("1_2", "semeval:1", "semeval:2", 4.0),
+             RatedPair("3_4", "semeval:3", "semeval:4", 2.0),
+             RatedPair("4_5", "semeval:4", "semeval:5", 3.0)]  # fmt: skip
+    for seed in range(20):
+        stream = interleave(background, rated, pairs, random.Random(seed))
+        assert [d.key for d in stream if d.key.startswith("en:")] == [d.key for d in background]
+        keys = [d.key for d in stream]
+        assert sorted(k for k in keys if k.startswith("semeval:")) == [d.key for d in rated]
+        day_of = {d.key: int((d.day or "").split("/")[2]) for d in stream}
+        for pair in pairs:
+            first, second = keys.index(pair.first), keys.index(pair.second)
+            if pair.pair_id in ("0_1", "3_4"):  # each side placed by this pair
+                assert first < second
+                assert 0 <= day_of[pair.second] - day_of[pair.first] <= 1
+
+
+def test_same_event_is_rated_at_most_1_5_and_different_at_least_3_5() -> None:
+    assert [rank_of(r) for r in (1.0, 1.5, 1.6667, 2.5, 3.0, 3.3333, 3.5, 4.0)] == [
+        0, 0, 1, 1, 2, 2, 3, 3
+    ]  # fmt: skip
+    assert RANKS[0][2] == "same event" and RANKS[-1][2] == "different"
