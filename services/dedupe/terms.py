@@ -115,7 +115,10 @@ def _german_name_cue(previous: str) -> bool:
 
 
 def _term(form: str) -> str:
-    """The term a word counts as; empty for stop words and words under 3 letters."""
+    """The term a word counts as, its possessive left off ("Rutte's" counts as "rutte"); empty
+    for stop words and words under 3 letters."""
+    if form.endswith("'s"):
+        form = form[:-2]
     return "" if len(form) < 3 or form in _STOP else _stem(form)
 
 

@@ -60,6 +60,12 @@ def test_terms_are_the_same_after_the_vocabulary_was_emptied_for_being_full(
     assert len(_VOCABULARY.term) <= len(set(text.split()))
 
 
+def test_a_possessive_counts_as_its_name() -> None:
+    counts, named = term_counts("Officials met Rutte. Later Rutte's party and Rutte’s rival spoke.")
+    assert counts["rutte"] == 3 and "rutte" in named
+    assert not [term for term in counts if "'" in term]
+
+
 def test_function_words_are_no_terms() -> None:
     counts, _ = term_counts("Und die Gespräche, sagte er, werden weitergehen. And they said so.")
     assert not {"und", "die", "and", "they", "said", "sagte"} & set(counts)
