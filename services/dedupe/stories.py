@@ -11,6 +11,7 @@ its canonical article's story.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -22,38 +23,70 @@ TOP_TERMS_SHOWN = 8
 
 @dataclass(frozen=True)
 class Story:
+    """``terms`` and ``weights``: the representative, strongest first. Two flat sequences, not
+    a dict: a story costs a few hundred bytes, and most stories stay of one article."""
+
     story_id: str
-    weights: dict[str, float]  # summed member term weights, strongest REPRESENTATIVE_TERMS
+    terms: tuple[str, ...]  # the strongest REPRESENTATIVE_TERMS of the summed member weights
+    weights: array[float]
     members: int
     first_seen_ms: int
     last_seen_ms: int
 
     @cached_property
     def squares(self) -> float:
-        return _squares(self.weights)
+        values = self.weights
+        total: float = sum(map(mul, values, values))
+        return total
 
     def is_open(self, now_ms: int, quiet_ms: int) -> bool:
         return now_ms - self.last_seen_ms <= quiet_ms
 
+    def representative(self) -> dict[str, float]:
+        return dict(zip(self.terms, self.weights, strict=True))
+
     def top_terms(self, count: int = TOP_TERMS_SHOWN) -> list[str]:
-        return [t for t, _ in sorted(self.weights.items(), key=lambda kv: (-kv[1], kv[0]))[:count]]
+        return list(self.terms[:count])
 
     def joined(self, terms: Mapping[str, float], at_ms: int) -> Story:
-        summed = dict(self.weights)
+        summed = self.representative()
         for term, weight in terms.items():
             summed[term] = summed.get(term, 0.0) + weight
-        strongest = sorted(summed.items(), key=lambda kv: (-kv[1], kv[0]))[:REPRESENTATIVE_TERMS]
-        return Story(
+        return _story(
             self.story_id,
-            dict(strongest),
+            summed,
             self.members + 1,
             min(self.first_seen_ms, at_ms),
             max(self.last_seen_ms, at_ms),
         )
 
+    def similarity(self, terms: Mapping[str, float], squares: float) -> float:
+        """``cosine`` of ``terms`` (whose sum of squares is given) and the representative."""
+        get = terms.get
+        dot = sum([w * get(t, 0.0) for t, w in zip(self.terms, self.weights, strict=True)])
+        if dot <= 0:
+            return 0.0
+        return dot / math.sqrt(squares * self.squares)
+
 
 def opened(story_id: str, terms: Mapping[str, float], at_ms: int) -> Story:
-    return Story(story_id, dict(terms), 1, at_ms, at_ms)
+    return _story(story_id, terms, 1, at_ms, at_ms)
+
+
+def _story(
+    story_id: str, weights: Mapping[str, float], members: int, first_ms: int, last_ms: int
+) -> Story:
+    """The strongest REPRESENTATIVE_TERMS of ``weights``, strongest first (of equal weights,
+    the first in alphabetical order)."""
+    strongest = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:REPRESENTATIVE_TERMS]
+    return Story(
+        story_id,
+        tuple(t for t, _ in strongest),
+        array("d", [w for _, w in strongest]),
+        members,
+        first_ms,
+        last_ms,
+    )
 
 
 def _squares(weights: Mapping[str, float]) -> float:
@@ -62,21 +95,13 @@ def _squares(weights: Mapping[str, float]) -> float:
     return total
 
 
-def _cosine(
-    a: Mapping[str, float], a_squares: float, b: Mapping[str, float], b_squares: float
-) -> float:
-    """``cosine`` with each side's sum of squares given: an article is compared with every story
-    near it, so each article's and story's sum is computed once (``Story.squares``)."""
-    dot = sum([w * b[t] for t, w in a.items() if t in b])
-    if dot <= 0:
-        return 0.0
-    return dot / math.sqrt(a_squares * b_squares)
-
-
 def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
     """Σ a·b / √(Σa² · Σb²), summed in ``a``'s order over the terms both have: the same float as
     the sum over all of ``a``'s terms (a missing term adds an exact 0.0), at less cost."""
-    return _cosine(a, _squares(a), b, _squares(b))
+    dot = sum([w * b[t] for t, w in a.items() if t in b])
+    if dot <= 0:
+        return 0.0
+    return dot / math.sqrt(_squares(a) * _squares(b))
 
 
 def best_story(
@@ -93,7 +118,7 @@ def best_story(
     for story in candidates:
         if not story.is_open(at_ms, quiet_ms):
             continue
-        similarity = _cosine(terms, own, story.weights, story.squares)
+        similarity = story.similarity(terms, own)
         if similarity >= threshold and (
             best is None
             or similarity > best[0]

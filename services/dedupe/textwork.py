@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import sys
 from bisect import bisect_left
 from collections.abc import Collection
 from dataclasses import dataclass, replace
@@ -119,5 +120,6 @@ def decode_features(data: bytes) -> TextFeatures:
     at += 4 * terms
     named_at = np.frombuffer(data, dtype="<u4", count=names, offset=at).tolist()
     at += 4 * names
-    listed = tuple(data[at:].decode().split("\n")) if terms else ()
+    # Interned: the story index keeps terms of many articles, and a term is then one string.
+    listed = tuple(map(sys.intern, data[at:].decode().split("\n"))) if terms else ()
     return TextFeatures(content_key, signature, words, edge, listed, tuple(counts), tuple(named_at))

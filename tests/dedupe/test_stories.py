@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.dedupe.stories import Story, best_story, cosine, opened
+from services.dedupe.stories import REPRESENTATIVE_TERMS, Story, best_story, cosine, opened
 from services.dedupe.terms import (
     _VOCABULARY,
     NAME_BOOST,
@@ -118,9 +118,24 @@ def test_cosine_of_disjoint_terms_is_zero_and_of_equal_terms_one() -> None:
 
 def test_joining_adds_the_members_terms_to_the_representative() -> None:
     story = opened("S", {"rubio": 1.0}, at_ms=DAY).joined({"rubio": 0.5, "waltz": 0.5}, 2 * DAY)
-    assert (story.members, story.weights, story.first_seen_ms, story.last_seen_ms) == (
+    assert (story.members, story.representative(), story.first_seen_ms, story.last_seen_ms) == (
         2, {"rubio": 1.5, "waltz": 0.5}, DAY, 2 * DAY,
     )  # fmt: skip
+
+
+def test_a_story_is_as_similar_to_an_article_as_the_cosine_of_its_representative() -> None:
+    story = opened("S", {"rubio": 0.5, "waltz": 0.3, "riyadh": 0.2}, at_ms=DAY)
+    terms = {"waltz": 0.6, "rubio": 0.1, "gaza": 0.3}
+    own = sum(w * w for w in terms.values())
+    assert story.similarity(terms, own) == pytest.approx(cosine(terms, story.representative()))
+
+
+def test_a_representative_keeps_the_strongest_terms_strongest_first() -> None:
+    weights = {f"t{n:03d}": float(n) for n in range(REPRESENTATIVE_TERMS + 10)}
+    story = opened("S", weights, at_ms=DAY)
+    assert len(story.terms) == REPRESENTATIVE_TERMS
+    assert story.terms[0] == f"t{REPRESENTATIVE_TERMS + 9:03d}"
+    assert list(story.weights) == sorted(story.weights, reverse=True)
 
 
 def test_nothing_similar_opens_a_new_story() -> None:
