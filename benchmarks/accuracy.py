@@ -46,11 +46,13 @@ from benchmarks.corpus import (
     load_seeds,
     published_at,
 )
+from benchmarks.footprint import deep_size
 from benchmarks.semeval import DEFAULT_PAIRS, RatedPair, interleave, load_pairs
 from benchmarks.story_gold import adjusted_rand_index, same_event_pairs
 from services.dedupe.app import signer_for
 from services.dedupe.bands import band_keys
 from services.dedupe.boilerplate import strip_boilerplate
+from services.dedupe.judge import Judge
 from services.dedupe.judging import JudgeRunner
 from services.dedupe.normalize import joined_words, words
 from services.dedupe.shingles import shingle_hashes, shingles
@@ -170,10 +172,29 @@ def pairwise_for(keys: Iterable[str], gold: dict[str, str], predicted: dict[str,
 INGESTED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-async def judge_all(docs: Sequence[Doc], settings: Settings) -> tuple[dict[str, Verdict], int]:
+@dataclass(frozen=True)
+class Memory:
+    """What the judge's state holds at the end of a run, all it reaches counted once."""
+
+    index_per_entry: int  # the near-duplicate index, per indexed (canonical) article
+    index_own_count: int  # the same by the index's own count of its arrays
+    stories_per_canonical: int  # the story index (stories, members, term frequencies)
+
+    @staticmethod
+    def of(judge: Judge) -> Memory:
+        entries = max(1, len(judge.index))
+        canonical = max(1, sum(len(m.story_of) for m in judge.stories.members.values()))
+        return Memory(
+            deep_size(judge.index) // entries,
+            judge.index.nbytes() // entries,
+            deep_size(judge.stories) // canonical,
+        )
+
+
+async def judge_all(docs: Sequence[Doc], settings: Settings) -> tuple[dict[str, Verdict], Memory]:
     """Every document through the real judge: XADD in ingest order, judged in batches as the
     dedupe service does (the judge working on the text itself, as no replica does it); with
-    the bytes the judge's state held per indexed article."""
+    what the judge's state held."""
     assert settings.redis_url
     redis = async_client(settings.redis_url, settings.cluster)
     await declare_groups(redis, settings, [*settings.raw_streams, settings.stream_canonical,
@@ -200,7 +221,7 @@ async def judge_all(docs: Sequence[Doc], settings: Settings) -> tuple[dict[str, 
         await asyncio.sleep(0.05)
     state = runner.state
     assert state is not None
-    memory = state.judge.index.nbytes() // max(1, len(state.judge.index))
+    memory = Memory.of(state.judge)
     await runner.stop()
     await judging
     verdicts: dict[str, Verdict] = {}
@@ -255,7 +276,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cluster", action="store_true",
                         help="run on an embedded 3-master Redis Cluster")  # fmt: skip
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console(width=110)  # tables and story lines unwrapped in a log as on a screen
     try:
         news, seeds = load_news(args.data), load_seeds()
         rated, pairs = load_pairs(args.pairs)
@@ -361,10 +382,18 @@ def report(
         f"LSH recall vs exact all-pairs Jaccard >= {settings.threshold}: {found}/{total}"
         + (f" = {found / total:.4f}" if total else "")
     )
-    console.print(f"judge memory: {memory} B per indexed (canonical) article in the dedupe index")
+    console.print(
+        f"judge memory: dedupe index {memory.index_per_entry:,} B per indexed (canonical) "
+        f"article, all it holds (its own count of its arrays: {memory.index_own_count:,}; "
+        "target ≤ 4,096)"
+    )
     console.print(f"{len(corpus.docs)} articles judged in {elapsed:.1f} s (incl. gold computation)")
     report_stories(console, base, verdicts, spot_check)
     report_rated_stories(console, pairs, verdicts)
+    console.print(
+        f"story index memory: {memory.stories_per_canonical:,} B per canonical article "
+        f"(target ≤ {STORY_MEMORY_TARGET:,})"
+    )
     report_largest_stories(console, corpus, verdicts)
 
 
@@ -453,6 +482,7 @@ def report_stories(
 # Ranks of the raters' mean ``overall`` score, 1 = the same event ... 4 = unrelated: pairs rated
 # at most 1.5 are the same event, at least 3.5 different events, the rest between.
 RANKS = ((1.0, 1.5, "same event"), (1.5, 2.5, ""), (2.5, 3.5, ""), (3.5, 4.0, "different"))
+STORY_MEMORY_TARGET = 2048  # bytes per canonical article
 TOGETHER_TARGET = 0.85  # of the pairs rated the same event, in one story
 APART_TARGET = 0.97  # of the pairs rated different, in different stories
 

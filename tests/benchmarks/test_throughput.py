@@ -35,10 +35,23 @@ def test_the_core_finds_each_copy_and_no_seed_as_a_duplicate() -> None:
 
 
 def test_the_judge_alone_on_features_worked_out_before_judges_as_the_core() -> None:
-    figures, prepared = text_work(ARTICLES, Settings(), runs=2)
-    index = JudgeAlone(Settings(), prepared)
+    work = text_work(ARTICLES, Settings(), runs=2)
+    index = JudgeAlone(Settings(), work.prepared)
     assert [index.judge_one(a) for a in ARTICLES] == [False] * 5 + [True] * 5
-    assert len(figures) == 2 and min(figures) > 0
+    assert len(work.ms) == 2 and min(work.ms) > 0
+    assert len(work.story_terms_ms) == 2 and all(work.story_terms_ms)
+
+
+def test_the_judge_alone_counts_time_placing_stories_only_for_canonical_articles() -> None:
+    work = text_work(ARTICLES, Settings(), runs=1)
+    index = JudgeAlone(Settings(), work.prepared)
+    for article in ARTICLES[:5]:  # the seeds: canonical, each placed in a story
+        index.judge_one(article)
+    placed = index.judge.placing_s
+    assert placed > 0
+    for article in ARTICLES[5:]:  # their copies: duplicates, in their canonical's story
+        index.judge_one(article)
+    assert index.judge.placing_s == placed
 
 
 def test_the_naive_baseline_finds_each_copy_and_no_seed_as_a_duplicate() -> None:
