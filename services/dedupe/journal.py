@@ -15,7 +15,9 @@ article whatever it is sent).
 
 Every ``snapshot_every`` articles the judge writes its whole state (pickled: it is its own
 data, in its own Redis) in parts, switches the snapshot to it and trims the journal below it,
-all fenced.
+all fenced. The pickle's layout is ``STATE_FORMAT``, recorded with the deployment's parameters
+(``params.py``): a judge whose state classes differ refuses to start rather than restore what
+it cannot read.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ from services.dedupe.textwork import decode_features
 from shared.redis import Lua, Replication, as_bytes, as_text, is_cluster
 from shared.settings import Settings
 from shared.streams import DATA_FIELD, JUDGE_GROUP, Keys
+
+# The layout of the pickled state and journal (the judge's, index's and stories' classes). It
+# changes with them.
+STATE_FORMAT = "3"
 
 log = logging.getLogger("newsdedup.judge")
 

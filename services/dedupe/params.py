@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from services.dedupe.journal import STATE_FORMAT
 from services.dedupe.shingles import SHINGLE_HASH
 from services.dedupe.signature import SCHEME, Signer
 from shared.redis import as_text
@@ -31,9 +32,13 @@ def index_params(settings: Settings, signer: Signer) -> dict[str, str]:
         "threshold": str(settings.threshold),
         "containment_threshold": str(settings.containment_threshold),
         "containment_min_shingles": str(settings.containment_min_shingles),
+        "pair_threshold": str(settings.pair_threshold),
+        "pair_containment_threshold": str(settings.pair_containment_threshold),
+        "pair_min_words": str(settings.pair_min_words),
         "boilerplate_min_articles": str(settings.boilerplate_min_articles),
         "story_threshold": str(settings.story_threshold),
         "story_quiet_days": str(settings.story_quiet_days),
+        "state_format": STATE_FORMAT,
     }
 
 
