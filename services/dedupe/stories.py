@@ -15,6 +15,7 @@ from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import repeat
 from operator import mul
 
 REPRESENTATIVE_TERMS = 40
@@ -62,8 +63,8 @@ class Story:
 
     def similarity(self, terms: Mapping[str, float], squares: float) -> float:
         """``cosine`` of ``terms`` (whose sum of squares is given) and the representative."""
-        get = terms.get
-        dot = sum([w * get(t, 0.0) for t, w in zip(self.terms, self.weights, strict=True)])
+        # A story is weighed against every article near it: the products in C, not a loop.
+        dot: float = sum(map(mul, self.weights, map(terms.get, self.terms, repeat(0.0))))
         if dot <= 0:
             return 0.0
         return dot / math.sqrt(squares * self.squares)
