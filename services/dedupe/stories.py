@@ -25,7 +25,7 @@ TOP_TERMS_SHOWN = 8
 @dataclass(frozen=True)
 class Story:
     """``terms`` and ``weights``: the representative, strongest first. Two flat sequences, not
-    a dict: a story costs a few hundred bytes, and most stories stay of one article."""
+    a dict with a float object per term: most stories stay of one article, and are many."""
 
     story_id: str
     terms: tuple[str, ...]  # the strongest REPRESENTATIVE_TERMS of the summed member weights
@@ -62,7 +62,8 @@ class Story:
         )
 
     def similarity(self, terms: Mapping[str, float], squares: float) -> float:
-        """``cosine`` of ``terms`` (whose sum of squares is given) and the representative."""
+        """The cosine of ``terms`` (whose sum of squares is given) and the representative:
+        Σ a·b / √(Σa² · Σb²), summed over the representative's terms, strongest first."""
         # A story is weighed against every article near it: the products in C, not a loop.
         dot: float = sum(map(mul, self.weights, map(terms.get, self.terms, repeat(0.0))))
         if dot <= 0:
@@ -94,15 +95,6 @@ def _squares(weights: Mapping[str, float]) -> float:
     values = weights.values()
     total: float = sum(map(mul, values, values))
     return total
-
-
-def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    """Σ a·b / √(Σa² · Σb²), summed in ``a``'s order over the terms both have: the same float as
-    the sum over all of ``a``'s terms (a missing term adds an exact 0.0), at less cost."""
-    dot = sum([w * b[t] for t, w in a.items() if t in b])
-    if dot <= 0:
-        return 0.0
-    return dot / math.sqrt(_squares(a) * _squares(b))
 
 
 def best_story(

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.dedupe.stories import REPRESENTATIVE_TERMS, Story, best_story, cosine, opened
+from services.dedupe.stories import REPRESENTATIVE_TERMS, Story, best_story, opened
 from services.dedupe.terms import (
     _VOCABULARY,
     NAME_BOOST,
@@ -111,9 +111,13 @@ def test_salient_terms_are_the_textbook_tf_idf_ranking_bit_for_bit(
     assert list(found.items()) == _textbook_salient(Counter(counts), named, frequencies, documents)
 
 
-def test_cosine_of_disjoint_terms_is_zero_and_of_equal_terms_one() -> None:
-    assert cosine({"a": 1.0}, {"b": 1.0}) == 0.0
-    assert round(cosine(TERMS, dict(TERMS)), 6) == 1.0
+def _similarity(story: Story, terms: dict[str, float]) -> float:
+    return story.similarity(terms, sum(w * w for w in terms.values()))
+
+
+def test_a_story_of_other_terms_is_not_similar_and_one_of_the_same_terms_fully() -> None:
+    assert _similarity(opened("S", {"a": 1.0}, at_ms=DAY), {"b": 1.0}) == 0.0
+    assert round(_similarity(opened("S", TERMS, at_ms=DAY), dict(TERMS)), 6) == 1.0
 
 
 def test_joining_adds_the_members_terms_to_the_representative() -> None:
@@ -121,13 +125,6 @@ def test_joining_adds_the_members_terms_to_the_representative() -> None:
     assert (story.members, story.representative(), story.first_seen_ms, story.last_seen_ms) == (
         2, {"rubio": 1.5, "waltz": 0.5}, DAY, 2 * DAY,
     )  # fmt: skip
-
-
-def test_a_story_is_as_similar_to_an_article_as_the_cosine_of_its_representative() -> None:
-    story = opened("S", {"rubio": 0.5, "waltz": 0.3, "riyadh": 0.2}, at_ms=DAY)
-    terms = {"waltz": 0.6, "rubio": 0.1, "gaza": 0.3}
-    own = sum(w * w for w in terms.values())
-    assert story.similarity(terms, own) == pytest.approx(cosine(terms, story.representative()))
 
 
 def test_a_representative_keeps_the_strongest_terms_strongest_first() -> None:
@@ -165,12 +162,14 @@ def test_a_story_about_something_else_is_not_joined() -> None:
     st.dictionaries(st.sampled_from("abcdefghij"), st.floats(0.001, 10.0), max_size=10),
     st.dictionaries(st.sampled_from("abcdefghij"), st.floats(0.001, 10.0), max_size=10),
 )
-def test_cosine_is_the_textbook_formula_to_the_last_bit(
+def test_similarity_is_the_cosine_textbook_formula_to_the_last_bit(
     a: dict[str, float], b: dict[str, float]
 ) -> None:
-    dot = sum(w * b.get(t, 0.0) for t, w in a.items())
+    """Summed over the representative's terms in its order, strongest first."""
+    story = opened("S", b, at_ms=DAY)
+    dot = sum(w * a.get(t, 0.0) for t, w in zip(story.terms, story.weights, strict=True))
     if dot <= 0:
-        assert cosine(a, b) == 0.0
+        assert _similarity(story, a) == 0.0
     else:
-        squares = sum(w * w for w in a.values()) * sum(w * w for w in b.values())
-        assert cosine(a, b) == dot / math.sqrt(squares)
+        squares = sum(w * w for w in a.values()) * sum(w * w for w in story.weights)
+        assert _similarity(story, a) == dot / math.sqrt(squares)
