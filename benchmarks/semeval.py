@@ -69,8 +69,9 @@ def interleave(
     """The background stream (in time order) with every rated article in it, as coverage of
     one event arrives: each pair's first side at a random point of the stream, its second side
     at a random point after it on the same day or the next, each dated the day of the
-    background article before it. The rating plays no part: pairs rated unrelated arrive as
-    close together as those rated the same event."""
+    background article before it (an article of two pairs arrives once, where its first pair
+    puts it). The rating plays no part: pairs rated unrelated arrive as close together as those
+    rated the same event."""
     by_key = {d.key: d for d in rated}
     ordinal = [_ordinal(d.day) for d in background]
     after: dict[int, list[str]] = {}  # background position -> rated keys that follow it
