@@ -64,8 +64,9 @@ class EmbeddedCluster:
             # A node that lost its master's slots keeps answering for the others.
             "--cluster-require-full-coverage", "no",
         ]  # fmt: skip
-        taken = {p for node in self.nodes for p in (node.port, node.port + BUS_OFFSET)}
-        port = free_cluster_port(frozenset(taken))
+        port = free_cluster_port(
+            frozenset(p for node in self.nodes for p in (node.port, node.port + BUS_OFFSET))
+        )
         return EmbeddedRedis(self.data_dir / f"node{n}", port, extra_args=args)
 
     @property
@@ -94,19 +95,16 @@ class EmbeddedCluster:
         # A handshake not finished within the node timeout is dropped and never retried by the
         # node itself (a loaded machine can be that slow), so the introductions are repeated
         # until every node knows every other; meeting a node already known changes nothing.
-        def met() -> bool:
-            return all(_known(c) == len(self.nodes) for c in clients)
-
-        while True:
-            for client in clients[1:]:
-                _command(client, "CLUSTER MEET", "127.0.0.1", self.nodes[0].port)
-            retry = min(deadline, time.monotonic() + MEET_RETRY_S)
-            try:
-                self._wait(met, retry, "meet")
-                break
-            except TimeoutError:
-                if time.monotonic() > deadline:
-                    raise
+        next_meet = 0.0
+        while not all(_known(c) == len(self.nodes) for c in clients):
+            now = time.monotonic()
+            if now > deadline:
+                raise TimeoutError("the cluster did not meet in time")
+            if now >= next_meet:
+                for client in clients[1:]:
+                    _command(client, "CLUSTER MEET", "127.0.0.1", self.nodes[0].port)
+                next_meet = now + MEET_RETRY_S
+            time.sleep(0.05)
         for n, client in enumerate(clients[len(self.masters) :]):
             master = clients[n % len(self.masters)]
             _command(client, "CLUSTER REPLICATE", _command(master, "CLUSTER MYID"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import repeat
@@ -36,9 +36,7 @@ class Story:
 
     @cached_property
     def squares(self) -> float:
-        values = self.weights
-        total: float = sum(map(mul, values, values))
-        return total
+        return _squares(self.weights)
 
     def is_open(self, now_ms: int, quiet_ms: int) -> bool:
         return now_ms - self.last_seen_ms <= quiet_ms
@@ -91,8 +89,7 @@ def _story(
     )
 
 
-def _squares(weights: Mapping[str, float]) -> float:
-    values = weights.values()
+def _squares(values: Sequence[float]) -> float:
     total: float = sum(map(mul, values, values))
     return total
 
@@ -106,7 +103,7 @@ def best_story(
 ) -> tuple[Story, float] | None:
     """The open story most similar to ``terms`` at or above ``threshold`` (the earliest id of
     equals), with its similarity rounded as published."""
-    own = _squares(terms)
+    own = _squares(list(terms.values()))
     best: tuple[float, str, Story] | None = None
     for story in candidates:
         if not story.is_open(at_ms, quiet_ms):
