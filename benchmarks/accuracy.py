@@ -49,14 +49,14 @@ from benchmarks.corpus import (
 from benchmarks.footprint import deep_size
 from benchmarks.semeval import DEFAULT_PAIRS, RatedPair, interleave, load_pairs
 from benchmarks.story_gold import adjusted_rand_index, same_event_pairs
-from services.dedupe.app import signer_for
 from services.dedupe.bands import band_keys
 from services.dedupe.boilerplate import strip_boilerplate
+from services.dedupe.fold import LocalFold
 from services.dedupe.judge import Judge
 from services.dedupe.judging import JudgeRunner
 from services.dedupe.normalize import joined_words, words
 from services.dedupe.shingles import shingle_hashes, shingles
-from services.dedupe.signature import Signature, Signer
+from services.dedupe.signature import Signature, Signer, signer_for
 from shared.cluster import EmbeddedCluster
 from shared.groups import declare_groups
 from shared.ids import new_id
@@ -213,15 +213,14 @@ async def judge_all(docs: Sequence[Doc], settings: Settings) -> tuple[dict[str, 
                 keys_by_id[article.id] = doc.key
                 pipe.xadd(settings.stream_raw, encode(article))
             await pipe.execute()
-    runner = JudgeRunner(redis, settings, signer_for(settings))
+    fold = LocalFold(settings)
+    runner = JudgeRunner(redis, settings, fold)
     judging = asyncio.create_task(runner.run())
     streams = (settings.stream_canonical, settings.stream_duplicates)
     while sum([await redis.xlen(s) for s in streams]) < len(docs):
         assert not judging.done(), judging
         await asyncio.sleep(0.05)
-    state = runner.state
-    assert state is not None
-    memory = Memory.of(state.judge)
+    memory = Memory.of(fold.fold.state.judge)
     await runner.stop()
     await judging
     verdicts: dict[str, Verdict] = {}

@@ -1,5 +1,5 @@
 """Scale: the judge's memory per indexed article, its time per article, and how long a new
-judge takes to restore its state, as the index grows.
+judge takes over, as the index grows.
 
 The judge is filled with synthetic canonical articles (random signatures: every band key of
 every article is a new one, the worst case for memory; a URL each; 440 random word hashes, the
@@ -7,30 +7,41 @@ corpus's median article), through the judge itself.
 They have no terms: each opens a story of its own and none is a story candidate of another, so
 the figures are the dedupe index's (with each article's story record); story placement at scale
 is measured by the accuracy corpus, not here. Memory is the growth of the process's resident
-set while filling, and the snapshot's size. The snapshot is written to and restored from a real
-Redis, through the journal's own code, as a judge taking over does.
+set while filling, and the snapshot's size.
+
+A takeover is measured as it happens in the service: the snapshot is written to a real Redis
+through the journal's own code, followed by as much journal as the judge folds in
+``judge_replay_seconds`` (the most a judge leaves unsnapshotted); then a new judge, its fold in
+a process of its own, takes the free lease, restores and judges one new article. The figure is
+the time from the lease taken to that verdict on its stream.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import statistics
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from services.dedupe.app import signer_for
-from services.dedupe.journal import Journal, JudgeState
+from services.dedupe.fold import Fold, FoldProcess, Judgement, JudgeState
+from services.dedupe.journal import Batch, Journal
 from services.dedupe.judge import Article, Judge
+from services.dedupe.judging import JudgeRunner
 from services.dedupe.lease import Lease
-from services.dedupe.textwork import TextFeatures
-from shared.ids import id_at
+from services.dedupe.signature import signer_for
+from services.dedupe.textwork import TextFeatures, encode_features
+from shared.groups import declare_groups
+from shared.ids import id_at, new_id
+from shared.models import RawArticle
 from shared.redis import EmbeddedRedis, async_client
 from shared.settings import Settings
-from shared.streams import keys_for
+from shared.streams import encode, keys_for
 
 QUERIES = 2_000
 WORDS = 440  # a median article of the news corpus: its 16-bit word hashes
@@ -43,7 +54,8 @@ class ScalePoint:
     snapshot_bytes_per_article: float
     judge_us: list[float]  # median time to judge one more article, per run
     snapshot_s: float  # to write the snapshot
-    restore_s: float  # for a new judge to load it
+    takeover_s: float  # from the lease taken to the first verdict of a new judge
+    replayed: int  # journal articles it folded after the snapshot
 
 
 def _resident_bytes() -> int:
@@ -84,24 +96,58 @@ def judge_time_us(judge: Judge, synthetic: Synthetic) -> float:
     return statistics.median(times)
 
 
-async def _snapshot_and_restore(
-    state: JudgeState, settings: Settings, redis_url: str
-) -> tuple[int, float, float]:
+async def _takeover(
+    judge: Judge, synthetic: Synthetic, settings: Settings, redis_url: str
+) -> tuple[int, float, float, int]:
+    """Snapshot ``judge``, journal what it judges in ``judge_replay_seconds`` more, and let a
+    new judge take over: the snapshot's size, the seconds to write it, from lease to first
+    verdict, and the articles replayed."""
+    settings = settings.model_copy(update={"redis_url": redis_url, "judge_lease_ms": 5_000})
     redis = async_client(redis_url)
+    fold = FoldProcess(settings)
     try:
         keys = keys_for(settings)
-        lease = await Lease(redis, keys, "scale", 60_000).acquire()
+        await declare_groups(redis, settings, [*settings.raw_streams, settings.stream_canonical])
+        lease = await Lease(redis, keys, "old judge", 60_000).acquire()
         assert lease is not None
         journal = Journal(redis, keys, settings)
+        local = Fold(settings)
+        local.state = JudgeState(judge)
         started = time.perf_counter()
-        size = await journal.snapshot(lease, state)
+        size = await journal.snapshot(lease, local.dump(), "0-0")
         written = time.perf_counter() - started
+        replayed = 0
+        folding = time.perf_counter()
+        while time.perf_counter() - folding < settings.judge_replay_seconds:
+            judgements = []
+            for _ in range(settings.batch_size):
+                article, features = synthetic.next()
+                judged = judge.judge(article, features)
+                judgements.append(Judgement("raw", f"{replayed}-0", article,
+                                            encode_features(judged.features)))  # fmt: skip
+                replayed += 1
+            await journal.commit(lease, Batch(pickle.dumps(judgements), [], {}, []))
+        await redis.delete(keys.judge_lease())  # the old judge is gone: its lease expired
+        await fold.start()  # as the service starts it, before it may take the lease
+        one_more = RawArticle(
+            id=new_id(),
+            ingested_at=datetime.now(UTC),
+            content_sha256="-",
+            text="One more article, judged once the new judge has restored.",
+        )
+        await redis.xadd(settings.stream_raw, encode(one_more))
+        runner = JudgeRunner(redis, settings, fold)
         started = time.perf_counter()
-        restored = await journal.restore(lease, lambda: Judge(settings, signer_for(settings)))
-        loaded = time.perf_counter() - started
-        assert len(restored.judge.index) == len(state.judge.index)
-        return size, written, loaded
+        judging = asyncio.create_task(runner.run())
+        while not await redis.xlen(settings.stream_canonical):
+            assert not judging.done(), judging
+            await asyncio.sleep(0.01)
+        taken_over = time.perf_counter() - started
+        await runner.stop()
+        await judging
+        return size, written, taken_over, replayed
     finally:
+        await fold.close()
         await redis.aclose()
 
 
@@ -117,11 +163,12 @@ def measure_scale(
             judge.judge(*synthetic.next())
         grown = _resident_bytes() - before
         times = [judge_time_us(judge, synthetic) for _ in range(runs)]
-        state = JudgeState(judge)
         with EmbeddedRedis(data_dir / f"scale-{size}", appendonly=False) as server:
-            snapshot, written, loaded = asyncio.run(
-                _snapshot_and_restore(state, settings, server.url)
+            snapshot, written, taken_over, replayed = asyncio.run(
+                _takeover(judge, synthetic, settings, server.url)
             )
-        points.append(ScalePoint(size, grown / size, snapshot / size, times, written, loaded))
-        del judge, state
+        points.append(
+            ScalePoint(size, grown / size, snapshot / size, times, written, taken_over, replayed)
+        )
+        del judge
     return points

@@ -1,16 +1,21 @@
-"""The ``GET /health`` route every service serves: ready when its dependencies answer."""
+"""The ``GET /health`` route every service serves: ready when its dependencies answer, with
+what the service says of its own work beside the status."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 Check = Callable[[Request], Awaitable[object]]
+Details = Callable[[Request], Awaitable[dict[str, Any]]]
 
 
-def health_router(**checks: Check) -> APIRouter:
+def health_router(checks: Mapping[str, Check], details: Details | None = None) -> APIRouter:
+    """``checks``: each must not raise for the service to be ready; ``details``: what else the
+    answer holds (read when the checks pass)."""
     router = APIRouter()
 
     @router.get("/health")
@@ -23,7 +28,7 @@ def health_router(**checks: Check) -> APIRouter:
                 failures[name] = type(exc).__name__
         if failures:
             return JSONResponse({"status": "unavailable", "failing": failures}, status_code=503)
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", **(await details(request) if details else {})})
 
     return router
 

@@ -15,7 +15,9 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from redis.asyncio.cluster import RedisCluster
 
+from shared.progress import judge_status
 from shared.redis import as_text, is_cluster
+from shared.settings import Settings
 
 ARTICLES_INGESTED = Counter("newsdedup_articles_ingested", "Articles accepted with 202")
 VERDICTS = Counter("newsdedup_verdicts", "Verdicts published", ["status", "reason"])
@@ -45,6 +47,20 @@ STREAM_PENDING = Gauge(
 )
 STREAM_LAG = Gauge(
     "newsdedup_stream_lag", "Entries not yet delivered to a group (Redis 7+)", ["stream", "group"]
+)
+JUDGING = Gauge("newsdedup_judging", "1 while this process holds the judge's lease and judges")
+JUDGE_LAG = Gauge(
+    "newsdedup_judge_lag_seconds", "Age of the oldest raw entry the judge has not committed"
+)
+JUDGE_WAITING = Gauge(
+    "newsdedup_judge_entries_waiting", "Raw entries the judge has not committed (all partitions)"
+)
+JUDGE_LEASE_CHANGES = Gauge(
+    "newsdedup_judge_lease_changes", "Judge's leases given so far: each a takeover or a retake"
+)
+LAST_VERDICT = Gauge(
+    "newsdedup_last_verdict_timestamp_seconds",
+    "When the newest verdict on its stream was published",
 )
 REDIS_MEMORY = Gauge("newsdedup_redis_used_memory_bytes", "Memory of the Redis holding the index")
 REDIS_KEYS = Gauge("newsdedup_redis_keys", "Keys in the Redis database holding the index")
@@ -76,8 +92,20 @@ async def read_index(redis: aioredis.Redis) -> None:
     REDIS_KEYS.set(int(await redis.dbsize()))
 
 
-def metrics_router(streams: Sequence[str], index: bool = False) -> APIRouter:
-    """``streams``: the streams whose gauges this service reports; ``index``: the Redis size."""
+async def read_judge(redis: aioredis.Redis, settings: Settings) -> None:
+    status = await judge_status(redis, settings)
+    JUDGE_LAG.set(status.lag_s)
+    JUDGE_WAITING.set(status.waiting)
+    JUDGE_LEASE_CHANGES.set(status.lease_changes)
+    if status.last_verdict_ms is not None:
+        LAST_VERDICT.set(status.last_verdict_ms / 1000)
+
+
+def metrics_router(
+    streams: Sequence[str], index: bool = False, judge: Settings | None = None
+) -> APIRouter:
+    """``streams``: the streams whose gauges this service reports; ``index``: the Redis size;
+    ``judge``: the judge's progress, under these settings."""
     router = APIRouter()
 
     @router.get("/metrics", include_in_schema=False)
@@ -87,6 +115,8 @@ def metrics_router(streams: Sequence[str], index: bool = False) -> APIRouter:
             await read_streams(redis, streams)
             if index:
                 await read_index(redis)
+            if judge is not None:
+                await read_judge(redis, judge)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router

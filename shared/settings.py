@@ -86,8 +86,13 @@ class Settings(BaseSettings):
     # One dedupe process judges at a time, holding a lease it renews three times per
     # judge_lease_ms; when it dies another takes over within about that time.
     judge_lease_ms: int = Field(default=5_000, ge=300, le=600_000)
-    # The judge writes its whole state this often (in articles), and trims its journal to it.
-    judge_snapshot_every: int = Field(default=100_000, ge=100)
+    # The judge writes its whole state, and trims its journal to it, once the journal since the
+    # last snapshot holds judge_snapshot_every articles or took judge_replay_seconds to judge
+    # (what a new judge's replay of it takes), whichever comes first.
+    judge_snapshot_every: int = Field(default=50_000, ge=100)
+    judge_replay_seconds: float = Field(default=5.0, gt=0)
+    # `newsdedup up` warns when the oldest article the judge has not judged is this old.
+    judge_lag_warning_seconds: float = Field(default=60.0, gt=0)
     # A canonical article joins the open story whose representative terms are at least this
     # similar (cosine of salient-term weights); a story closes after this long without one.
     story_threshold: float = Field(default=0.25, gt=0.0, lt=1.0)

@@ -1,5 +1,6 @@
 """Dedupe wiring: every process does text work for the raw streams through the ``dedupe``
-group, and judges while it holds the judge's lease; plus health and metrics routes."""
+group, and judges while it holds the judge's lease, its fold in a child process; plus health
+(whether this process judges, and how far behind the judge is) and metrics routes."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
+from services.dedupe.fold import FoldProcess
+from services.dedupe.judge import Judge
 from services.dedupe.judging import JudgeRunner
 from services.dedupe.params import claim_params, index_params
-from services.dedupe.signature import SignatureParams, Signer
+from services.dedupe.signature import signer_for
 from services.dedupe.text_worker import TextWorker
 from shared.broker import make_broker
 from shared.consumer import GroupConsumer
@@ -20,23 +24,14 @@ from shared.groups import declare_groups
 from shared.health import health_router, redis_ping
 from shared.metrics import metrics_router
 from shared.models import RawArticle
+from shared.progress import judge_status
 from shared.redis import async_client
 from shared.settings import Settings
 from shared.streams import DEDUPE_GROUP, keys_for
 
 
-def signer_for(settings: Settings) -> Signer:
-    return Signer(
-        SignatureParams(
-            num_perm=settings.num_perm,
-            seed=settings.seed,
-            shingle_size=settings.shingle_size,
-            candidate_threshold=settings.candidate_threshold,
-        )
-    )
-
-
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, judge_class: type[Judge] = Judge) -> FastAPI:
+    """``judge_class``: what judges, in the fold's process (a test's own may stand in)."""
     if not settings.redis_url:
         raise ValueError("REDIS_URL is required to run the dedupe service")
     redis_url = settings.redis_url
@@ -50,7 +45,9 @@ def create_app(settings: Settings) -> FastAPI:
         # Its own groups, and the store's before the first verdict is published.
         verdicts = [settings.stream_canonical, settings.stream_duplicates]
         await declare_groups(redis, settings, [*settings.raw_streams, *verdicts])
-        judge = JudgeRunner(redis, settings, signer)
+        fold = FoldProcess(settings, judge_class)
+        await fold.start()  # ready before this process may take the lease
+        judge = JudgeRunner(redis, settings, fold)
         worker = TextWorker(redis, keys, signer, lambda: judge.judging)
         broker = make_broker(redis_url, settings.cluster)
         consumers = [
@@ -76,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
             await judge.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await judging
+            await fold.close()
             await broker.stop()
             for consumer in consumers:
                 await consumer.drain()
@@ -83,8 +81,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="newsdedup dedupe", version="0.1.0", lifespan=lifespan)
 
-    app.include_router(health_router(redis=redis_ping))
+    async def judge_details(request: Request) -> dict[str, Any]:
+        runner: JudgeRunner = request.app.state.judge
+        status = await judge_status(request.app.state.redis, settings)
+        return {"judging": runner.judging, "judge": status.as_dict()}
+
+    app.include_router(health_router({"redis": redis_ping}, details=judge_details))
     streams = [*settings.raw_streams, settings.stream_canonical, settings.stream_duplicates,
                settings.stream_dead]  # fmt: skip
-    app.include_router(metrics_router(streams, index=True))
+    app.include_router(metrics_router(streams, index=True, judge=settings))
     return app

@@ -2,10 +2,10 @@
 
 A batch is committed by one script that checks the judge's lease (``lease.FENCE``), appends
 the batch to the journal (each article's stream position, what the judge knew of it and its
-text features as judged), puts the verdicts on their streams, acks the raw entries in the
-judge's group and deletes their feature records: on one Redis server, all of it or none. A
-judge that restores the state (the last snapshot, then the journal after it, folded again)
-has exactly the state the verdicts were published from.
+text features as judged, pickled by the fold), puts the verdicts on their streams, acks the raw
+entries in the judge's group and deletes their feature records: on one Redis server, all of it
+or none. A judge that restores the state (the last snapshot, then the journal after it, folded
+again) has exactly the state the verdicts were published from.
 
 On a Redis Cluster a script touches one slot: the fenced script writes the journal entry,
 which also holds the batch's verdicts (an outbox); then the verdicts go to their streams, the
@@ -13,11 +13,13 @@ raw entries are acked, and a fenced write marks the entry published. A judge res
 the entries after that mark and publishes their verdicts again (the store keeps one row per
 article whatever it is sent).
 
-Every ``snapshot_every`` articles the judge writes its whole state (pickled: it is its own
-data, in its own Redis) in parts, switches the snapshot to it and trims the journal below it,
-all fenced. The pickle's layout is ``STATE_FORMAT``, recorded with the deployment's parameters
-(``params.py``): a judge whose state classes differ refuses to start rather than restore what
-it cannot read.
+A snapshot is the whole state (pickled by the fold: it is its own data, in its own Redis),
+written in parts; a fenced switch makes it the snapshot and trims the journal below it. The
+pickle's layout is ``STATE_FORMAT``, recorded with the deployment's parameters (``params.py``):
+a judge whose state classes differ refuses to start rather than restore what it cannot read.
+
+Nothing here unpickles the state or folds: the journal moves bytes between Redis and the fold
+(``fold.FoldClient``), whose work runs off the event loop.
 """
 
 from __future__ import annotations
@@ -25,27 +27,27 @@ from __future__ import annotations
 import logging
 import pickle
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from redis.typing import EncodableT, KeyT
 
-from services.dedupe.judge import Article, Judge
 from services.dedupe.lease import FENCE
-from services.dedupe.textwork import decode_features
 from shared.redis import Lua, Replication, as_bytes, as_text, is_cluster
 from shared.settings import Settings
 from shared.streams import DATA_FIELD, JUDGE_GROUP, Keys
 
+if TYPE_CHECKING:
+    from services.dedupe.fold import FoldClient
+
 # The layout of the pickled state and journal (the judge's, index's and stories' classes). It
 # changes with them.
-STATE_FORMAT = "3"
+STATE_FORMAT = "4"
 
 log = logging.getLogger("newsdedup.judge")
 
-SNAPSHOT_PART_BYTES = 64 << 20
 REPLAY_READ = 200  # journal entries per read when restoring
 
 # KEYS: lease, journal, canonical stream, duplicates stream, the raw streams, feature records.
@@ -74,8 +76,8 @@ return entry
 """
 )
 
-# On a cluster: KEYS: lease, journal; ARGV: lease value, journal entry.
-_JOURNAL = FENCE + "return redis.call('XADD', KEYS[2], '*', 'b', ARGV[2])"
+# On a cluster: KEYS: lease, journal; ARGV: lease value, journal entry, its verdicts.
+_JOURNAL = FENCE + "return redis.call('XADD', KEYS[2], '*', 'b', ARGV[2], 'o', ARGV[3])"
 
 # KEYS: lease, published mark; ARGV: lease value, journal entry id.
 _PUBLISHED = FENCE + "return redis.call('SET', KEYS[2], ARGV[2])"
@@ -96,32 +98,6 @@ return 1
 _PART = FENCE + "return redis.call('SET', KEYS[2], ARGV[2])"
 
 
-@dataclass(frozen=True)
-class Judgement:
-    """One article as the journal keeps it: enough to fold it into the state again."""
-
-    stream: str
-    message_id: str
-    article: Article
-    features: bytes  # ``textwork.encode_features`` of the features as judged
-
-
-@dataclass
-class JudgeState:
-    """The judge and where it stands: the last entry judged in each raw stream, and the last
-    journal entry folded in."""
-
-    judge: Judge
-    positions: dict[str, str] = field(default_factory=dict)
-    journal_id: str = "0-0"
-    since_snapshot: int = 0
-
-    def replay(self, judgements: Sequence[Judgement]) -> None:
-        for j in judgements:
-            self.judge.judge(j.article, decode_features(j.features))
-            self.positions[j.stream] = j.message_id
-
-
 def stream_id(message_id: str) -> tuple[int, int]:
     ms, _, seq = message_id.partition("-")
     return int(ms), int(seq or 0)
@@ -137,10 +113,17 @@ class Outgoing:
 class Batch:
     """A judged batch, as a commit writes it."""
 
-    judgements: Sequence[Judgement]  # in the order judged
+    journal: bytes  # the journal entry: the batch's judgements, as the fold pickled them
     outgoing: Sequence[Outgoing]  # their verdicts
     acks: dict[str, list[str]]  # every entry read, by raw stream, judged or not
     feature_keys: Sequence[str]  # the text workers' records used up
+
+
+@dataclass(frozen=True)
+class Restored:
+    journal_id: str  # the last journal entry folded in
+    indexed: int  # articles in the judge's index
+    replayed: int  # articles folded in from the journal after the snapshot
 
 
 class Journal:
@@ -161,15 +144,15 @@ class Journal:
         ``ResponseError`` saying FENCED when the lease is no longer ``lease``."""
         if self.cluster:
             return await self._commit_slotwise(lease, batch)
-        judgements, outgoing, acks = batch.judgements, batch.outgoing, batch.acks
+        outgoing, acks = batch.outgoing, batch.acks
         s = self.settings
         streams = list(acks)
         keys: list[KeyT] = [
             self.keys.judge_lease(), self.keys.journal(), s.stream_canonical,
             s.stream_duplicates, *streams, *batch.feature_keys,
         ]  # fmt: skip
-        args: list[EncodableT] = [lease, pickle.dumps(list(judgements)), JUDGE_GROUP,
-                                  len(streams), len(outgoing)]  # fmt: skip
+        args: list[EncodableT] = [lease, batch.journal, JUDGE_GROUP, len(streams),
+                                  len(outgoing)]  # fmt: skip
         for message in outgoing:
             args += [1 if message.stream == s.stream_canonical else 2, message.payload]
         for stream in streams:
@@ -182,10 +165,9 @@ class Journal:
         return as_text(entry)
 
     async def _commit_slotwise(self, lease: str, batch: Batch) -> str:
-        blob = pickle.dumps((list(batch.judgements), list(batch.outgoing)))
         entry = as_text(
             await self._journal(keys=[self.keys.judge_lease(), self.keys.journal()],
-                                args=[lease, blob])
+                                args=[lease, batch.journal, pickle.dumps(list(batch.outgoing))])
         )  # fmt: skip
         await self._publish(batch.outgoing)
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -209,82 +191,76 @@ class Journal:
             replies = await pipe.execute()
         self.replication.check(replies[len(outgoing) : len(outgoing) + waits])
 
-    async def restore(self, lease: str, fresh: Callable[[], Judge]) -> JudgeState:
-        """The state as the last commit left it: the snapshot, then the journal after it."""
+    async def restore(self, lease: str, fold: FoldClient) -> Restored:
+        """Bring ``fold`` to the state the last commit left: the snapshot, then the journal
+        after it."""
         started = time.monotonic()
-        state = await self._load_snapshot() or JudgeState(fresh())
+        meta = await self._snapshot_meta()
+        journal_id = "0-0"
+        if meta:
+            await fold.load(await self._snapshot_parts(meta))
+            journal_id = meta["journal"]
+        else:
+            await fold.load(None)
         published = None
         if self.cluster:
             mark = await self.redis.get(self.keys.published())
             published = stream_id(as_text(mark)) if mark else (0, 0)
         replayed = 0
-        cursor = f"({state.journal_id}"
         while True:
             entries: Any = await self.redis.xrange(
-                self.keys.journal(), cursor, "+", count=REPLAY_READ
+                self.keys.journal(), f"({journal_id}", "+", count=REPLAY_READ
             )
             if not entries:
                 break
             for entry_id, fields in entries:
                 entry = as_text(entry_id)
-                if self.cluster:
-                    judgements, outgoing = pickle.loads(fields[b"b"])
-                    if published is not None and stream_id(entry) > published:
-                        await self._publish(outgoing)  # its publication may not have happened
-                        await self._published(
-                            keys=[self.keys.judge_lease(), self.keys.published()],
-                            args=[lease, entry],
-                        )
-                else:
-                    judgements = pickle.loads(fields[b"b"])
-                state.replay(judgements)
-                state.journal_id = entry
-                state.since_snapshot += len(judgements)
-                replayed += len(judgements)
-            cursor = f"({as_text(entries[-1][0])}"
+                if published is not None and stream_id(entry) > published:
+                    # Its publication may not have happened.
+                    await self._publish(pickle.loads(fields[b"o"]))
+                    await self._published(
+                        keys=[self.keys.judge_lease(), self.keys.published()],
+                        args=[lease, entry],
+                    )
+            replayed += await fold.replay([fields[b"b"] for _, fields in entries])
+            journal_id = as_text(entries[-1][0])
+        indexed = await fold.indexed()
         log.info(
             "judge state restored",
-            extra={"indexed": len(state.judge.index), "replayed": replayed,
+            extra={"indexed": indexed, "replayed": replayed,
                    "seconds": round(time.monotonic() - started, 3)},
         )  # fmt: skip
-        return state
+        return Restored(journal_id, indexed, replayed)
 
-    async def _load_snapshot(self) -> JudgeState | None:
-        meta = {as_text(k): as_text(v) for k, v in
+    async def _snapshot_meta(self) -> dict[str, str]:
+        return {as_text(k): as_text(v) for k, v in
                 (await self.redis.hgetall(self.keys.snapshot())).items()}  # fmt: skip
-        if not meta:
-            return None
+
+    async def _snapshot_parts(self, meta: dict[str, str]) -> list[bytes]:
         parts: list[bytes] = []
         for n in range(int(meta["parts"])):
             part = await self.redis.get(self.keys.snapshot_part(meta["name"], n))
             if part is None:
                 raise RuntimeError("the judge's snapshot is missing a part")
             parts.append(as_bytes(part))
-        state: JudgeState = pickle.loads(b"".join(parts))
-        state.journal_id = meta["journal"]
-        state.since_snapshot = 0
-        return state
+        return parts
 
-    async def snapshot(self, lease: str, state: JudgeState) -> int:
-        """Write the whole state, switch to it and trim the journal it covers; its size."""
+    async def snapshot(self, lease: str, parts: Sequence[bytes], journal_id: str) -> int:
+        """Write the whole state (``Fold.dump``'s parts, as of journal entry ``journal_id``),
+        switch to it and trim the journal it covers; its size."""
         started = time.monotonic()
-        data = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-        name = f"{lease.split(':', 1)[0]}-{state.journal_id}"
-        parts = [data[n : n + SNAPSHOT_PART_BYTES]
-                 for n in range(0, len(data), SNAPSHOT_PART_BYTES)] or [b""]  # fmt: skip
+        name = f"{lease.split(':', 1)[0]}-{journal_id}"
         for n, part in enumerate(parts):
             await self._part(keys=[self.keys.judge_lease(), self.keys.snapshot_part(name, n)],
                              args=[lease, part])  # fmt: skip
-        old = {as_text(k): as_text(v) for k, v in
-               (await self.redis.hgetall(self.keys.snapshot())).items()}  # fmt: skip
+        old = await self._snapshot_meta()
         replaced = [self.keys.snapshot_part(old["name"], n) for n in range(int(old["parts"]))
                     if old["name"] != name] if old else []  # fmt: skip
         keys = [self.keys.judge_lease(), self.keys.snapshot(), self.keys.journal(), *replaced]
-        await self._switch(keys=keys, args=[lease, name, len(parts), state.journal_id])
-        state.since_snapshot = 0
+        await self._switch(keys=keys, args=[lease, name, len(parts), journal_id])
+        size = sum(map(len, parts))
         log.info(
             "judge snapshot written",
-            extra={"bytes": len(data), "indexed": len(state.judge.index),
-                   "seconds": round(time.monotonic() - started, 3)},
+            extra={"bytes": size, "seconds": round(time.monotonic() - started, 3)},
         )  # fmt: skip
-        return len(data)
+        return size

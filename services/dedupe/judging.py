@@ -8,8 +8,16 @@ the lease, then XREADGROUP), so a judge that lost its lease cannot take entries 
 next. Text features come from the replicas' text work (``text_worker``); an article whose
 features are not there yet is worked on here, so the judge never waits for a replica.
 
-Any error in a commit or a read leaves the state possibly ahead of what was committed: the
-judge then lets go of it and restores it again from the journal.
+The fold (judging, restoring, snapshots) runs in a process of its own (``fold``): this loop
+only reads, writes and waits, so it renews the lease every third of its time whatever the
+judge is computing, and a new judge keeps its lease through a restore. Any error in a commit, a
+read or the fold leaves the state possibly ahead of what was committed: the judge then restores
+it again from the journal.
+
+It snapshots once the journal since the last snapshot holds ``judge_snapshot_every`` articles,
+or took ``judge_replay_seconds`` to fold (about what replaying it takes a new judge), but never
+after less folding than the last snapshot took to write: a takeover replays a bounded journal,
+and snapshots cost at most about as much as the judging between them.
 """
 
 from __future__ import annotations
@@ -19,33 +27,22 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
-from pydantic import ValidationError
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT
 
-from services.dedupe.journal import Batch, Journal, Judgement, JudgeState, Outgoing, stream_id
-from services.dedupe.judge import Article, Judge, Judged
+from services.dedupe.fold import FoldClient
+from services.dedupe.journal import Batch, Journal, stream_id
 from services.dedupe.lease import FENCE, Lease, LeaseLost, is_fenced
-from services.dedupe.signature import Signer
-from services.dedupe.textwork import (
-    TextFeatures,
-    decode_features,
-    encode_features,
-    text_features,
-    url_key,
-    without_recurring,
-)
 from shared.consumer import READ_BLOCK_MS, TRANSIENT, TRIM_EVERY_SECONDS
 from shared.ids import id_time_ms
-from shared.metrics import TEXT_WORK_CPU, VERDICT_LATENCY, VERDICTS
-from shared.models import RawArticle, Verdict
+from shared.metrics import JUDGING, TEXT_WORK_CPU, VERDICT_LATENCY, VERDICTS
 from shared.redis import Lua, as_text, get_many, is_cluster
 from shared.settings import Settings
-from shared.streams import JUDGE_CONSUMER, JUDGE_GROUP, decode, keys_for, required_groups
+from shared.streams import JUDGE_CONSUMER, JUDGE_GROUP, keys_for, payload_of, required_groups
 from shared.trimming import AckedTrimmer
 
 log = logging.getLogger("newsdedup.judge")
@@ -66,45 +63,26 @@ CLUSTER_IDLE_S = 0.01  # a cluster's judge polls its partitions this often when 
 Entry = tuple[str, str, Any]  # stream, message id, fields
 
 
-def event_ms(article: RawArticle) -> int:
-    """When the article's event happened, as far as we know: its publication time if given,
-    else its ingest time. Stories close by this clock, so a backlog ingested late still groups
-    by when it was news."""
-    if article.published_at is not None:
-        return int(article.published_at.timestamp() * 1000)
-    return id_time_ms(article.id)
-
-
-def article_of(raw: RawArticle) -> Article:
-    return Article(raw.id, raw.source, url_key(raw.canonical_url), event_ms(raw))
-
-
-def verdict_for(article: RawArticle, judged: Judged) -> Verdict:
-    decision = judged.decision
-    return Verdict(
-        **article.model_dump(),
-        status=decision.status,
-        canonical_id=decision.canonical_id,
-        similarity=decision.similarity,
-        reason=decision.reason,
-        measure=decision.measure,
-        matched_id=decision.matched_id,
-        story_id=judged.story_id,
-        story_terms=judged.story_terms,
-        decided_at=datetime.now(UTC),
-    )
-
-
 def _fields(fields: Any) -> Any:
     """A script's reply gives an entry's fields as a flat list; XREADGROUP's, as a dict."""
     return dict(zip(fields[::2], fields[1::2], strict=True)) if isinstance(fields, list) else fields
 
 
+@dataclass
+class Progress:
+    """Where this judge stands since it restored: what its next snapshot is due by."""
+
+    journal_id: str = "0-0"
+    since_snapshot: int = 0  # articles
+    folded_s: float = 0.0  # time spent folding them
+    snapshot_s: float = 0.0  # how long the last snapshot took to write
+
+
 class JudgeRunner:
-    def __init__(self, redis: aioredis.Redis, settings: Settings, signer: Signer) -> None:
+    def __init__(self, redis: aioredis.Redis, settings: Settings, fold: FoldClient) -> None:
         self.redis = redis
         self.settings = settings
-        self.signer = signer
+        self.fold = fold
         self.keys = keys_for(settings)
         self.streams = settings.raw_streams
         self.cluster = is_cluster(redis)
@@ -114,7 +92,7 @@ class JudgeRunner:
         self._trimmer = AckedTrimmer(redis)
         self._required = {s: sorted(required_groups(settings).get(s, ())) for s in self.streams}
         self._trimmed_at = 0.0
-        self.state: JudgeState | None = None  # only while this process judges
+        self.progress: Progress | None = None  # only while this process judges
         self._lease: str | None = None
         self._lost = False
         self._seen: dict[str, str] = {}  # the last entry read from each raw stream
@@ -122,16 +100,8 @@ class JudgeRunner:
 
     @property
     def judging(self) -> bool:
-        return self.state is not None
-
-    def has_judged(self, stream: str, message_id: str) -> bool:
-        """Whether this process, as the judge, has judged the entry already."""
-        state = self.state
-        position = state.positions.get(stream) if state is not None else None
-        return position is not None and stream_id(message_id) <= stream_id(position)
-
-    def fresh(self) -> Judge:
-        return Judge(self.settings, self.signer)
+        """Whether this process holds the lease and has restored the state."""
+        return self.progress is not None
 
     async def run(self) -> None:
         """Take the lease whenever it is free and judge while holding it, until ``stop``."""
@@ -152,7 +122,8 @@ class JudgeRunner:
                 log.exception("judge failed; restoring")
                 await self._pause(1.0)
             finally:
-                self.state = None
+                self.progress = None
+                JUDGING.set(0)
 
     async def stop(self) -> None:
         """Finish the batch in hand, then let the lease go, so another replica takes over at
@@ -173,9 +144,11 @@ class JudgeRunner:
         self._lost = False
         renewing = asyncio.create_task(self._renew(lease))
         try:
-            state = await self.journal.restore(lease, self.fresh)
+            await self.fold.start()
+            restored = await self.journal.restore(lease, self.fold)
             self._seen = await self._last_delivered()
-            self.state = state
+            progress = self.progress = Progress(restored.journal_id)
+            JUDGING.set(1)
             log.info("judging", extra={"lease": lease})
             cursors = dict.fromkeys(self.streams, "0")
             last_claim = time.monotonic()
@@ -189,9 +162,9 @@ class JudgeRunner:
                     last_claim = time.monotonic()
                 entries = await self._next(lease, cursors)
                 if entries:
-                    await self._judge_batch(lease, state, entries)
-                if state.since_snapshot >= self.settings.judge_snapshot_every:
-                    await self.journal.snapshot(lease, state)
+                    await self._judge_batch(lease, progress, entries)
+                if self._snapshot_due(progress):
+                    await self._snapshot(lease, progress)
         except ResponseError as exc:
             if is_fenced(exc):
                 raise LeaseLost("fenced: another judge holds the lease") from exc
@@ -204,6 +177,21 @@ class JudgeRunner:
                 with contextlib.suppress(*TRANSIENT):
                     await self.lease.release(lease)
                 self._lease = None
+
+    def _snapshot_due(self, progress: Progress) -> bool:
+        s = self.settings
+        if progress.since_snapshot == 0:
+            return False
+        return progress.since_snapshot >= s.judge_snapshot_every or (
+            progress.folded_s >= max(s.judge_replay_seconds, progress.snapshot_s)
+        )
+
+    async def _snapshot(self, lease: str, progress: Progress) -> None:
+        started = time.monotonic()
+        parts = await self.fold.dump()
+        await self.journal.snapshot(lease, parts, progress.journal_id)
+        progress.snapshot_s = time.monotonic() - started
+        progress.since_snapshot, progress.folded_s = 0, 0.0
 
     async def _renew(self, lease: str) -> None:
         interval = self.settings.judge_lease_ms / 3000
@@ -279,48 +267,30 @@ class JudgeRunner:
                                  if as_text(g["name"]) == JUDGE_GROUP), "0-0")  # fmt: skip
         return seen
 
-    async def _judge_batch(self, lease: str, state: JudgeState, entries: list[Entry]) -> None:
+    async def _judge_batch(self, lease: str, progress: Progress, entries: list[Entry]) -> None:
         acks: dict[str, list[str]] = {}
-        fresh: list[tuple[str, str, RawArticle]] = []
+        read = []
         for stream, mid, fields in entries:
             acks.setdefault(stream, []).append(mid)
-            if self.has_judged(stream, mid):
-                continue  # committed before: only its ack was left
             try:
-                fresh.append((stream, mid, decode(RawArticle, fields)))
-            except (ValidationError, ValueError):
+                read.append((stream, mid, payload_of(fields)))
+            except ValueError:
                 continue  # the text work's group parks it on the dead stream
-        fresh.sort(key=lambda e: (e[2].id, stream_id(e[1])))
-        feature_keys = [self.keys.features(s, raw.id) for s, _, raw in fresh]
+        started = time.monotonic()
+        fresh = await self.fold.prepare(read)
+        folded_s = time.monotonic() - started
+        feature_keys = [self.keys.features(f.stream, f.article_id) for f in fresh]
         found = await get_many(self.redis, feature_keys) if fresh else []
-        judgements, outgoing, verdicts = [], [], []
-        done = [decode_features(data) if data else None for data in found]
-        todo = [n for n, f in enumerate(done) if f is None]
-        started = time.process_time()
-        for n in todo:
-            done[n] = text_features(fresh[n][2], self.signer)
-        if todo:
-            TEXT_WORK_CPU.inc(time.process_time() - started)
-        for (stream, mid, raw), features in zip(fresh, done, strict=True):
-            assert features is not None
-            article = article_of(raw)
-            judged = state.judge.judge(article, features, self._refeature(raw, features))
-            state.positions[stream] = mid
-            judgements.append(Judgement(stream, mid, article,
-                                        encode_features(judged.features)))  # fmt: skip
-            verdict = verdict_for(raw, judged)
-            verdicts.append(verdict)
-            target = (self.settings.stream_canonical if judged.decision.is_canonical
-                      else self.settings.stream_duplicates)  # fmt: skip
-            outgoing.append(Outgoing(target, verdict.model_dump_json().encode()))
-        for stream, ids in acks.items():  # entries read in stream order; all are done now
-            if not self.has_judged(stream, ids[-1]):
-                state.positions[stream] = ids[-1]
-        state.journal_id = await self.journal.commit(
-            lease, Batch(judgements, outgoing, acks, feature_keys)
+        started = time.monotonic()
+        folded = await self.fold.judge(found)
+        progress.folded_s += folded_s + time.monotonic() - started
+        if folded.text_cpu_s:
+            TEXT_WORK_CPU.inc(folded.text_cpu_s)
+        progress.journal_id = await self.journal.commit(
+            lease, Batch(folded.journal, folded.outgoing, acks, feature_keys)
         )
-        state.since_snapshot += len(judgements)
-        self._count(verdicts)
+        progress.since_snapshot += len(fresh)
+        self._count(folded.counted)
         await self._trim(acks)
 
     async def _trim(self, read: dict[str, list[str]]) -> None:
@@ -336,12 +306,9 @@ class JudgeRunner:
                 with contextlib.suppress(*TRANSIENT):
                     await self._trimmer.trim(stream, 0, required=self._required[stream])
 
-    def _refeature(self, raw: RawArticle, features: TextFeatures) -> Any:
-        return lambda recurring: without_recurring(raw, features, self.signer, recurring)
-
     @staticmethod
-    def _count(verdicts: Sequence[Verdict]) -> None:
+    def _count(counted: Sequence[tuple[str, str, str]]) -> None:
         now = time.time()
-        for v in verdicts:
-            VERDICTS.labels(v.status, v.reason or "").inc()
-            VERDICT_LATENCY.observe(max(0.0, now - id_time_ms(v.id) / 1000))
+        for article_id, status, reason in counted:
+            VERDICTS.labels(status, reason).inc()
+            VERDICT_LATENCY.observe(max(0.0, now - id_time_ms(article_id) / 1000))

@@ -18,6 +18,7 @@ from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 
 from services.dedupe.kernels import min_affine
+from shared.settings import Settings
 
 Signature = npt.NDArray[np.uint32]
 SCHEME = "affine32"  # datasketch's 2.0 default: uint32 values, collision-free permutations
@@ -63,3 +64,14 @@ class Signer:
         """The signature of items whose 32-bit hashes (datasketch's ``hashfunc`` values) these
         are."""
         return min_affine(hashes, self._a, self._b)
+
+
+def signer_for(settings: Settings) -> Signer:
+    return Signer(
+        SignatureParams(
+            num_perm=settings.num_perm,
+            seed=settings.seed,
+            shingle_size=settings.shingle_size,
+            candidate_threshold=settings.candidate_threshold,
+        )
+    )

@@ -10,6 +10,7 @@ with one dedupe process does each article's text work once, in the judge, with n
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 
@@ -44,12 +45,19 @@ class TextWorker:
         if not deliveries:
             return
         todo = [] if self.judging() else deliveries
-        started = time.process_time()
-        records = [(d, encode_features(text_features(d.item, self.signer))) for d in todo]
-        TEXT_WORK_CPU.inc(time.process_time() - started)
+        # On a worker thread: the event loop stays free for health and the judge's lease.
+        records = await asyncio.to_thread(self._work, todo) if todo else []
         first = deliveries[0]
         async with self.redis.pipeline(transaction=False) as pipe:
             for d, record in records:
                 pipe.set(self.keys.features(d.stream, d.item.id), record, px=FEATURES_TTL_MS)
             pipe.xack(first.stream, first.group, *(d.message_id for d in deliveries))
             await pipe.execute()
+
+    def _work(
+        self, todo: Sequence[Delivery[RawArticle]]
+    ) -> list[tuple[Delivery[RawArticle], bytes]]:
+        started = time.process_time()
+        records = [(d, encode_features(text_features(d.item, self.signer))) for d in todo]
+        TEXT_WORK_CPU.inc(time.process_time() - started)
+        return records

@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     auth = require_api_key(settings.ingest_keys, "ingest")
     app.include_router(router, dependencies=[Depends(auth)])
-    app.include_router(health_router(redis=redis_ping))
+    app.include_router(health_router({"redis": redis_ping}))
     app.include_router(metrics_router([*settings.raw_streams, settings.stream_dead]))
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     install_error_handlers(app)

@@ -96,7 +96,7 @@ def create_app(settings: Settings, *, consume: bool = True) -> FastAPI:
     app.include_router(router, dependencies=[Depends(require_api_key(settings.read_keys, "read"))])
     app.include_router(page_router)
     checks = {"database": database_ping} | ({"redis": redis_ping} if consume else {})
-    app.include_router(health_router(**checks))
+    app.include_router(health_router(checks))
     streams = [settings.stream_canonical, settings.stream_duplicates, settings.stream_dead]
     app.include_router(metrics_router(streams))
     install_error_handlers(app)

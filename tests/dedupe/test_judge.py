@@ -6,10 +6,9 @@ import random
 
 import pytest
 
-from services.dedupe.app import signer_for
-from services.dedupe.journal import Judgement, JudgeState
+from services.dedupe.fold import Judgement, JudgeState, article_of
 from services.dedupe.judge import Judge, Judged
-from services.dedupe.judging import article_of
+from services.dedupe.signature import signer_for
 from services.dedupe.textwork import encode_features, text_features, without_recurring
 from shared.ids import id_at
 from shared.models import RawArticle

@@ -3,8 +3,8 @@
 import pytest
 import redis.asyncio as aioredis
 
-from services.dedupe.app import signer_for
 from services.dedupe.params import IndexMismatch, claim_params, index_params
+from services.dedupe.signature import signer_for
 from shared.settings import Settings
 from shared.streams import keys_for
 
