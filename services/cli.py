@@ -7,9 +7,11 @@ import gc
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from textwrap import shorten
+from typing import Any, TypeVar
 
 import click
 import redis
@@ -55,6 +57,10 @@ def _redis_client() -> Iterator[tuple[Settings, redis.Redis]]:
         client.close()
 
 
+T = TypeVar("T")
+LAG_CHECK_SECONDS = 5.0  # how often `up` reads the judge's lag
+
+
 @click.group()
 @click.version_option(package_name="newsdedup", prog_name="newsdedup")
 def main() -> None:
@@ -69,6 +75,8 @@ def up(ingest_port: int | None, store_port: int | None, data_dir: Path | None) -
     """Run ingest, dedupe and store here; embedded Redis and SQLite unless configured."""
     from services.addresses import Addresses
     from services.stack import Stack
+    from services.status import LagWarning
+    from shared.progress import judge_status
     from shared.redis import without_password
 
     settings = _settings(data_dir=data_dir, ingest_port=ingest_port, store_port=store_port)
@@ -94,18 +102,44 @@ def up(ingest_port: int | None, store_port: int | None, data_dir: Path | None) -
                 )
                 click.echo(f"dedupe  {addresses.dedupe}   metrics /metrics")
                 click.echo(f"logs    {stack.log_dir}/   Ctrl-C stops everything")
+                lag = LagWarning(settings.judge_lag_warning_seconds)
+                checked = time.monotonic()
                 while not stopped.wait(0.5):
                     for name, process in stack.processes.items():
                         if process.poll() is not None:
                             raise click.ClickException(
                                 f"{name} exited; see {stack.log_dir}/{name}.log"
                             )
+                    if time.monotonic() - checked >= LAG_CHECK_SECONDS:
+                        checked = time.monotonic()
+                        line = lag.line(_read_async(settings, stack.redis_url, judge_status))
+                        if line:
+                            click.echo(line, err=True)
             finally:
                 Addresses.clear(stack.data_dir)
     except (RuntimeError, TimeoutError) as exc:  # a service did not start
         if not stopped.is_set():  # (rather than being stopped while it started)
             raise click.ClickException(str(exc)) from exc
     click.echo("stopped")
+
+
+def _read_async(
+    settings: Settings, redis_url: str | None, read: Callable[[Any, Settings], Awaitable[T]]
+) -> T:
+    """``read`` with an asyncio client of ``redis_url``, from synchronous code."""
+    import asyncio
+
+    from shared.redis import async_client
+
+    async def run() -> T:
+        assert redis_url
+        client = async_client(redis_url, settings.cluster)
+        try:
+            return await read(client, settings)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
 
 
 @main.command()
@@ -219,6 +253,25 @@ def tail_cmd(which: str, from_start: bool, group: str | None, count: int | None)
         with contextlib.suppress(KeyboardInterrupt):
             tail(client, stream, lambda line: click.echo(line), from_start=from_start,
                  group=group, count=count)  # fmt: skip
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of lines.")
+def status_cmd(as_json: bool) -> None:
+    """Where the pipeline stands: each stream's length and groups, who holds the judge's lease,
+    how far behind the judge is, the last verdict, dead letters."""
+    import json
+
+    from services.status import render
+    from shared.progress import pipeline_status
+
+    with _redis_client() as (settings, _):
+        status = _read_async(settings, settings.redis_url, pipeline_status)
+    if as_json:
+        click.echo(json.dumps(status.as_dict(), indent=2))
+        return
+    for line in render(status, settings.stream_dead):
+        click.echo(line)
 
 
 @main.group()

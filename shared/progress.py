@@ -118,3 +118,25 @@ async def judge_status(
         lag_s=max(0.0, (now_ms - oldest) / 1000) if oldest is not None else 0.0,
         last_verdict_ms=last,
     )
+
+
+@dataclass(frozen=True)
+class PipelineStatus:
+    streams: list[StreamStatus]  # the raw partitions, the verdict streams, the dead stream
+    judge: JudgeStatus
+
+    def as_dict(self) -> dict[str, Any]:
+        def groups(stream: StreamStatus) -> dict[str, Any]:
+            return {g.name: {"pending": g.pending, "waiting": g.waiting} for g in stream.groups}
+
+        return {
+            "streams": {s.name: {"length": s.length, "groups": groups(s)} for s in self.streams},
+            "judge": self.judge.as_dict(),
+        }
+
+
+async def pipeline_status(redis: aioredis.Redis, settings: Settings) -> PipelineStatus:
+    names = [*settings.raw_streams, settings.stream_canonical, settings.stream_duplicates,
+             settings.stream_dead]  # fmt: skip
+    streams = [await stream_status(redis, name) for name in names]
+    return PipelineStatus(streams, await judge_status(redis, settings))

@@ -270,3 +270,48 @@ def test_dead_retry_of_an_unknown_id_fails_and_changes_nothing(settings: Setting
     client.close()
     assert retried.returncode == 1
     assert "no dead letter with id 9-9" in retried.stderr
+
+
+def _status(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return _run("status", *args, env={**os.environ, **settings_env(settings)})
+
+
+def test_status_says_how_far_behind_the_judge_is_and_that_no_one_judges(
+    settings: Settings,
+) -> None:
+    client = redis.Redis.from_url(settings.redis_url or "")
+    for group in ("dedupe", "judge"):
+        client.xgroup_create(settings.stream_raw, group, id="0", mkstream=True)
+    old = datetime.now(UTC).timestamp() * 1000 - 90_000  # waiting a minute and a half
+    for n in range(3):
+        client.xadd(
+            settings.stream_raw, encode(raw_article(f"Meldung {n}")), id=f"{int(old) + n}-0"
+        )
+    _published(settings, 2)
+    _dead_letter(settings, client, "Meldung")
+    client.close()
+    result = _status(settings, "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    status = json.loads(result.stdout)
+    raw = status["streams"][settings.stream_raw]
+    assert raw["length"] == 3
+    assert raw["groups"]["judge"] == {"pending": 0, "waiting": 3}
+    assert status["streams"][settings.stream_canonical]["length"] == 2
+    assert status["streams"][settings.stream_dead]["length"] == 1
+    judge = status["judge"]
+    assert judge["holder"] is None and judge["entries_waiting"] == 3
+    assert 90 <= judge["lag_seconds"] < 90 + 60
+    assert judge["last_verdict_at"] is not None
+    lines = _status(settings).stdout.splitlines()
+    assert lines[0] == "streams"
+    assert any(line.startswith("judge    lease free") for line in lines)
+    assert any("lag 9" in line and "3 entries waiting" in line for line in lines)
+    assert lines[-1].startswith("dead     1 dead letter(s)")
+
+
+def test_status_of_an_unreachable_redis_is_one_line_naming_it() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    result = _run("status", env={**_env_without_servers(), "REDIS_URL": url})
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert f"cannot reach Redis at {url}" in line
