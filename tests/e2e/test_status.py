@@ -10,9 +10,7 @@ def judge(lag_s: float, waiting: int = 10, holder: str | None = "dedupe-1") -> J
     return JudgeStatus(holder, 1, waiting, lag_s, None)
 
 
-def test_the_lag_warning_is_said_once_when_the_judge_falls_behind_and_once_when_back() -> (
-    None
-):
+def test_the_lag_warning_is_said_once_when_the_judge_falls_behind_and_once_when_back() -> None:
     warning = LagWarning(60)
     said = [warning.line(judge(lag)) for lag in (0, 30, 61, 90, 120, 59, 0, 75)]
     assert [line is not None for line in said] == [False, False, True, False, False, True,
