@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     pair_threshold: float = Field(default=0.58, gt=0.0, le=1.0)
     pair_containment_threshold: float = Field(default=0.82, gt=0.0, le=1.0)
     pair_min_words: int = Field(default=25, ge=2)
+    # Work per article is bounded whatever the index holds: of each LSH key a look-up reads the
+    # newest candidate_postings entries, and it verifies the verify_candidates entries sharing
+    # the most keys with the article.
+    candidate_postings: int = Field(default=32, ge=1, le=100_000)
+    verify_candidates: int = Field(default=8, ge=1, le=10_000)
     num_perm: int = Field(default=128, ge=16, le=1024)
     shingle_size: int = Field(default=5, ge=1, le=12)
     seed: int = Field(default=1, ge=0)
@@ -97,6 +102,9 @@ class Settings(BaseSettings):
     # similar (cosine of salient-term weights); a story closes after this long without one.
     story_threshold: float = Field(default=0.25, gt=0.0, lt=1.0)
     story_quiet_days: float = Field(default=3.0, gt=0)
+    # A canonical article is weighed against at most this many open stories: those whose
+    # members share the most term bands with it.
+    story_candidates: int = Field(default=64, ge=1, le=10_000)
 
     # Comma-separated. Ingest requires one of api_keys when any is set; the store's read API
     # one of read_api_keys. Unset: open (the services warn at start-up).

@@ -68,6 +68,35 @@ class BandIndex:
                     found.update(more)
         return found
 
+    def postings(self, keys: Keys, cap: int) -> Slots:
+        """The slots filed under ``keys``, a slot once for each key it shares; of a key filed
+        more than ``cap`` times, only its ``cap`` newest slots (slots grow with filing order).
+        A key that many entries share says little of any one of them: the newest are the
+        likeliest to be copied again, and the bound keeps a look-up's work whatever the index
+        holds."""
+        room = np.full(len(keys), cap, dtype=np.int64)
+        found: list[Slots] = []
+        if self._recent:  # the newest, not yet in a run
+            recent, waiting = self._recent, []
+            for n, key in enumerate(keys.tolist()):
+                held = recent.get(key)
+                if held is None:
+                    continue
+                taken = [held] if isinstance(held, int) else held[-cap:]
+                waiting += taken
+                room[n] -= len(taken)
+            found.append(np.asarray(waiting, dtype=np.int32))
+        for run_keys, run_slots in reversed(self._runs):  # newer runs first
+            high = np.searchsorted(run_keys, keys, side="right")
+            low = np.maximum(np.searchsorted(run_keys, keys, side="left"), high - room)
+            lengths = high - low
+            total = int(lengths.sum())
+            if total:
+                starts = np.repeat(low - np.cumsum(lengths) + lengths, lengths)
+                found.append(run_slots[starts + np.arange(total)])
+                room -= lengths
+        return np.concatenate(found) if found else np.empty(0, dtype=np.int32)
+
     def merge(self) -> None:
         """Turn the waiting keys into a sorted run, and merge the runs it outgrows into it."""
         if not self._recent:

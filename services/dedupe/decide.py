@@ -8,8 +8,11 @@ highest similarity, then the earliest id.
 Similar is, in this order: the same words (exact); Jaccard of the 5-word shingles (copies,
 light edits); their containment (teasers, extended copies); then, for texts of
 ``pair_min_words`` words or more, Jaccard of the word pairs (heavy edits) and their containment
-(short teasers, remixes). Each is exact, counted on the word hashes each entry keeps
-(``overlap``): the signature only finds the candidates.
+(short teasers, remixes). Each is exact, counted on the word hashes each entry keeps: the
+article's distinct windows are filed once per look-up (``kernels.Windows``), each candidate's
+windows are counted against them in one compiled pass, and each entry keeps how many distinct
+windows it has, so nothing of a candidate is built again. The signature only finds the
+candidates.
 """
 
 from __future__ import annotations
@@ -18,8 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from services.dedupe.overlap import Grams, Words, grams, overlap
+import numpy as np
+import numpy.typing as npt
+
+from services.dedupe.kernels import Windows
+from services.dedupe.overlap import Words
 from shared.models import Measure, Reason
+
+Counts = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -42,16 +51,37 @@ class Entry:
     words: Words
 
 
+def content_int(content_key: bytes) -> int:
+    return int.from_bytes(content_key, "little")
+
+
 @dataclass(frozen=True)
-class Windows:
-    """An entry's word windows, made once for all the comparisons of one look-up."""
+class Candidates:
+    """Earlier entries to verify: their words end to end, and how many distinct shingles and
+    word pairs each has."""
 
-    shingles: Grams
-    pairs: Grams
+    ids: Sequence[str]
+    content: Sequence[int]  # ``content_int`` of each content key
+    words: Words
+    starts: Counts
+    ends: Counts
+    shingles: Counts
+    pairs: Counts
 
-
-def windows(entry: Entry, thresholds: Thresholds) -> Windows:
-    return Windows(grams(entry.words, thresholds.shingle_size), grams(entry.words, 2))
+    @classmethod
+    def of(cls, entries: Sequence[Entry], shingle_size: int) -> Candidates:
+        lengths = np.asarray([len(e.words) for e in entries], dtype=np.int64)
+        ends = np.cumsum(lengths)
+        counted = [Windows(e.words, shingle_size) for e in entries]
+        return cls(
+            [e.article_id for e in entries],
+            [content_int(e.content_key) for e in entries],
+            np.concatenate([e.words for e in entries]) if entries else np.empty(0, np.uint16),
+            ends - lengths,
+            ends,
+            np.asarray([w.shingle_count for w in counted], dtype=np.int64),
+            np.asarray([w.pair_count for w in counted], dtype=np.int64),
+        )
 
 
 @dataclass(frozen=True)
@@ -66,36 +96,60 @@ class Match:
         return (not self.exact, -self.similarity, self.article_id)
 
 
-def match(
-    own: Entry, other: Entry, thresholds: Thresholds, own_windows: Windows | None = None
-) -> Match | None:
-    """The pair is a duplicate pair, by the first measure that says so."""
-    if own.content_key == other.content_key:
-        return Match(other.article_id, 1.0, "jaccard", exact=True)
-    mine = windows(own, thresholds) if own_windows is None else own_windows
-    theirs = windows(other, thresholds)
-    shingled = overlap(mine.shingles, theirs.shingles)
-    if shingled.jaccard >= thresholds.jaccard:
-        return Match(other.article_id, round(shingled.jaccard, 4), "jaccard", exact=False)
-    if (
-        shingled.smaller >= thresholds.containment_min_shingles
-        and shingled.containment >= thresholds.containment
-    ):
-        return Match(other.article_id, round(shingled.containment, 4), "containment", False)
-    if min(len(own.words), len(other.words)) >= thresholds.pair_min_words:
-        paired = overlap(mine.pairs, theirs.pairs)
-        if paired.jaccard >= thresholds.pair_jaccard:
-            return Match(other.article_id, round(paired.jaccard, 4), "pair_jaccard", False)
-        if paired.containment >= thresholds.pair_containment:
-            return Match(other.article_id, round(paired.containment, 4), "pair_containment", False)
+def measured(
+    article_id: str, own: tuple[int, int, int], other: tuple[int, int, int],
+    common: tuple[int, int], thresholds: Thresholds,
+) -> Match | None:  # fmt: skip
+    """The pair is a duplicate pair, by the first measure that says so. ``own`` and ``other``:
+    each text's words, distinct shingles and distinct word pairs; ``common``: the distinct
+    shingles and word pairs the two share."""
+    (own_words, own_shingles, own_pairs), (words, shingles, pairs) = own, other
+    jaccard, containment, smaller = _overlap(own_shingles, shingles, common[0])
+    if jaccard >= thresholds.jaccard:
+        return Match(article_id, round(jaccard, 4), "jaccard", exact=False)
+    if smaller >= thresholds.containment_min_shingles and containment >= thresholds.containment:
+        return Match(article_id, round(containment, 4), "containment", False)
+    if min(own_words, words) >= thresholds.pair_min_words:
+        jaccard, containment, _ = _overlap(own_pairs, pairs, common[1])
+        if jaccard >= thresholds.pair_jaccard:
+            return Match(article_id, round(jaccard, 4), "pair_jaccard", False)
+        if containment >= thresholds.pair_containment:
+            return Match(article_id, round(containment, 4), "pair_containment", False)
     return None
 
 
-def best_match(own: Entry, candidates: Sequence[Entry], thresholds: Thresholds) -> Match | None:
-    """The earlier article ``own`` duplicates, if any."""
-    others = [entry for entry in candidates if entry.article_id != own.article_id]
-    mine = windows(own, thresholds) if others else None
-    found = [m for entry in others if (m := match(own, entry, thresholds, mine)) is not None]
+def _overlap(a: int, b: int, common: int) -> tuple[float, float, int]:
+    """Jaccard, containment (of the smaller in the larger) and the smaller's size."""
+    if a == 0 or b == 0:
+        return 0.0, 0.0, 0
+    smaller = min(a, b)
+    return common / (a + b - common), common / smaller, smaller
+
+
+def best_match(
+    own: Entry, batches: Sequence[Candidates], thresholds: Thresholds,
+    windows: Windows | None = None,
+) -> Match | None:  # fmt: skip
+    """The earlier article ``own`` duplicates, if any, of the candidates (``windows``: own's,
+    if made already)."""
+    found = []
+    key = content_int(own.content_key)
+    mine = windows or Windows(own.words, thresholds.shingle_size)
+    counts = (len(own.words), mine.shingle_count, mine.pair_count)
+    for batch in batches:
+        common_shingles, common_pairs = mine.common(batch.words, batch.starts, batch.ends)
+        for c, article_id in enumerate(batch.ids):
+            if article_id == own.article_id:
+                continue
+            if batch.content[c] == key:
+                found.append(Match(article_id, 1.0, "jaccard", exact=True))
+                continue
+            other = (int(batch.ends[c] - batch.starts[c]), int(batch.shingles[c]),
+                     int(batch.pairs[c]))  # fmt: skip
+            common = (int(common_shingles[c]), int(common_pairs[c]))
+            match = measured(article_id, counts, other, common, thresholds)
+            if match is not None:
+                found.append(match)
     return min(found, key=Match.rank) if found else None
 
 

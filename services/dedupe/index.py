@@ -7,7 +7,12 @@ one numpy array, the LSH keys in a ``BandIndex``; a generation whose entries hav
 dropped as a whole. The signature itself is not kept: it finds the candidates, and the words
 decide. At the default 128 permutations an entry of a median article (440 words) costs about
 1.8 KB: word hashes 880 B, 64 band keys and 2 lead keys with their slots 792 B, id, time, word
-offset and content key 50 B.
+offset, content key and distinct window counts 58 B.
+
+A look-up's work is bounded whatever the index holds: of each key it reads at most the newest
+``postings`` slots, ranks the entries found by the keys they share (a lead key counts as
+``LEAD_WEIGHT`` band keys: a teaser shares its lead and few bands), and hands on the best
+``verify`` of them, earlier entries first among equals.
 """
 
 from __future__ import annotations
@@ -17,13 +22,25 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.bands import BandIndex, band_keys
-from services.dedupe.decide import Entry
+from services.dedupe.bands import BandIndex, Keys, band_keys
+from services.dedupe.decide import Candidates, Entry
 from services.dedupe.overlap import Words, lead_keys
 from services.dedupe.signature import Signature
 from services.dedupe.window import Window
 
 _ID = "S26"  # a ULID's 26 ASCII characters
+LEAD_WEIGHT = 4
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of the index one look-up reads and verifies."""
+
+    postings: int  # slots read per key, the newest
+    verify: int  # candidates verified, the best ranked
+
+
+Scored = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]  # slots, and their scores
 
 
 class Segment:
@@ -35,13 +52,17 @@ class Segment:
         self.ingest_ms = np.empty(capacity, dtype=np.int64)
         self.content = np.empty(capacity, dtype=np.uint64)  # S8 would drop trailing zero bytes
         self.word_ends = np.empty(capacity, dtype=np.int64)  # entry n's words end here
+        self.distinct = np.empty((capacity, 2), dtype=np.int32)  # shingles and word pairs
         self.words: Words = np.empty(capacity * 256, dtype=np.uint16)
         self.bands = BandIndex()
 
-    def add(self, entry: Entry, ingest_ms: int, keys: npt.NDArray[np.uint64]) -> None:
+    def add(
+        self, entry: Entry, ingest_ms: int, keys: npt.NDArray[np.uint64], distinct: tuple[int, int]
+    ) -> None:
         if self.count == len(self.ids):
             self._grow()
         n = self.count
+        self.distinct[n] = distinct
         self.ids[n] = entry.article_id
         self.ingest_ms[n] = ingest_ms
         self.content[n] = int.from_bytes(entry.content_key, "little")
@@ -58,27 +79,39 @@ class Segment:
 
     def _grow(self) -> None:
         size = 2 * len(self.ids)
-        for name in ("ids", "ingest_ms", "content", "word_ends"):
+        for name in ("ids", "ingest_ms", "content", "word_ends", "distinct"):
             old = getattr(self, name)
             new = np.empty((size, *old.shape[1:]), dtype=old.dtype)
             new[: len(old)] = old
             setattr(self, name, new)
 
-    def entries(self, slots: list[int], live_from_ms: int) -> list[Entry]:
-        at = np.asarray(sorted(slots), dtype=np.int64)
-        at = at[self.ingest_ms[at] >= live_from_ms]
-        ends = self.word_ends[at].tolist()
-        starts = [int(self.word_ends[n - 1]) if n else 0 for n in at.tolist()]
-        return [
-            Entry(i.decode(), c.to_bytes(8, "little"), self.words[start:end])
-            for i, c, start, end in zip(
-                self.ids[at].tolist(), self.content[at].tolist(), starts, ends, strict=True
-            )
-        ]  # fmt: skip
+    def scored(self, bands: Keys, leads: Keys, limits: Limits, live_from_ms: int) -> Scored:
+        """The live slots sharing keys with ``bands`` and ``leads``, and their scores."""
+        found = np.concatenate([self.bands.postings(bands, limits.postings),
+                                np.repeat(self.bands.postings(leads, limits.postings),
+                                          LEAD_WEIGHT)])  # fmt: skip
+        slots, scores = np.unique(found, return_counts=True)
+        live = self.ingest_ms[slots] >= live_from_ms
+        return slots[live], scores[live]
+
+    def candidates(self, slots: npt.NDArray[np.int64]) -> Candidates:
+        """These slots' entries, for verification."""
+        slots = np.sort(slots)
+        ends = self.word_ends[slots]
+        starts = np.where(slots > 0, self.word_ends[np.maximum(slots - 1, 0)], 0)
+        return Candidates(
+            [i.decode() for i in self.ids[slots].tolist()],
+            self.content[slots].tolist(),
+            self.words,
+            starts,
+            ends,
+            self.distinct[slots, 0].astype(np.int64),
+            self.distinct[slots, 1].astype(np.int64),
+        )
 
     def nbytes(self) -> int:
         """Memory of the rows in use (not the room kept for more) and the bands."""
-        rows = self.count * (self.ids.itemsize + 8 + 8 + 8)
+        rows = self.count * (self.ids.itemsize + 8 + 8 + 8 + 8)
         words = 2 * int(self.word_ends[self.count - 1]) if self.count else 0
         return rows + words + self.bands.nbytes()
 
@@ -101,26 +134,33 @@ class NearIndex:
     def __len__(self) -> int:
         return sum(s.count for s in self.segments.values())
 
-    def keys(self, signature: Signature, words: Words) -> npt.NDArray[np.uint64]:
+    def keys(self, signature: Signature, words: Words) -> tuple[Keys, Keys]:
         """An article's LSH keys: its signature's bands, and its opening words' keys."""
-        return np.concatenate((band_keys(signature, self.band_count, self.rows), lead_keys(words)))
+        return band_keys(signature, self.band_count, self.rows), lead_keys(words)
 
-    def candidates(self, keys: npt.NDArray[np.uint64], at_ms: int) -> list[Entry]:
-        """Every live entry sharing a band key with ``keys``."""
-        found = []
+    def candidates(self, keys: tuple[Keys, Keys], at_ms: int, limits: Limits) -> list[Candidates]:
+        """The best ``limits.verify`` live entries sharing keys with ``keys``, by segment."""
         live_from = at_ms - self.window.horizon_ms
-        for segment in self.segments.values():
-            slots = segment.bands.find(keys)
-            if slots:
-                found += segment.entries(list(slots), live_from)
-        return found
+        found = [(g, *self.segments[g].scored(*keys, limits, live_from))
+                 for g in sorted(self.segments)]  # fmt: skip
+        found = [(g, slots, scores) for g, slots, scores in found if len(slots)]
+        if not found:
+            return []
+        generations = np.concatenate([np.full(len(s), g) for g, s, _ in found])
+        slots = np.concatenate([s for _, s, _ in found])
+        scores = np.concatenate([c for _, _, c in found])
+        best = np.lexsort((slots, generations, -scores))[: limits.verify]
+        return [self.segments[g].candidates(slots[best][generations[best] == g])
+                for g in np.unique(generations[best]).tolist()]  # fmt: skip
 
-    def add(self, entry: Entry, ingest_ms: int, keys: npt.NDArray[np.uint64]) -> None:
+    def add(
+        self, entry: Entry, ingest_ms: int, keys: tuple[Keys, Keys], distinct: tuple[int, int]
+    ) -> None:
         generation = self.window.generation(ingest_ms)
         segment = self.segments.get(generation)
         if segment is None:
             segment = self.segments[generation] = Segment()
-        segment.add(entry, ingest_ms, keys)
+        segment.add(entry, ingest_ms, np.concatenate(keys), distinct)
 
     def url_owner(self, url: bytes, at_ms: int) -> UrlOwner | None:
         for owners in self.urls.values():

@@ -30,7 +30,8 @@ from services.dedupe.decide import (
     following,
     update_of,
 )
-from services.dedupe.index import NearIndex, UrlOwner
+from services.dedupe.index import Limits, NearIndex, UrlOwner
+from services.dedupe.kernels import Windows
 from services.dedupe.signature import Signer
 from services.dedupe.stories import Story, best_story, opened
 from services.dedupe.story_index import StoryIndex
@@ -79,10 +80,15 @@ class Judge:
     def __init__(self, settings: Settings, signer: Signer) -> None:
         self.thresholds = thresholds_for(settings)
         self.story_threshold = settings.story_threshold
+        self.story_candidates = settings.story_candidates
         window = Window(settings.index_horizon_ms)
         self.index = NearIndex(signer.bands, signer.rows, window)
         self.stories = StoryIndex(settings.seed, settings.story_quiet_ms)
         self.lines = LearnedLines(settings.index_horizon_ms, settings.boilerplate_min_articles)
+        self.limits = Limits(settings.candidate_postings, settings.verify_candidates)
+        # Candidates verified and stories weighed so far: each bounded per article.
+        self.verified = 0
+        self.weighed = 0
         self._generation = -1
 
     def judge(
@@ -105,10 +111,13 @@ class Judge:
             decision = update_of(owned, owner.article_id, same_text)
         else:
             keys = self.index.keys(features.signature, features.words)
-            found = best_match(entry, self.index.candidates(keys, at), self.thresholds)
+            windows = Windows(features.words, self.thresholds.shingle_size)
+            candidates = self.index.candidates(keys, at, self.limits)
+            self.verified += sum(len(batch.ids) for batch in candidates)
+            found = best_match(entry, candidates, self.thresholds, windows)
             if found is None:
                 decision = canonical(article.article_id)
-                self.index.add(entry, at, keys)
+                self.index.add(entry, at, keys, (windows.shingle_count, windows.pair_count))
             else:
                 decision = following(found, canonical(found.article_id))
             if article.url:
@@ -133,7 +142,10 @@ class Judge:
         keys = self.stories.keys(terms) if terms else None
         joined = None
         if keys is not None:
-            candidates = self.stories.candidates(keys, at)
+            candidates = self.stories.candidates(
+                keys, at, self.limits.postings, self.story_candidates
+            )
+            self.weighed += len(candidates)
             joined = best_story(
                 terms, candidates, self.story_threshold, article.event_ms, self.stories.quiet_ms
             )

@@ -8,14 +8,13 @@ article's pairs by Jaccard but nearly all of its own: containment decides it.
 
 Each indexed article keeps its words as 16-bit hashes, in order (``word_hashes``: 2 bytes a
 word, at most ``MAX_WORDS``); a pair is two such hashes side by side, so the sets compared are
-exact up to 16-bit collisions of both words of a pair at once. ``lead_keys`` are LSH keys of a
-text's opening words: a teaser and its full article share them, however little else they share
-by Jaccard, so the candidate step finds the pair that containment then decides.
+exact up to 16-bit collisions of both words of a pair at once (``kernels.Windows`` counts
+them). ``lead_keys`` are LSH keys of a text's opening words: a teaser and its full article share
+them, however little else they share by Jaccard, so the candidate step finds the pair that
+containment then decides.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -24,7 +23,6 @@ from services.dedupe.kernels import window_hashes
 from services.dedupe.normalize import JoinedWords
 
 Words = npt.NDArray[np.uint16]
-Grams = npt.NDArray[np.uint64]
 
 MAX_WORDS = 2048  # a longer article is compared on its first 2,048 words
 LEAD_WORDS = 40  # the opening a teaser keeps
@@ -40,38 +38,6 @@ def word_hashes(joined: JoinedWords) -> Words:
     data = np.frombuffer(joined.data, dtype=np.uint8)
     hashes = window_hashes(data, joined.starts[:count], joined.ends[:count])
     return (hashes >> np.uint32(16)).astype(np.uint16)
-
-
-_POLY = np.uint64(0x100000001B3)
-
-
-def grams(words: Words, size: int) -> Grams:
-    """The distinct ``size``-word windows' 64-bit hashes, sorted; a text shorter than ``size``
-    words is one window of all its words (as ``shingles`` makes them)."""
-    if len(words) == 0:
-        return np.empty(0, dtype=np.uint64)
-    size = min(size, len(words))
-    wide = words.astype(np.uint64)
-    windows = len(words) - size + 1
-    hashed = wide[:windows].copy()
-    for k in range(1, size):
-        hashed = hashed * _POLY + wide[k : k + windows]
-    return np.unique(_fmix64(hashed ^ np.uint64(size)))
-
-
-@dataclass(frozen=True)
-class Overlap:
-    jaccard: float  # |A∩B| / |A∪B|
-    containment: float  # |A∩B| / min(|A|, |B|): how much of the shorter text the longer holds
-    smaller: int  # windows in the shorter text
-
-
-def overlap(a: Grams, b: Grams) -> Overlap:
-    if len(a) == 0 or len(b) == 0:
-        return Overlap(0.0, 0.0, 0)
-    common = len(np.intersect1d(a, b, assume_unique=True))
-    smaller = min(len(a), len(b))
-    return Overlap(common / (len(a) + len(b) - common), common / smaller, smaller)
 
 
 def lead_keys(words: Words) -> npt.NDArray[np.uint64]:

@@ -35,9 +35,12 @@ def index_params(settings: Settings, signer: Signer) -> dict[str, str]:
         "pair_threshold": str(settings.pair_threshold),
         "pair_containment_threshold": str(settings.pair_containment_threshold),
         "pair_min_words": str(settings.pair_min_words),
+        "candidate_postings": str(settings.candidate_postings),
+        "verify_candidates": str(settings.verify_candidates),
         "boilerplate_min_articles": str(settings.boilerplate_min_articles),
         "story_threshold": str(settings.story_threshold),
         "story_quiet_days": str(settings.story_quiet_days),
+        "story_candidates": str(settings.story_candidates),
         "state_format": STATE_FORMAT,
     }
 

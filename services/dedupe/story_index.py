@@ -3,12 +3,16 @@ to, each canonical article's story, and the document frequencies its terms are w
 
 Candidates come from LSH over the salient-term sets of canonical articles (a 32-permutation
 MinHash, one row per band: two term sets share a band with probability their Jaccard, so one
-shared band in 32 finds pairs with few terms in common); the story records decide. Everything
-is kept per generation of the story window (half the quiet time) and dropped as a whole.
+shared band in 32 finds pairs with few terms in common); the story records decide. A look-up
+reads at most the newest ``postings`` members of each band and weighs the ``limit`` stories
+whose members share the most bands with the article, so its work is bounded whatever the index
+holds. Everything is kept per generation of the story window (half the quiet time) and dropped
+as a whole.
 """
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
@@ -35,7 +39,7 @@ class _Members:
     def __init__(self) -> None:
         self.story_of: dict[str, str] = {}
         self.slot_story: list[str] = []
-        self.ingest_ms: list[int] = []
+        self.ingest_ms = array("q")
         self.bands = BandIndex(merge_at=1 << 16)
 
 
@@ -75,14 +79,23 @@ class StoryIndex:
         self.term_counts.setdefault(g, Counter()).update(terms)
         self.documents[g] = self.documents.get(g, 0) + 1
 
-    def candidates(self, keys: npt.NDArray[np.uint64], at_ms: int) -> list[Story]:
-        """The stories of live members whose term sets share a band with ``keys``."""
-        found: set[str] = set()
+    def candidates(
+        self, keys: npt.NDArray[np.uint64], at_ms: int, postings: int, limit: int
+    ) -> list[Story]:
+        """The open stories of live members whose term sets share bands with ``keys``: the
+        ``limit`` sharing the most (the earliest id of equals)."""
+        shared: dict[str, int] = {}
+        live_from = at_ms - self.quiet_ms
         for members in self.members.values():
-            for slot in members.bands.find(keys):
-                if self.window.live(members.ingest_ms[slot], at_ms):
-                    found.add(members.slot_story[slot])
-        return [self.stories[s] for s in sorted(found) if s in self.stories]
+            slots, counts = np.unique(members.bands.postings(keys, postings), return_counts=True)
+            if not len(slots):
+                continue
+            live = np.frombuffer(members.ingest_ms, dtype=np.int64)[slots] >= live_from
+            for slot, count in zip(slots[live].tolist(), counts[live].tolist(), strict=True):
+                story = members.slot_story[slot]
+                shared[story] = shared.get(story, 0) + count
+        found = sorted((s for s in shared if s in self.stories), key=lambda s: (-shared[s], s))
+        return [self.stories[s] for s in found[:limit]]
 
     def story_of(self, article_id: str) -> str | None:
         for members in self.members.values():

@@ -85,14 +85,16 @@ def test_every_service_stage_takes_all_articles_through_real_processes() -> None
     assert 0 < latency.p50_ms <= latency.p95_ms <= latency.p99_ms
 
 
-def test_the_scale_stage_fills_the_judge_and_restores_it_from_its_snapshot(
+def test_the_scale_stage_fills_the_judge_and_a_new_judge_takes_over_from_snapshot_and_journal(
     tmp_path: Path,
 ) -> None:
-    [point] = measure_scale([500], Settings(), tmp_path, runs=2, seed=1)
+    settings = Settings(judge_replay_seconds=0.5)
+    [point] = measure_scale([500], settings, tmp_path, runs=2, seed=1)
     assert (point.indexed, len(point.judge_us)) == (500, 2)
-    # At least its 512-byte signature and 37 band keys with their slots.
-    assert point.snapshot_bytes_per_article > 512 + 37 * 12
-    assert point.snapshot_s > 0 and point.restore_s > 0
+    # At least its 440 word hashes and 66 band and lead keys with their slots.
+    assert point.snapshot_bytes_per_article > 2 * 440 + 66 * 12
+    assert point.snapshot_s > 0 and point.takeover_s > 0
+    assert point.replayed >= settings.batch_size  # a journal after the snapshot, replayed
 
 
 def test_the_cluster_stage_measures_each_replica_count_beside_one_server_and_the_control() -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.dedupe.judge import Judge, Judged
+from services.dedupe.kernels import Windows
 from services.dedupe.normalize import joined_words
-from services.dedupe.overlap import MAX_WORDS, grams, lead_keys, overlap, word_hashes
+from services.dedupe.overlap import MAX_WORDS, lead_keys, word_hashes
 from tests.conftest import SEEDS
 from tests.dedupe.test_judge import SETTINGS, SIGNER, at, judge_all
 
@@ -81,19 +84,37 @@ def test_word_hashes_keep_the_order_and_the_first_max_words() -> None:
     assert len(word_hashes(joined_words("wort " * (MAX_WORDS + 10)))) == MAX_WORDS
 
 
+def windows(words: np.ndarray, size: int) -> set[tuple[int, ...]]:
+    """The oracle: a text's distinct ``size``-word windows (a shorter text is one window)."""
+    if len(words) == 0:
+        return set()
+    size = min(size, len(words))
+    return {tuple(words[n : n + size].tolist()) for n in range(len(words) - size + 1)}
+
+
 def test_windows_are_distinct_and_a_short_text_is_one_window() -> None:
     words = np.array([1, 2, 3, 1, 2, 3], dtype=np.uint16)
-    assert len(grams(words, 2)) == 3  # (1 2) (2 3) (3 1)
-    assert len(grams(words[:3], 5)) == 1
-    assert grams(words, 2).tolist() == sorted(grams(words, 2).tolist())
+    assert Windows(words, 2).pair_count == 3  # (1 2) (2 3) (3 1)
+    assert Windows(words[:3], 5).shingle_count == 1
+    assert Windows(words[:0], 5).shingle_count == 0
 
 
-def test_overlap_counts_the_shared_windows_of_both_and_of_the_shorter() -> None:
-    a = np.array([1, 2, 3, 4], dtype=np.uint64)
-    b = np.array([3, 4, 5, 6, 7, 8], dtype=np.uint64)
-    found = overlap(a, b)
-    assert (found.jaccard, found.containment, found.smaller) == (2 / 8, 2 / 4, 4)
-    assert overlap(a, np.empty(0, dtype=np.uint64)).containment == 0.0
+texts = st.lists(st.integers(0, 12), max_size=60).map(lambda w: np.array(w, dtype=np.uint16))
+
+
+@given(texts, st.lists(texts, max_size=4), st.integers(1, 6))
+def test_the_compiled_windows_count_what_sets_of_windows_count(
+    own: np.ndarray, others: list[np.ndarray], size: int
+) -> None:
+    counted = Windows(own, size)
+    assert (counted.shingle_count, counted.pair_count) == (
+        len(windows(own, size)), len(windows(own, 2)),
+    )  # fmt: skip
+    lengths = np.array([len(o) for o in others], dtype=np.int64)
+    joined = np.concatenate([own[:0], *others])
+    shingles, pairs = counted.common(joined, np.cumsum(lengths) - lengths, np.cumsum(lengths))
+    assert shingles.tolist() == [len(windows(own, size) & windows(o, size)) for o in others]
+    assert pairs.tolist() == [len(windows(own, 2) & windows(o, 2)) for o in others]
 
 
 def test_a_teaser_and_its_full_article_share_their_lead_keys_and_others_do_not() -> None:
