@@ -6,6 +6,8 @@ judge's work grow with its index when candidates are verified without a bound.
   an earlier article with 5% of its words replaced by other words of it (near duplicates).
 - ``templated``: reports filled in from one template (a football match report) with other
   teams, players, venues and numbers; 30% are an earlier report with 5% of its words replaced.
+- ``news_sentences``: for contrast, articles of 20 sentences drawn from all the sentences of the
+  English news corpus, which rarely share one; 30% edited copies likewise.
 
 Both are made from a seed, without network, and every article has a source and URL of its own.
 """
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
-from benchmarks.corpus import Doc, load_seeds
+from benchmarks.corpus import Doc, load_news, load_seeds
 
 ARTICLE_SENTENCES = 22
 COPY_SHARE = 0.3
@@ -108,3 +111,13 @@ def templated(count: int, seed: int) -> list[Doc]:
         )  # fmt: skip
 
     return _with_copies([report() for _ in range(count)], "templated", rng)[:count]
+
+
+def news_sentences(count: int, seed: int, data: Path) -> list[Doc]:
+    rng = random.Random(seed)
+    pool = sentence_pool(load_news(data))
+    texts = [" ".join(rng.choices(pool, k=20)) for _ in range(count)]
+    return _with_copies(texts, "news", rng)[:count]
+
+
+KINDS = {"news": news_sentences, "shared": shared_sentences, "templated": templated}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -311,7 +312,7 @@ def _healthy(url: str) -> bool:
 # -- (d) store -------------------------------------------------------------------------------
 
 
-def _stored(url: str) -> int:
+def stored_count(url: str) -> int:
     try:
         return int(httpx.get(url + "/stats", timeout=5).json()["articles"])
     except httpx.HTTPError:
@@ -330,7 +331,7 @@ def store(settings: Settings, verdicts: Sequence[Fields]) -> Timed:
                       if decode(Verdict, fields).status == "canonical"
                       else settings.stream_duplicates)  # fmt: skip
             client.xadd(stream, fields)
-        wait_until(lambda: _stored(running.url("store")) >= len(ordered), "all stored")
+        wait_until(lambda: stored_count(running.url("store")) >= len(ordered), "all stored")
         return watch.stop()
 
 
@@ -345,10 +346,50 @@ class Latencies:
     rate: float  # the paced posting rate it was measured at
 
 
-def end_to_end(settings: Settings, bodies: Sequence[dict[str, Any]], concurrency: int) -> Timed:
-    """POST (batches of 100) to stored, all three services running."""
-    every, _ = end_to_end_replicas(settings, bodies, concurrency, 1)
+def end_to_end(
+    settings: Settings, bodies: Sequence[dict[str, Any]], concurrency: int, batch: int = 100
+) -> Timed:
+    """POST (``batch`` articles per request) to stored, all three services running."""
+    every, _ = end_to_end_replicas(settings, bodies, concurrency, 1, batch=batch)
     return every
+
+
+def naive_end_to_end(
+    settings: Settings, bodies: Sequence[dict[str, Any]], concurrency: int, batch: int
+) -> Timed:
+    """The same load through the naive stack (``bare_ingest``, then ``naive_stack``): POST to
+    stored in its SQLite."""
+    with stack(settings, []) as running:
+        assert running.redis_url is not None
+        port, stream = free_port(), f"{settings.key_prefix}:naive"
+        database = Path(settings.data_dir) / "naive.db"
+        env = {"REDIS_URL": running.redis_url, "BARE_STREAM": stream, "NAIVE_DB": str(database)}
+        logs = Path(settings.data_dir) / "logs"
+        ingest_args = [sys.executable, "-m", "uvicorn", "benchmarks.bare_ingest:app", "--host",
+                       "127.0.0.1", "--port", str(port), "--log-level", "warning"]  # fmt: skip
+        consumer_args = [sys.executable, "-m", "benchmarks.naive_stack"]
+        client = sync_client(running.redis_url)
+        with (
+            process(ingest_args, env, logs / "naive_ingest.log") as ingest_process,
+            process(consumer_args, env, logs / "naive_consumer.log") as consumer,
+        ):
+            url = f"http://127.0.0.1:{port}"
+            wait_until(lambda: _healthy(url), "naive ingest up", 30)
+            wait_until(lambda: _group_exists(client, stream, "naive"), "naive consumer up", 30)
+            watch = Stopwatch(ingest_process.pid, consumer.pid)
+            redis_before = redis_cpu_seconds(client)
+            post_all(url, bodies, batch, concurrency)
+
+            def stored() -> int:
+                with sqlite3.connect(database) as db:
+                    return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+            wait_until(lambda: stored() >= len(bodies), "naive stack stored all")
+            timed = replace(
+                watch.stop(), redis_cpu_seconds=redis_cpu_seconds(client) - redis_before
+            )
+            client.close()
+            return timed
 
 
 def end_to_end_replicas(
@@ -357,6 +398,7 @@ def end_to_end_replicas(
     concurrency: int,
     replicas: int,
     warmup: Sequence[dict[str, Any]] = (),
+    batch: int = 100,
 ) -> tuple[Timed, Timed]:
     """``end_to_end`` with ``replicas`` dedupe processes: the time with every service's CPU and
     the Redis commands they made, and with the dedupe replicas' CPU alone (and their text work's).
@@ -370,12 +412,12 @@ def end_to_end_replicas(
             running.start_service("dedupe", replica=replica)
         if warmup:
             post_all(running.url("ingest"), warmup, 100, concurrency)
-            wait_until(lambda: _stored(running.url("store")) >= len(warmup), "warm-up stored")
+            wait_until(lambda: stored_count(running.url("store")) >= len(warmup), "warm-up stored")
 
         def store_all() -> None:
-            post_all(running.url("ingest"), bodies, 100, concurrency)
+            post_all(running.url("ingest"), bodies, batch, concurrency)
             total = len(warmup) + len(bodies)
-            wait_until(lambda: _stored(running.url("store")) >= total, "all stored")
+            wait_until(lambda: stored_count(running.url("store")) >= total, "all stored")
 
         return _measure([running], settings.cluster, store_all)
 
@@ -403,7 +445,7 @@ def end_to_end_independent(
             def one(stacked: Stack) -> None:
                 post_all(stacked.url("ingest"), articles, 100, concurrency)
                 total = before + len(articles)
-                wait_until(lambda: _stored(stacked.url("store")) >= total, "all stored")
+                wait_until(lambda: stored_count(stacked.url("store")) >= total, "all stored")
 
             with ThreadPoolExecutor(len(running)) as pool:
                 list(pool.map(one, running))  # list(): a failed stack raises here

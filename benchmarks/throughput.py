@@ -40,6 +40,7 @@ from benchmarks.scaleout import (
     scaleout_table,
 )
 from benchmarks.stages import Latencies
+from benchmarks.text_kinds import WINDOW, EndToEnd, JudgePoint, end_to_end, judge_points
 from services.dedupe.fold import article_of
 from services.dedupe.judge import Article, Judge
 from services.dedupe.signature import Signer, signer_for
@@ -341,6 +342,43 @@ def scale_table(points: Sequence[ScalePoint]) -> Table:
     return table
 
 
+def kinds_judge_table(points: Sequence[JudgePoint]) -> Table:
+    title = (f"The judge alone on three kinds of text (features worked out before; the rate "
+             f"over the {WINDOW:,} articles after each index size)")  # fmt: skip
+    table = Table(title=title)
+    for column in ("text", "indexed articles", "articles/s", "× its rate at the smallest",
+                   "candidates verified per article", "stories weighed per canonical article",
+                   "target"):  # fmt: skip
+        table.add_column(column, justify="right")
+    first: dict[str, float] = {}
+    for point in points:
+        first.setdefault(point.kind, point.rate)
+        table.add_row(point.kind, f"{point.indexed:,}", f"{point.rate:,.0f}",
+                      f"{point.rate / first[point.kind]:.2f}", f"{point.verified:.2f}",
+                      f"{point.weighed:.2f}",
+                      "≥ 10,000/s at 10k; ≥ 0.67× at 100k")  # fmt: skip
+    return table
+
+
+def kinds_e2e_table(runs: Sequence[EndToEnd]) -> Table:
+    table = Table(title="End to end, POST → stored: newsdedup up (its defaults) against the naive "
+                        "stack on the same articles, 200 per POST by 4 clients")  # fmt: skip
+    for column in ("text", "articles", "ours articles/s (target ≥ 1,500)", "naive articles/s",
+                   "ours / naive (target ≥ 1.2×)", "ours CPU ms/article by part",
+                   "naive CPU ms/article by part"):  # fmt: skip
+        table.add_column(column, justify="right")
+
+    def parts(cpu: dict[str, float], articles: int) -> str:
+        return ", ".join(f"{name} {seconds / articles * 1000:.2f}" for name, seconds in cpu.items())
+
+    for run in runs:
+        ours, naive = run.articles / run.ours.seconds, run.articles / run.naive.seconds
+        table.add_row(run.kind, f"{run.articles:,}", f"{ours:,.0f}", f"{naive:,.0f}",
+                      f"{ours / naive:.2f}", parts(run.ours.cpu, run.articles),
+                      parts(run.naive.cpu, run.articles))  # fmt: skip
+    return table
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -348,8 +386,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=8, help="HTTP clients")
-    parser.add_argument("--stages", default="core,services,replicas,scale,cluster",
-                        help="of core, services, replicas, scale, cluster")  # fmt: skip
+    parser.add_argument("--stages", default="core,services,kinds,replicas,scale,cluster",
+                        help="of core, services, kinds, replicas, scale, cluster")  # fmt: skip
+    parser.add_argument("--kinds", default="news,shared,templated",
+                        help="kinds of text for the kinds stage")  # fmt: skip
+    parser.add_argument("--kinds-sizes", default="1000,10000,100000",
+                        help="index sizes the kinds stage measures the judge at")  # fmt: skip
+    parser.add_argument("--kinds-articles", type=int, default=10_000,
+                        help="articles posted end to end per kind")  # fmt: skip
     parser.add_argument("--scale", default="10000,100000,1000000",
                         help="index sizes for the scale stage")  # fmt: skip
     parser.add_argument("--replicas", default="1,2,4",
@@ -418,6 +462,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "(target ≥ 0.5×)")  # fmt: skip
     if latencies:
         console.print(latency_table(latencies))
+    if "kinds" in wanted:
+        kinds = args.kinds.split(",")
+        sizes = [int(s) for s in args.kinds_sizes.split(",")]
+        judged = [p for kind in kinds
+                  for p in judge_points(kind, sizes, settings, args.seed, args.data)]  # fmt: skip
+        console.print(kinds_judge_table(judged))
+        runs = [end_to_end(kind, args.kinds_articles, 4, 200, args.seed, args.data)
+                for kind in kinds]  # fmt: skip
+        console.print(kinds_e2e_table(runs))
     if "scale" in wanted:
         sizes = [int(s) for s in args.scale.split(",")]
         with tempfile.TemporaryDirectory(prefix="newsdedup-scale-") as tmp:
