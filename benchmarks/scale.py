@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from services.dedupe.fold import Fold, FoldProcess, Judgement, JudgeState
-from services.dedupe.journal import Batch, Journal
+from services.dedupe.fold import FoldProcess, Judgement, JudgeState
+from services.dedupe.journal import Batch, Journal, Snapshot, write_snapshot
 from services.dedupe.judge import Article, Judge
 from services.dedupe.judging import JudgeRunner
 from services.dedupe.lease import Lease
@@ -111,11 +111,13 @@ async def _takeover(
         lease = await Lease(redis, keys, "old judge", 60_000).acquire()
         assert lease is not None
         journal = Journal(redis, keys, settings)
-        local = Fold(settings)
-        local.state = JudgeState(judge)
         started = time.perf_counter()
-        size = await journal.snapshot(lease, local.dump(), "0-0")
+        target = Snapshot(redis_url, False, keys, lease, "0-0")
+        data = pickle.dumps(JudgeState(judge), protocol=pickle.HIGHEST_PROTOCOL)
+        parts = write_snapshot(target, data)
+        await journal.switch(lease, target, parts)
         written = time.perf_counter() - started
+        size = len(data)
         replayed = 0
         folding = time.perf_counter()
         while time.perf_counter() - folding < settings.judge_replay_seconds:

@@ -23,7 +23,7 @@ def render(status: PipelineStatus, dead_stream: str, now_ms: int | None = None) 
         lines.append(f"  {stream.name:<{width}}  length {stream.length:>8,}   {groups}".rstrip())
     judge = status.judge
     holder = f"held by {judge.holder}" if judge.holder else "free: no dedupe process judges"
-    lines.append(f"judge    lease {holder} (given {judge.lease_changes:,} times)")
+    lines.append(f"judge    lease {holder} ({judge.lease_changes:,} leases given so far)")
     lines.append(f"         lag {judge.lag_s:.1f} s, {judge.waiting:,} entries waiting")
     last = _ago(judge.last_verdict_ms, now_ms) if judge.last_verdict_ms else "none on the streams"
     lines.append(f"         last verdict {last}")

@@ -1,8 +1,9 @@
 """The judge's fold, and the process it runs in.
 
 ``Fold`` holds the judge's state (``JudgeState``) and does everything CPU-bound the judge does:
-judging a batch (with the text work no replica did), replaying journal entries, pickling and
-unpickling the whole state. It takes bytes and gives bytes: raw entries' JSON and feature
+judging a batch (with the text work no replica did), replaying journal entries, unpickling a
+snapshot, and starting one: a forked copy of the fold's process pickles and writes it while the
+fold goes on judging. It takes bytes and gives bytes: raw entries' JSON and feature
 records in; the batch's journal entry and its verdicts out.
 
 The dedupe service's event loop renews the judge's lease, answers ``/health`` and ``/metrics``
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import pickle
 import signal
 import time
@@ -31,7 +33,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.dedupe.journal import Outgoing, stream_id
+from services.dedupe.journal import Outgoing, Snapshot, stream_id, write_snapshot
 from services.dedupe.judge import Article, Judge, Judged
 from services.dedupe.signature import signer_for
 from services.dedupe.textwork import (
@@ -45,8 +47,6 @@ from services.dedupe.textwork import (
 from shared.ids import id_time_ms
 from shared.models import RawArticle, Verdict
 from shared.settings import Settings
-
-SNAPSHOT_PART_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -128,17 +128,26 @@ class Fold:
     names the entries to judge, ``judge`` judges them with whatever feature records were
     found."""
 
-    def __init__(self, settings: Settings, judge_class: type[Judge] = Judge) -> None:
+    def __init__(
+        self, settings: Settings, judge_class: type[Judge] = Judge, fork_snapshots: bool = False
+    ) -> None:
+        """``fork_snapshots``: write snapshots from a forked copy of this process (only where
+        it has one thread: the fold's own process)."""
         self.settings = settings
         self.judge_class = judge_class
+        self.fork_snapshots = fork_snapshots
+        self.inherited: list[int] = []  # file descriptors a snapshot's writer closes
         self.signer = signer_for(settings)
         self.state = JudgeState(judge_class(settings, self.signer))
         self._batch: list[tuple[str, str, RawArticle]] = []
         self._read: dict[str, str] = {}
+        self._writer: tuple[int, int] | None = None  # a snapshot writer's pid and report pipe
+        self._written: int | None = None
 
     def load(self, parts: Sequence[bytes] | None) -> int:
         """The state of a snapshot (its parts, in order), or a new one; how many articles its
         index holds."""
+        self._stop_writer()
         if parts is None:
             self.state = JudgeState(self.judge_class(self.settings, self.signer))
         else:
@@ -154,12 +163,62 @@ class Fold:
             count += len(judgements)
         return count
 
-    def dump(self) -> list[bytes]:
-        """The whole state, pickled, in parts of at most ``SNAPSHOT_PART_BYTES``."""
-        data = pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(data)
-        return [bytes(view[n : n + SNAPSHOT_PART_BYTES])
-                for n in range(0, len(data), SNAPSHOT_PART_BYTES)] or [b""]  # fmt: skip
+    def snapshot(self, target: Snapshot) -> None:
+        """Start writing the state as it stands now to ``target`` (``snapshot_written`` says
+        when it is written). With ``fork_snapshots``, a forked copy of this process pickles and
+        writes it while this one goes on judging: the copy's memory is this one's as of the
+        fork (copy-on-write), so the judge stops only for the fork, whatever the state's size.
+        """
+        if self._writer is not None:
+            raise RuntimeError("a snapshot is being written already")
+        if not self.fork_snapshots:
+            self._written = write_snapshot(target, self._pickled())
+            return
+        report, result = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the copy: write, report the parts, and leave without cleaning up
+            status = 1
+            try:
+                os.close(report)
+                for fd in self.inherited:
+                    os.close(fd)
+                parts = write_snapshot(target, self._pickled())
+                os.write(result, str(parts).encode())
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(result)
+        self._writer = (pid, report)
+
+    def snapshot_written(self) -> int | None:
+        """The parts of the snapshot ``snapshot`` started, once they are written; None while
+        they are not. Raises if the writer failed (the lease lost, Redis gone)."""
+        if self._writer is None:
+            written, self._written = self._written, None
+            return written
+        pid, report = self._writer
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done == 0:
+            return None
+        self._writer = None
+        with os.fdopen(report, "rb") as reported:
+            parts = reported.read()
+        if status != 0 or not parts:
+            raise RuntimeError(f"the snapshot writer failed (wait status {status})")
+        return int(parts)
+
+    def _pickled(self) -> bytes:
+        return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _stop_writer(self) -> None:
+        """A snapshot being written is not wanted any more (the state is replaced): its parts
+        expire unswitched."""
+        if self._writer is not None:
+            pid, report = self._writer
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(report)
+            self._writer = None
 
     def indexed(self) -> int:
         return len(self.state.judge.index)
@@ -237,8 +296,11 @@ class FoldClient:
         result: int = await self._call("replay", entries)
         return result
 
-    async def dump(self) -> list[bytes]:
-        result: list[bytes] = await self._call("dump")
+    async def snapshot(self, target: Snapshot) -> None:
+        await self._call("snapshot", target)
+
+    async def snapshot_written(self) -> int | None:
+        result: int | None = await self._call("snapshot_written")
         return result
 
     async def indexed(self) -> int:
@@ -352,7 +414,8 @@ def serve(conn: Connection, settings: Settings, judge_class: type[Judge]) -> Non
     """The child process: answer calls until the pipe closes."""
     # Ctrl-C reaches every process of the terminal's group: the parent decides when to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    fold = Fold(settings, judge_class)
+    fold = Fold(settings, judge_class, fork_snapshots=True)
+    fold.inherited.append(conn.fileno())
     conn.send((True, None))
     while True:
         try:

@@ -14,7 +14,8 @@ the entries after that mark and publishes their verdicts again (the store keeps 
 article whatever it is sent).
 
 A snapshot is the whole state (pickled by the fold: it is its own data, in its own Redis),
-written in parts; a fenced switch makes it the snapshot and trims the journal below it. The
+written in parts by a copy of the fold's process (``write_snapshot``); a fenced switch makes it
+the snapshot and trims the journal below it. The
 pickle's layout is ``STATE_FORMAT``, recorded with the deployment's parameters (``params.py``):
 a judge whose state classes differ refuses to start rather than restore what it cannot read.
 
@@ -35,7 +36,7 @@ import redis.asyncio as aioredis
 from redis.typing import EncodableT, KeyT
 
 from services.dedupe.lease import FENCE
-from shared.redis import Lua, Replication, as_bytes, as_text, is_cluster
+from shared.redis import Lua, Replication, as_bytes, as_text, is_cluster, sync_client
 from shared.settings import Settings
 from shared.streams import DATA_FIELD, JUDGE_GROUP, Keys
 
@@ -49,6 +50,7 @@ STATE_FORMAT = "5"
 log = logging.getLogger("newsdedup.judge")
 
 REPLAY_READ = 200  # journal entries per read when restoring
+SNAPSHOT_PART_BYTES = 64 << 20
 
 # KEYS: lease, journal, canonical stream, duplicates stream, the raw streams, feature records.
 # ARGV: lease value, journal entry, the judge's group, number of raw streams, the verdicts
@@ -82,20 +84,24 @@ _JOURNAL = FENCE + "return redis.call('XADD', KEYS[2], '*', 'b', ARGV[2], 'o', A
 # KEYS: lease, published mark; ARGV: lease value, journal entry id.
 _PUBLISHED = FENCE + "return redis.call('SET', KEYS[2], ARGV[2])"
 
-# KEYS: lease, snapshot, journal, then the parts of the snapshot it replaces; ARGV: lease
-# value, the new snapshot's name, parts and journal entry.
+# KEYS: lease, snapshot, journal, the new snapshot's parts, then the parts of the snapshot it
+# replaces; ARGV: lease value, the new snapshot's name, parts and journal entry.
 _SWITCH = (
     FENCE
     + """
 redis.call('HSET', KEYS[2], 'name', ARGV[2], 'parts', ARGV[3], 'journal', ARGV[4])
 redis.call('XTRIM', KEYS[3], 'MINID', ARGV[4])
-if #KEYS > 3 then redis.call('DEL', unpack(KEYS, 4, #KEYS)) end
+local new = tonumber(ARGV[3])
+for i = 4, 3 + new do redis.call('PERSIST', KEYS[i]) end
+if #KEYS > 3 + new then redis.call('DEL', unpack(KEYS, 4 + new, #KEYS)) end
 return 1
 """
 )
 
-# KEYS: lease, a snapshot part; ARGV: lease value, the part.
-_PART = FENCE + "return redis.call('SET', KEYS[2], ARGV[2])"
+# KEYS: lease, a snapshot part; ARGV: lease value, the part, its time to live (ms). A part lives
+# until the switch to its snapshot keeps it: the parts of a write never switched to expire.
+_PART = FENCE + "return redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])"
+SNAPSHOT_PART_TTL_MS = 3_600_000
 
 
 def stream_id(message_id: str) -> tuple[int, int]:
@@ -137,7 +143,6 @@ class Journal:
         self._journal = Lua(redis, _JOURNAL)
         self._published = Lua(redis, _PUBLISHED)
         self._switch = Lua(redis, _SWITCH)
-        self._part = Lua(redis, _PART)
 
     async def commit(self, lease: str, batch: Batch) -> str:
         """Make a judged batch durable and published; the journal entry's id. Raises a
@@ -245,22 +250,46 @@ class Journal:
             parts.append(as_bytes(part))
         return parts
 
-    async def snapshot(self, lease: str, parts: Sequence[bytes], journal_id: str) -> int:
-        """Write the whole state (``Fold.dump``'s parts, as of journal entry ``journal_id``),
-        switch to it and trim the journal it covers; its size."""
-        started = time.monotonic()
-        name = f"{lease.split(':', 1)[0]}-{journal_id}"
-        for n, part in enumerate(parts):
-            await self._part(keys=[self.keys.judge_lease(), self.keys.snapshot_part(name, n)],
-                             args=[lease, part])  # fmt: skip
+    async def switch(self, lease: str, written: Snapshot, parts: int) -> None:
+        """Make the snapshot whose ``parts`` ``write_snapshot`` wrote the one a new judge
+        restores, and trim the journal it covers."""
         old = await self._snapshot_meta()
         replaced = [self.keys.snapshot_part(old["name"], n) for n in range(int(old["parts"]))
-                    if old["name"] != name] if old else []  # fmt: skip
-        keys = [self.keys.judge_lease(), self.keys.snapshot(), self.keys.journal(), *replaced]
-        await self._switch(keys=keys, args=[lease, name, len(parts), journal_id])
-        size = sum(map(len, parts))
-        log.info(
-            "judge snapshot written",
-            extra={"bytes": size, "seconds": round(time.monotonic() - started, 3)},
-        )  # fmt: skip
-        return size
+                    if old["name"] != written.name] if old else []  # fmt: skip
+        new = [self.keys.snapshot_part(written.name, n) for n in range(parts)]
+        keys = [self.keys.judge_lease(), self.keys.snapshot(), self.keys.journal(), *new,
+                *replaced]  # fmt: skip
+        await self._switch(keys=keys, args=[lease, written.name, parts, written.journal_id])
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Where a snapshot of the state as of journal entry ``journal_id`` goes, and with what
+    right to write it."""
+
+    redis_url: str
+    cluster: bool
+    keys: Keys
+    lease: str
+    journal_id: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.lease.split(':', 1)[0]}-{self.journal_id}"
+
+
+def write_snapshot(target: Snapshot, data: bytes) -> int:
+    """Write a pickled state in parts of ``SNAPSHOT_PART_BYTES``, each fenced, on a connection
+    of its own (it runs in a process forked for it); how many parts."""
+    client = sync_client(target.redis_url, target.cluster)
+    keys = target.keys
+    try:
+        view = memoryview(data)
+        parts = range(0, len(data), SNAPSHOT_PART_BYTES) if data else range(1)
+        for n, at in enumerate(parts):
+            part = bytes(view[at : at + SNAPSHOT_PART_BYTES])
+            client.eval(_PART, 2, keys.judge_lease(), keys.snapshot_part(target.name, n),
+                        target.lease, part, SNAPSHOT_PART_TTL_MS)  # fmt: skip
+    finally:
+        client.close()
+    return len(parts)

@@ -14,10 +14,12 @@ judge is computing, and a new judge keeps its lease through a restore. Any error
 read or the fold leaves the state possibly ahead of what was committed: the judge then restores
 it again from the journal.
 
-It snapshots once the journal since the last snapshot holds ``judge_snapshot_every`` articles,
-or took ``judge_replay_seconds`` to fold (about what replaying it takes a new judge), but never
-after less folding than the last snapshot took to write: a takeover replays a bounded journal,
-and snapshots cost at most about as much as the judging between them.
+It starts a snapshot once the journal since the last one started took ``judge_replay_seconds``
+to fold (about what replaying it takes a new judge) or holds half of ``judge_snapshot_every``
+articles; the fold's forked copy writes it while the judge goes on, and the judge switches to it
+once written. A takeover replays the journal after the last snapshot written: never more than
+``judge_snapshot_every`` articles, as the judge waits for a write in progress rather than let
+the journal grow past that.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from redis.exceptions import ResponseError
 from redis.typing import EncodableT
 
 from services.dedupe.fold import FoldClient
-from services.dedupe.journal import Batch, Journal, stream_id
+from services.dedupe.journal import Batch, Journal, Snapshot, stream_id
 from services.dedupe.lease import FENCE, Lease, LeaseLost, is_fenced
 from shared.consumer import READ_BLOCK_MS, TRANSIENT, TRIM_EVERY_SECONDS
 from shared.ids import id_time_ms
@@ -59,6 +61,7 @@ return redis.call('XREADGROUP', unpack(args))
 """
 )
 CLUSTER_IDLE_S = 0.01  # a cluster's judge polls its partitions this often when all are empty
+SNAPSHOT_POLL_S = 0.05  # how often a judge waiting for a snapshot's write asks again
 
 Entry = tuple[str, str, Any]  # stream, message id, fields
 
@@ -73,9 +76,12 @@ class Progress:
     """Where this judge stands since it restored: what its next snapshot is due by."""
 
     journal_id: str = "0-0"
-    since_snapshot: int = 0  # articles
+    since_started: int = 0  # articles since the last snapshot started
     folded_s: float = 0.0  # time spent folding them
-    snapshot_s: float = 0.0  # how long the last snapshot took to write
+    since_written: int = 0  # articles since the last snapshot written (what a takeover replays)
+    writing: Snapshot | None = None  # the snapshot being written
+    writing_since: float = 0.0
+    writing_from: int = 0  # ``since_written`` when it started
 
 
 class JudgeRunner:
@@ -147,7 +153,10 @@ class JudgeRunner:
             await self.fold.start()
             restored = await self.journal.restore(lease, self.fold)
             self._seen = await self._last_delivered()
-            progress = self.progress = Progress(restored.journal_id)
+            progress = self.progress = Progress(
+                restored.journal_id, since_started=restored.replayed,
+                since_written=restored.replayed,
+            )  # fmt: skip
             JUDGING.set(1)
             log.info("judging", extra={"lease": lease})
             cursors = dict.fromkeys(self.streams, "0")
@@ -160,11 +169,10 @@ class JudgeRunner:
                     # not fenced) are this consumer's pending ones: read them again.
                     cursors = dict.fromkeys(self.streams, "0")
                     last_claim = time.monotonic()
+                await self._snapshots(lease, progress)
                 entries = await self._next(lease, cursors)
                 if entries:
                     await self._judge_batch(lease, progress, entries)
-                if self._snapshot_due(progress):
-                    await self._snapshot(lease, progress)
         except ResponseError as exc:
             if is_fenced(exc):
                 raise LeaseLost("fenced: another judge holds the lease") from exc
@@ -178,20 +186,37 @@ class JudgeRunner:
                     await self.lease.release(lease)
                 self._lease = None
 
-    def _snapshot_due(self, progress: Progress) -> bool:
+    async def _snapshots(self, lease: str, progress: Progress) -> None:
+        """Switch to a snapshot once written; start one when due; wait for the one being
+        written rather than let the journal a takeover replays outgrow its bound."""
         s = self.settings
-        if progress.since_snapshot == 0:
-            return False
-        return progress.since_snapshot >= s.judge_snapshot_every or (
-            progress.folded_s >= max(s.judge_replay_seconds, progress.snapshot_s)
+        while progress.writing is not None:
+            parts = await self.fold.snapshot_written()
+            if parts is not None:
+                await self.journal.switch(lease, progress.writing, parts)
+                log.info("judge snapshot written", extra={
+                    "journal": progress.writing.journal_id, "parts": parts,
+                    "seconds": round(time.monotonic() - progress.writing_since, 3)})  # fmt: skip
+                progress.since_written -= progress.writing_from
+                progress.writing = None
+            elif (
+                progress.since_written < s.judge_snapshot_every
+                or self._lost
+                or self._stopping.is_set()
+            ):
+                return
+            else:
+                await self._pause(SNAPSHOT_POLL_S)
+        due = progress.folded_s >= s.judge_replay_seconds or (
+            progress.since_started >= s.judge_snapshot_every // 2
         )
-
-    async def _snapshot(self, lease: str, progress: Progress) -> None:
-        started = time.monotonic()
-        parts = await self.fold.dump()
-        await self.journal.snapshot(lease, parts, progress.journal_id)
-        progress.snapshot_s = time.monotonic() - started
-        progress.since_snapshot, progress.folded_s = 0, 0.0
+        if progress.since_started and due:
+            assert s.redis_url is not None
+            target = Snapshot(s.redis_url, self.cluster, self.keys, lease, progress.journal_id)
+            await self.fold.snapshot(target)
+            progress.writing, progress.writing_since = target, time.monotonic()
+            progress.writing_from = progress.since_written
+            progress.since_started, progress.folded_s = 0, 0.0
 
     async def _renew(self, lease: str) -> None:
         interval = self.settings.judge_lease_ms / 3000
@@ -289,7 +314,8 @@ class JudgeRunner:
         progress.journal_id = await self.journal.commit(
             lease, Batch(folded.journal, folded.outgoing, acks, feature_keys)
         )
-        progress.since_snapshot += len(fresh)
+        progress.since_started += len(fresh)
+        progress.since_written += len(fresh)
         self._count(folded.counted)
         await self._trim(acks)
 

@@ -35,9 +35,12 @@ LEASE_MS = 1_000  # short, so that the takeovers below take a second, not five
 
 @pytest.fixture
 def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+    # Snapshots every 0.2 s of judging: a takeover restores a snapshot a forked copy of the
+    # judge wrote while it judged, then the journal after it.
     settings = isolated_settings(
-        redis_url, tmp_path / "data", ingest_port=0, store_port=0, judge_lease_ms=LEASE_MS
-    )
+        redis_url, tmp_path / "data", ingest_port=0, store_port=0, judge_lease_ms=LEASE_MS,
+        judge_snapshot_every=200, judge_replay_seconds=0.2,
+    )  # fmt: skip
     with Stack(settings) as running:
         running.start_service("dedupe", replica=1)
         yield running
