@@ -112,7 +112,11 @@ def up(ingest_port: int | None, store_port: int | None, data_dir: Path | None) -
                             )
                     if time.monotonic() - checked >= LAG_CHECK_SECONDS:
                         checked = time.monotonic()
-                        line = lag.line(_read_async(settings, stack.redis_url, judge_status))
+                        try:  # a Redis that does not answer now is the services' to report
+                            judge = _read_async(settings, stack.redis_url, judge_status)
+                        except (redis.RedisError, OSError):
+                            continue
+                        line = lag.line(judge)
                         if line:
                             click.echo(line, err=True)
             finally:

@@ -1,9 +1,9 @@
 """A multimap from 64-bit band keys to entry slots, compact enough for millions of entries.
 
 LSH files every entry under one key per band; a look-up asks which slots share any of an
-article's keys. Most keys hold one slot, so a dict of lists would spend ~100 bytes per key on
-objects. Here the keys live in sorted numpy arrays beside their slots (12 bytes a key), found by
-binary search; keys added since the last merge wait in a small dict until there are
+article's keys, at most the newest ``cap`` of each (``postings``). Most keys hold one slot, so
+a dict of lists would spend ~100 bytes per key on objects. Here the keys live in sorted numpy
+arrays beside their slots (12 bytes a key), found by binary search; keys added since the last merge wait in a small dict until there are
 ``merge_at`` of them, then become a sorted run of their own, merged with the runs before it as
 in a log-structured merge tree.
 """
@@ -49,24 +49,6 @@ class BandIndex:
         self._waiting += added
         if self._waiting >= self.merge_at:
             self.merge()
-
-    def find(self, keys: Keys) -> set[int]:
-        """Every slot filed under any of ``keys``."""
-        found: set[int] = set()
-        for run_keys, run_slots in self._runs:
-            low = np.searchsorted(run_keys, keys, side="left")
-            high = np.searchsorted(run_keys, keys, side="right")
-            for n in np.flatnonzero(high > low).tolist():
-                found.update(run_slots[low[n] : high[n]].tolist())
-        if self._recent:
-            recent = self._recent
-            for key in keys.tolist():
-                more = recent.get(key)
-                if isinstance(more, int):
-                    found.add(more)
-                elif more is not None:
-                    found.update(more)
-        return found
 
     def postings(self, keys: Keys, cap: int) -> Slots:
         """The slots filed under ``keys``, a slot once for each key it shares; of a key filed
