@@ -33,7 +33,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.dedupe.journal import Outgoing, Snapshot, stream_id, write_snapshot
+from services.dedupe.journal import (
+    Outgoing,
+    Snapshot,
+    Stored,
+    read_snapshot,
+    stream_id,
+    write_snapshot,
+)
 from services.dedupe.judge import Article, Judge, Judged
 from services.dedupe.signature import signer_for
 from services.dedupe.textwork import (
@@ -144,14 +151,14 @@ class Fold:
         self._writer: tuple[int, int] | None = None  # a snapshot writer's pid and report pipe
         self._written: int | None = None
 
-    def load(self, parts: Sequence[bytes] | None) -> int:
-        """The state of a snapshot (its parts, in order), or a new one; how many articles its
-        index holds."""
+    def load(self, stored: Stored | None) -> int:
+        """The state of a snapshot, read from Redis, or a new one; how many articles its index
+        holds."""
         self._stop_writer()
-        if parts is None:
+        if stored is None:
             self.state = JudgeState(self.judge_class(self.settings, self.signer))
         else:
-            self.state = pickle.loads(b"".join(parts))
+            self.state = pickle.loads(read_snapshot(stored))
         return len(self.state.judge.index)
 
     def replay(self, entries: Sequence[bytes]) -> int:
@@ -288,8 +295,8 @@ class FoldClient:
     async def close(self) -> None:
         """Let go of the fold (a process ends)."""
 
-    async def load(self, parts: Sequence[bytes] | None) -> int:
-        result: int = await self._call("load", parts)
+    async def load(self, stored: Stored | None) -> int:
+        result: int = await self._call("load", stored)
         return result
 
     async def replay(self, entries: Sequence[bytes]) -> int:

@@ -203,7 +203,10 @@ class Journal:
         meta = await self._snapshot_meta()
         journal_id = "0-0"
         if meta:
-            await fold.load(await self._snapshot_parts(meta))
+            assert self.settings.redis_url is not None
+            stored = Stored(self.settings.redis_url, self.cluster, self.keys, meta["name"],
+                            int(meta["parts"]))  # fmt: skip
+            await fold.load(stored)
             journal_id = meta["journal"]
         else:
             await fold.load(None)
@@ -241,15 +244,6 @@ class Journal:
         return {as_text(k): as_text(v) for k, v in
                 (await self.redis.hgetall(self.keys.snapshot())).items()}  # fmt: skip
 
-    async def _snapshot_parts(self, meta: dict[str, str]) -> list[bytes]:
-        parts: list[bytes] = []
-        for n in range(int(meta["parts"])):
-            part = await self.redis.get(self.keys.snapshot_part(meta["name"], n))
-            if part is None:
-                raise RuntimeError("the judge's snapshot is missing a part")
-            parts.append(as_bytes(part))
-        return parts
-
     async def switch(self, lease: str, written: Snapshot, parts: int) -> None:
         """Make the snapshot whose ``parts`` ``write_snapshot`` wrote the one a new judge
         restores, and trim the journal it covers."""
@@ -276,6 +270,31 @@ class Snapshot:
     @property
     def name(self) -> str:
         return f"{self.lease.split(':', 1)[0]}-{self.journal_id}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A snapshot in Redis, as the snapshot's record names it."""
+
+    redis_url: str
+    cluster: bool
+    keys: Keys
+    name: str
+    parts: int
+
+
+def read_snapshot(stored: Stored) -> bytes:
+    """A snapshot's pickled state, its parts read on a connection of the reader's own (the
+    fold's process reads it: the state's bytes never pass through the service's loop)."""
+    client = sync_client(stored.redis_url, stored.cluster)
+    try:
+        names = [stored.keys.snapshot_part(stored.name, n) for n in range(stored.parts)]
+        parts = [client.get(name) for name in names]
+    finally:
+        client.close()
+    if any(part is None for part in parts):
+        raise RuntimeError("the judge's snapshot is missing a part")
+    return b"".join(as_bytes(part) for part in parts if part is not None)
 
 
 def write_snapshot(target: Snapshot, data: bytes) -> int:

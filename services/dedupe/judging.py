@@ -114,8 +114,8 @@ class JudgeRunner:
         while not self._stopping.is_set():
             try:
                 lease = await self._take()
-                if lease is None:
-                    await self._pause(self.settings.judge_lease_ms / 3000)
+                if lease is None:  # a tenth of the lease: a dead judge's is taken soon after
+                    await self._pause(self.settings.judge_lease_ms / 10_000)
                     continue
                 await self._judge_while_held(lease)
             except LeaseLost as exc:
