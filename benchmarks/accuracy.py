@@ -49,14 +49,14 @@ from benchmarks.corpus import (
 from benchmarks.footprint import deep_size
 from benchmarks.semeval import DEFAULT_PAIRS, RatedPair, interleave, load_pairs
 from benchmarks.story_gold import adjusted_rand_index, same_event_pairs
-from services.dedupe.bands import band_keys
-from services.dedupe.boilerplate import strip_boilerplate
-from services.dedupe.fold import LocalFold
-from services.dedupe.judge import Judge
-from services.dedupe.judging import JudgeRunner
-from services.dedupe.normalize import joined_words, words
-from services.dedupe.shingles import shingle_hashes, shingles
-from services.dedupe.signature import Signature, Signer, signer_for
+from services.dedupe.judge.bands import band_keys
+from services.dedupe.judge.fold import LocalFold
+from services.dedupe.judge.judge import Judge
+from services.dedupe.service.runner import JudgeRunner
+from services.dedupe.text.furniture import strip_boilerplate
+from services.dedupe.text.normalize import joined_words, words
+from services.dedupe.text.shingles import shingle_hashes, shingles
+from services.dedupe.text.signature import Signature, Signer, signer_for
 from shared.cluster import EmbeddedCluster
 from shared.groups import declare_groups
 from shared.ids import new_id

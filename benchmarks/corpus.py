@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from services.republish import rewrap
+from services.cli.republish import rewrap
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "news-articles-en-2017.zip"
 SEEDS = Path(__file__).resolve().parents[1] / "services" / "seeds"

@@ -29,13 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from services.dedupe.fold import FoldProcess, Judgement, JudgeState
-from services.dedupe.journal import Batch, Journal, Snapshot, write_snapshot
-from services.dedupe.judge import Article, Judge
-from services.dedupe.judging import JudgeRunner
-from services.dedupe.lease import Lease
-from services.dedupe.signature import signer_for
-from services.dedupe.textwork import TextFeatures, encode_features
+from services.dedupe.judge.fold import FoldProcess, Judgement, JudgeState
+from services.dedupe.judge.judge import Article, Judge
+from services.dedupe.service.journal import Batch, Journal, Snapshot, write_snapshot
+from services.dedupe.service.lease import Lease
+from services.dedupe.service.runner import JudgeRunner
+from services.dedupe.text.features import TextFeatures, encode_features
+from services.dedupe.text.signature import signer_for
 from shared.groups import declare_groups
 from shared.ids import id_at, new_id
 from shared.models import RawArticle

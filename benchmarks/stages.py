@@ -29,7 +29,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.corpus import Doc
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.ids import new_id
 from shared.models import RawArticle, Verdict
 from shared.redis import free_port, is_cluster, sync_client

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from benchmarks.corpus import Doc
-from services.dedupe.terms import term_counts
+from services.dedupe.text.terms import term_counts
 
 MIN_RARE_SHARED = 2
 RARE_SHARE = 0.005

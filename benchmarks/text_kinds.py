@@ -21,10 +21,10 @@ from typing import Any
 from benchmarks import stages
 from benchmarks.corpus import Doc
 from benchmarks.shared_text import KINDS, news_sentences
-from services.dedupe.fold import article_of
-from services.dedupe.judge import Judge
-from services.dedupe.signature import signer_for
-from services.dedupe.textwork import text_features
+from services.dedupe.judge.fold import article_of
+from services.dedupe.judge.judge import Judge
+from services.dedupe.text.features import text_features
+from services.dedupe.text.signature import signer_for
 from shared.ids import id_at
 from shared.models import RawArticle
 from shared.redis import sync_client

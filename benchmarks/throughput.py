@@ -41,12 +41,12 @@ from benchmarks.scaleout import (
 )
 from benchmarks.stages import Latencies
 from benchmarks.text_kinds import WINDOW, EndToEnd, JudgePoint, end_to_end, judge_points
-from services.dedupe.fold import article_of
-from services.dedupe.judge import Article, Judge
-from services.dedupe.signature import Signer, signer_for
-from services.dedupe.stories import Story
-from services.dedupe.terms import term_counts
-from services.dedupe.textwork import TextFeatures, text_features, without_recurring
+from services.dedupe.judge.fold import article_of
+from services.dedupe.judge.judge import Article, Judge
+from services.dedupe.judge.stories import Story
+from services.dedupe.text.features import TextFeatures, text_features, without_recurring
+from services.dedupe.text.signature import Signer, signer_for
+from services.dedupe.text.terms import term_counts
 from shared.ids import id_at
 from shared.models import RawArticle
 from shared.settings import Settings

@@ -129,7 +129,7 @@ def test_the_readmes_compose_commands_name_a_service_with_redis_and_a_real_comma
 ) -> None:
     from click.testing import CliRunner
 
-    from services.cli import main
+    from services.cli.main import main
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     compose = readme[readme.index("## Docker Compose") : readme.index("## Scaling out")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.settings import Settings
 from tests.conftest import ROOT
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from services.dedupe.fold import FoldProcess
-from services.dedupe.judge import Judge
-from services.dedupe.judging import JudgeRunner
-from services.dedupe.params import claim_params, index_params
-from services.dedupe.signature import signer_for
-from services.dedupe.text_worker import TextWorker
+from services.dedupe.judge.fold import FoldProcess
+from services.dedupe.judge.judge import Judge
+from services.dedupe.service.params import claim_params, index_params
+from services.dedupe.service.runner import JudgeRunner
+from services.dedupe.service.text_consumer import TextWorker
+from services.dedupe.text.signature import signer_for
 from shared.broker import make_broker
 from shared.consumer import GroupConsumer
 from shared.groups import declare_groups

@@ -14,8 +14,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
+from services.cli.stack import Stack
 from services.ingest.app import create_app as ingest_app
-from services.stack import Stack
 from services.store.app import create_app as store_app
 from shared.settings import Settings
 from tests.conftest import isolated_settings

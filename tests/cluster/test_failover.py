@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.cluster import EmbeddedCluster
 from shared.models import DeadLetter
 from shared.redis import sync_client

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.redis import sync_client
 from shared.settings import Settings
 from tests.conftest import isolated_settings

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.demo import demo_articles
-from services.stack import Stack
+from services.cli.demo import demo_articles
+from services.cli.stack import Stack
 from tests.conftest import isolated_settings
 from tests.e2e.test_pipeline import _article, _post_batch, _stats
 from tests.waiting import wait_until

@@ -2,7 +2,7 @@ import pickle
 
 import numpy as np
 
-from services.dedupe.bands import BandIndex
+from services.dedupe.judge.bands import BandIndex
 
 
 def keys(*values: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 import pytest
 
-from services.dedupe.boilerplate import (
+from services.dedupe.text.furniture import (
     MAX_LINE_CHARS,
     _surely_too_long,
     edge_keys,

@@ -6,10 +6,10 @@ stories per article, and still finds the edited copies among them."""
 from __future__ import annotations
 
 from benchmarks.shared_text import shared_sentences
-from services.dedupe.fold import article_of
-from services.dedupe.judge import Judge
-from services.dedupe.signature import signer_for
-from services.dedupe.textwork import text_features
+from services.dedupe.judge.fold import article_of
+from services.dedupe.judge.judge import Judge
+from services.dedupe.text.features import text_features
+from services.dedupe.text.signature import signer_for
 from shared.ids import id_at
 from shared.models import RawArticle
 from shared.settings import Settings

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from services.dedupe.decide import (
+from services.dedupe.judge.decide import (
     Candidates,
     Decision,
     Entry,

@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from services.dedupe.fold import Judgement, JudgeState, article_of
-from services.dedupe.judge import Judge, Judged
-from services.dedupe.signature import signer_for
-from services.dedupe.textwork import encode_features, text_features, without_recurring
+from services.dedupe.judge.fold import Judgement, JudgeState, article_of
+from services.dedupe.judge.judge import Judge, Judged
+from services.dedupe.text.features import encode_features, text_features, without_recurring
+from services.dedupe.text.signature import signer_for
 from shared.ids import id_at
 from shared.models import RawArticle
 from shared.settings import Settings

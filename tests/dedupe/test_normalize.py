@@ -1,4 +1,4 @@
-from services.dedupe.normalize import normalize, tokens
+from services.dedupe.text.normalize import normalize, tokens
 
 
 def test_german_and_english_quotes_normalise_alike() -> None:

@@ -5,10 +5,17 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.dedupe.normalize import _ASCII_WORD, _WORD, joined_words, normalize, tokens, words
-from services.dedupe.signature import Signer
-from services.dedupe.terms import _ASCII_SPLIT, _SPLIT
-from services.dedupe.textwork import signed
+from services.dedupe.text.features import signed
+from services.dedupe.text.normalize import (
+    _ASCII_WORD,
+    _WORD,
+    joined_words,
+    normalize,
+    tokens,
+    words,
+)
+from services.dedupe.text.signature import Signer
+from services.dedupe.text.terms import _ASCII_SPLIT, _SPLIT
 from tests.dedupe.test_signature import PARAMS
 
 SIGNER = Signer(PARAMS)

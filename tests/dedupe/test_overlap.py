@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.dedupe.judge import Judge, Judged
-from services.dedupe.kernels import Windows
-from services.dedupe.normalize import joined_words
-from services.dedupe.overlap import MAX_WORDS, lead_keys, word_hashes
+from services.dedupe.judge.judge import Judge, Judged
+from services.dedupe.text.hashing import Windows
+from services.dedupe.text.normalize import joined_words
+from services.dedupe.text.pairs import MAX_WORDS, lead_keys, word_hashes
 from tests.conftest import SEEDS
 from tests.dedupe.test_judge import SETTINGS, SIGNER, at, judge_all
 

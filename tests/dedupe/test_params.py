@@ -3,8 +3,8 @@
 import pytest
 import redis.asyncio as aioredis
 
-from services.dedupe.params import IndexMismatch, claim_params, index_params
-from services.dedupe.signature import signer_for
+from services.dedupe.service.params import IndexMismatch, claim_params, index_params
+from services.dedupe.text.signature import signer_for
 from shared.settings import Settings
 from shared.streams import keys_for
 
@@ -38,6 +38,6 @@ async def test_a_process_whose_state_is_laid_out_otherwise_is_refused(
     redis: aioredis.Redis, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await _claim(redis, settings)
-    monkeypatch.setattr("services.dedupe.params.STATE_FORMAT", "another")
+    monkeypatch.setattr("services.dedupe.service.params.STATE_FORMAT", "another")
     with pytest.raises(IndexMismatch, match="state_format"):
         await _claim(redis, settings)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.ids import new_id
 from shared.models import RawArticle, Verdict
 from shared.settings import Settings

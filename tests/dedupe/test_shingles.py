@@ -3,10 +3,10 @@ from datasketch import MinHash
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.dedupe.kernels import BASE
-from services.dedupe.normalize import joined_words, words
-from services.dedupe.shingles import content_hash, shingle_hashes, shingles
-from services.dedupe.signature import SCHEME, Signer
+from services.dedupe.text.hashing import BASE
+from services.dedupe.text.normalize import joined_words, words
+from services.dedupe.text.shingles import content_hash, shingle_hashes, shingles
+from services.dedupe.text.signature import SCHEME, Signer
 from tests.dedupe.test_signature import PARAMS
 
 WORD_LISTS = st.lists(

@@ -3,8 +3,8 @@ import pytest
 import xxhash
 from datasketch import MinHash
 
-from services.dedupe.bands import band_keys
-from services.dedupe.signature import SCHEME, Signature, SignatureParams, Signer
+from services.dedupe.judge.bands import band_keys
+from services.dedupe.text.signature import SCHEME, Signature, SignatureParams, Signer
 
 PARAMS = SignatureParams(num_perm=128, seed=1, shingle_size=5, candidate_threshold=0.3)
 

@@ -9,9 +9,9 @@ import random
 
 import redis.asyncio as aioredis
 
-from services.dedupe.fold import FoldProcess
-from services.dedupe.journal import stream_id
-from services.dedupe.judging import JudgeRunner
+from services.dedupe.judge.fold import FoldProcess
+from services.dedupe.service.journal import stream_id
+from services.dedupe.service.runner import JudgeRunner
 from shared.groups import declare_groups
 from shared.models import Verdict
 from shared.redis import as_text

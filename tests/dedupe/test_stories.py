@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.dedupe.stories import REPRESENTATIVE_TERMS, Story, best_story, opened
-from services.dedupe.terms import (
+from services.dedupe.judge.stories import REPRESENTATIVE_TERMS, Story, best_story, opened
+from services.dedupe.text.terms import (
     _VOCABULARY,
     NAME_BOOST,
     TOP_TERMS,

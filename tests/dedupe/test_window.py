@@ -1,4 +1,4 @@
-from services.dedupe.window import Window
+from services.dedupe.judge.window import Window
 
 DAY = 86_400_000
 WINDOW = Window(horizon_ms=14 * DAY)

@@ -22,7 +22,7 @@ from tests.conftest import ROOT
 from tests.factories import raw_article, verdict
 from tests.waiting import wait_until
 
-CLI = [sys.executable, "-m", "services.cli"]
+CLI = [sys.executable, "-m", "services.cli.main"]
 
 
 def _env_without_servers() -> dict[str, str]:

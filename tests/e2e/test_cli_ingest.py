@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.redis import free_port
 from tests.conftest import ROOT, isolated_settings
 from tests.waiting import wait_until
 
-CLI = [sys.executable, "-m", "services.cli", "ingest"]
+CLI = [sys.executable, "-m", "services.cli.main", "ingest"]
 KEY = "k-cli-test"
 
 

@@ -14,7 +14,7 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.streams import encode
 from tests.conftest import isolated_settings
 from tests.factories import raw_article, verdict

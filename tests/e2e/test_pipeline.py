@@ -11,8 +11,8 @@ import httpx
 import pytest
 import redis
 
-from services.demo import demo_articles
-from services.stack import Stack
+from services.cli.demo import demo_articles
+from services.cli.stack import Stack
 from shared.models import Verdict
 from shared.streams import decode
 from tests.conftest import SEEDS, isolated_settings
@@ -93,7 +93,7 @@ def test_killing_dedupe_mid_run_loses_nothing_and_doubles_nothing(stack: Stack) 
 
 
 def test_cli_ingest_posts_files_and_reports_counts(stack: Stack, tmp_path: Path) -> None:
-    from services.poster import post_files
+    from services.cli.poster import post_files
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("Ein Artikel aus einer Datei.", encoding="utf-8")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.settings import Settings
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.status import LagWarning
+from services.cli.status import LagWarning
 from shared.progress import JudgeStatus
 
 

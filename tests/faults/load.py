@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.models import Verdict
 from shared.redis import sync_client
 from shared.streams import decode

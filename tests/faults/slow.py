@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from services.dedupe.judge import Article, Judge, Judged
+from services.dedupe.judge.judge import Article, Judge, Judged
 
 SECONDS_PER_ARTICLE = 0.3  # a batch of 10 takes three times the tests' 1-second lease
 

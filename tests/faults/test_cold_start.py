@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from tests.faults.load import (
     BODIES,
     COUNT,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.streams import DEDUPE_GROUP
 from tests.faults.load import (
     BODIES,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.redis import sync_client
 from shared.streams import keys_for
 from tests.conftest import isolated_settings

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import redis
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.models import DeadLetter
 from shared.redis import EmbeddedRedis
 from shared.streams import STORE_GROUP, decode

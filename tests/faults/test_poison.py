@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 
-from services.stack import Stack
+from services.cli.stack import Stack
 from shared.models import DeadLetter
 from shared.streams import DATA_FIELD, decode
 from tests.conftest import isolated_settings

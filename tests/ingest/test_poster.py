@@ -3,7 +3,7 @@
 import httpx
 from rich.progress import Progress
 
-from services.poster import RateColumn, _post
+from services.cli.poster import RateColumn, _post
 
 
 def test_a_503_with_retry_after_is_retried_until_accepted() -> None:

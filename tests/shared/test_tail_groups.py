@@ -7,7 +7,7 @@ import threading
 
 import redis
 
-from services.tail import tail
+from services.cli.tail import tail
 from shared.settings import Settings
 from tests.waiting import wait_until
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe import kernels
+from services.dedupe.text import hashing
 
 Keys = npt.NDArray[np.uint64]
 Slots = npt.NDArray[np.int32]
@@ -110,7 +110,7 @@ class BandIndex:
 
 
 def band_keys(signature: npt.NDArray[np.uint32], bands: int, rows: int) -> Keys:
-    """One 64-bit key per band, from the band's number and rows (``kernels.band_keys``): two
+    """One 64-bit key per band, from the band's number and rows (``hashing.band_keys``): two
     articles share a band's key when its rows are equal (and, with odds of 2**-64 per pair, by
     collision)."""
-    return kernels.band_keys(signature, bands, rows)
+    return hashing.band_keys(signature, bands, rows)

@@ -10,8 +10,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from services.republish import republished
-from services.stack import Stack
+from services.cli.republish import republished
+from services.cli.stack import Stack
 from shared.settings import Settings
 
 # Five German articles on one story from five outlets: different articles, never duplicates.

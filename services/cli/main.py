@@ -32,7 +32,7 @@ def _settings(**overrides: object) -> Settings:
 def _redis_client() -> Iterator[tuple[Settings, redis.Redis]]:
     """The Redis to read: REDIS_URL, or else the embedded one of the stack `newsdedup up` runs
     from the data directory. An unreachable one ends the command with one line, not a trace."""
-    from services.addresses import Addresses
+    from services.cli.addresses import Addresses
     from shared.redis import without_password
 
     settings = _settings()
@@ -73,9 +73,9 @@ def main() -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 def up(ingest_port: int | None, store_port: int | None, data_dir: Path | None) -> None:
     """Run ingest, dedupe and store here; embedded Redis and SQLite unless configured."""
-    from services.addresses import Addresses
-    from services.stack import Stack
-    from services.status import LagWarning
+    from services.cli.addresses import Addresses
+    from services.cli.stack import Stack
+    from services.cli.status import LagWarning
     from shared.progress import judge_status
     from shared.redis import without_password
 
@@ -204,8 +204,8 @@ def ingest_cmd(
     """
     import httpx
 
-    from services.addresses import Addresses
-    from services.poster import KeyRefused, post_files
+    from services.cli.addresses import Addresses
+    from services.cli.poster import KeyRefused, post_files
 
     settings = _settings()
     running = Addresses.read(settings.data_dir)
@@ -246,7 +246,7 @@ def ingest_cmd(
 def tail_cmd(which: str, from_start: bool, group: str | None, count: int | None) -> None:
     """Print each verdict (or dead letter) as one JSON line."""
 
-    from services.tail import tail
+    from services.cli.tail import tail
 
     with _redis_client() as (settings, client):
         stream = {
@@ -266,7 +266,7 @@ def status_cmd(as_json: bool) -> None:
     how far behind the judge is, the last verdict, dead letters."""
     import json
 
-    from services.status import render
+    from services.cli.status import render
     from shared.progress import pipeline_status
 
     with _redis_client() as (settings, _):
@@ -290,7 +290,7 @@ ERROR_WIDTH = 200
 @dead.command("list")
 def dead_list() -> None:
     """One line per dead letter: its id, when, from where, after how many tries, and why."""
-    from services.dead import parked
+    from services.cli.dead import parked
 
     with _redis_client() as (settings, client):
         letters = parked(client, settings.stream_dead)
@@ -309,7 +309,7 @@ def dead_list() -> None:
 @click.option("--all", "everything", is_flag=True, help="Re-queue every dead letter.")
 def dead_retry(entry_ids: tuple[str, ...], everything: bool) -> None:
     """Put dead letters back on the stream they came from (by id, as `dead list` shows)."""
-    from services.dead import retry
+    from services.cli.dead import retry
 
     if not entry_ids and not everything:
         raise click.UsageError("name dead letter ids, or --all")
@@ -344,7 +344,7 @@ def demo(data_dir: Path | None) -> None:
     decided."""
     import tempfile
 
-    from services.demo import run_demo
+    from services.cli.demo import run_demo
 
     # The demo never touches configured servers: its own embedded Redis and SQLite, fresh each run.
     with tempfile.TemporaryDirectory(prefix="newsdedup-demo-") as scratch:

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 
 import redis.asyncio as aioredis
 
-from services.dedupe.signature import Signer
-from services.dedupe.textwork import encode_features, text_features
+from services.dedupe.text.features import encode_features, text_features
+from services.dedupe.text.signature import Signer
 from shared.consumer import Delivery
 from shared.metrics import TEXT_WORK_CPU
 from shared.models import RawArticle

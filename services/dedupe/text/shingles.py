@@ -13,8 +13,8 @@ from itertools import accumulate
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.kernels import window_hashes
-from services.dedupe.normalize import JoinedWords
+from services.dedupe.text.hashing import window_hashes
+from services.dedupe.text.normalize import JoinedWords
 
 # Recorded with the index's parameters: signatures from another shingle hash are not comparable.
 SHINGLE_HASH = "poly64-fmix64"
@@ -44,7 +44,7 @@ def shingle_hashes(joined: JoinedWords, size: int) -> Hashes:
     """The distinct 32-bit hashes of ``shingles(words, size)``, sorted.
 
     A window's hash is the top half of ``fmix64(poly(window) ^ len(window))``, ``poly`` being
-    the polynomial hash of its bytes (``kernels.window_hashes``): the same value however the
+    the polynomial hash of its bytes (``hashing.window_hashes``): the same value however the
     window was found.
     """
     count = len(joined)

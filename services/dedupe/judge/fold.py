@@ -33,7 +33,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from services.dedupe.journal import (
+from services.dedupe.judge.judge import Article, Judge, Judged
+from services.dedupe.service.journal import (
     Outgoing,
     Snapshot,
     Stored,
@@ -41,9 +42,7 @@ from services.dedupe.journal import (
     stream_id,
     write_snapshot,
 )
-from services.dedupe.judge import Article, Judge, Judged
-from services.dedupe.signature import signer_for
-from services.dedupe.textwork import (
+from services.dedupe.text.features import (
     TextFeatures,
     decode_features,
     encode_features,
@@ -51,6 +50,7 @@ from services.dedupe.textwork import (
     url_key,
     without_recurring,
 )
+from services.dedupe.text.signature import signer_for
 from shared.ids import id_time_ms
 from shared.models import RawArticle, Verdict
 from shared.settings import Settings

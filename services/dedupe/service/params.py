@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from services.dedupe.journal import STATE_FORMAT
-from services.dedupe.shingles import SHINGLE_HASH
-from services.dedupe.signature import SCHEME, Signer
+from services.dedupe.service.journal import STATE_FORMAT
+from services.dedupe.text.shingles import SHINGLE_HASH
+from services.dedupe.text.signature import SCHEME, Signer
 from shared.redis import as_text
 from shared.settings import Settings
 from shared.streams import Keys

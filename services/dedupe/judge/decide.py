@@ -9,7 +9,7 @@ Similar is, in this order: the same words (exact); Jaccard of the 5-word shingle
 light edits); their containment (teasers, extended copies); then, for texts of
 ``pair_min_words`` words or more, Jaccard of the word pairs (heavy edits) and their containment
 (short teasers, remixes). Each is exact, counted on the word hashes each entry keeps: the
-article's distinct windows are filed once per look-up (``kernels.Windows``), each candidate's
+article's distinct windows are filed once per look-up (``hashing.Windows``), each candidate's
 windows are counted against them in one compiled pass, and each entry keeps how many distinct
 windows it has, so nothing of a candidate is built again. The signature only finds the
 candidates.
@@ -24,8 +24,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.kernels import Windows
-from services.dedupe.overlap import Words
+from services.dedupe.text.hashing import Windows
+from services.dedupe.text.pairs import Words
 from shared.models import Measure, Reason
 
 Counts = npt.NDArray[np.int64]

@@ -20,8 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.dedupe.boilerplate import LearnedLines
-from services.dedupe.decide import (
+from services.dedupe.judge.decide import (
     Decision,
     Entry,
     Thresholds,
@@ -30,14 +29,15 @@ from services.dedupe.decide import (
     following,
     update_of,
 )
-from services.dedupe.index import Limits, NearIndex, UrlOwner
-from services.dedupe.kernels import Windows
-from services.dedupe.signature import Signer
-from services.dedupe.stories import Story, best_story, opened
-from services.dedupe.story_index import StoryIndex
-from services.dedupe.terms import salient_weights
-from services.dedupe.textwork import TextFeatures
-from services.dedupe.window import Window
+from services.dedupe.judge.near_index import Limits, NearIndex, UrlOwner
+from services.dedupe.judge.stories import Story, best_story, opened
+from services.dedupe.judge.story_index import StoryIndex
+from services.dedupe.judge.window import Window
+from services.dedupe.text.features import TextFeatures
+from services.dedupe.text.furniture import LearnedLines
+from services.dedupe.text.hashing import Windows
+from services.dedupe.text.signature import Signer
+from services.dedupe.text.terms import salient_weights
 from shared.ids import id_time_ms
 from shared.settings import Settings
 

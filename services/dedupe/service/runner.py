@@ -36,9 +36,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT
 
-from services.dedupe.fold import FoldClient
-from services.dedupe.journal import Batch, Journal, Snapshot, stream_id
-from services.dedupe.lease import FENCE, Lease, LeaseLost, is_fenced
+from services.dedupe.judge.fold import FoldClient
+from services.dedupe.service.journal import Batch, Journal, Snapshot, stream_id
+from services.dedupe.service.lease import FENCE, Lease, LeaseLost, is_fenced
 from shared.consumer import READ_BLOCK_MS, TRANSIENT, TRIM_EVERY_SECONDS
 from shared.ids import id_time_ms
 from shared.metrics import JUDGING, TEXT_WORK_CPU, VERDICT_LATENCY, VERDICTS

@@ -35,13 +35,13 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 from redis.typing import EncodableT, KeyT
 
-from services.dedupe.lease import FENCE
+from services.dedupe.service.lease import FENCE
 from shared.redis import Lua, Replication, as_bytes, as_text, is_cluster, sync_client
 from shared.settings import Settings
 from shared.streams import DATA_FIELD, JUDGE_GROUP, Keys
 
 if TYPE_CHECKING:
-    from services.dedupe.fold import FoldClient
+    from services.dedupe.judge.fold import FoldClient
 
 # The layout of the pickled state and journal (the judge's, index's and stories' classes). It
 # changes with them.

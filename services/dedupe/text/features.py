@@ -19,12 +19,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from services.dedupe.boilerplate import edge_keys, strip_boilerplate
-from services.dedupe.normalize import joined_words
-from services.dedupe.overlap import Words, word_hashes
-from services.dedupe.shingles import shingle_hashes
-from services.dedupe.signature import Signature, Signer
-from services.dedupe.terms import term_counts
+from services.dedupe.text.furniture import edge_keys, strip_boilerplate
+from services.dedupe.text.normalize import joined_words
+from services.dedupe.text.pairs import Words, word_hashes
+from services.dedupe.text.shingles import shingle_hashes
+from services.dedupe.text.signature import Signature, Signer
+from services.dedupe.text.terms import term_counts
 from shared.models import RawArticle
 
 

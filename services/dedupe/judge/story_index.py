@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.bands import BandIndex, band_keys
-from services.dedupe.signature import SignatureParams, Signer
-from services.dedupe.stories import Story
-from services.dedupe.window import Window
+from services.dedupe.judge.bands import BandIndex, band_keys
+from services.dedupe.judge.stories import Story
+from services.dedupe.judge.window import Window
+from services.dedupe.text.signature import SignatureParams, Signer
 
 STORY_NUM_PERM = 32
 STORY_CANDIDATE_THRESHOLD = 0.05

@@ -19,7 +19,7 @@ from itertools import compress
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.normalize import normalize
+from services.dedupe.text.normalize import normalize
 
 TOP_TERMS = 20
 NAME_BOOST = 1.5  # a capitalised word inside an English sentence is most likely a name

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.bands import BandIndex, Keys, band_keys
-from services.dedupe.decide import Candidates, Entry
-from services.dedupe.overlap import Words, lead_keys
-from services.dedupe.signature import Signature
-from services.dedupe.window import Window
+from services.dedupe.judge.bands import BandIndex, Keys, band_keys
+from services.dedupe.judge.decide import Candidates, Entry
+from services.dedupe.judge.window import Window
+from services.dedupe.text.pairs import Words, lead_keys
+from services.dedupe.text.signature import Signature
 
 _ID = "S26"  # a ULID's 26 ASCII characters
 LEAD_WEIGHT = 4

@@ -8,7 +8,7 @@ article's pairs by Jaccard but nearly all of its own: containment decides it.
 
 Each indexed article keeps its words as 16-bit hashes, in order (``word_hashes``: 2 bytes a
 word, at most ``MAX_WORDS``); a pair is two such hashes side by side, so the sets compared are
-exact up to 16-bit collisions of both words of a pair at once (``kernels.Windows`` counts
+exact up to 16-bit collisions of both words of a pair at once (``hashing.Windows`` counts
 them). ``lead_keys`` are LSH keys of a text's opening words: a teaser and its full article share
 them, however little else they share by Jaccard, so the candidate step finds the pair that
 containment then decides.
@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.kernels import window_hashes
-from services.dedupe.normalize import JoinedWords
+from services.dedupe.text.hashing import window_hashes
+from services.dedupe.text.normalize import JoinedWords
 
 Words = npt.NDArray[np.uint16]
 

@@ -67,7 +67,7 @@ class Stack:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", service],
+            [sys.executable, "-m", "services.cli.main", "serve", service],
             env=self.env(service, name),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -3,7 +3,7 @@
 datasketch hashes shingles with SHA-1 by default; our shingle hash (``shingles``), and xxh32 for
 other items, give the same 32-bit range at a fraction of the cost. Permutations are drawn once per
 process, not once per article. Signatures are datasketch's ``affine32`` MinHash values, computed
-by one compiled loop (``kernels.min_affine``), where ``MinHash.update_batch`` allocates and
+by one compiled loop (``hashing.min_affine``), where ``MinHash.update_batch`` allocates and
 passes over items × permutations arrays for every article. Banding is ``bands.band_keys``.
 """
 
@@ -17,7 +17,7 @@ import xxhash
 from datasketch import MinHash
 from datasketch.lsh import _optimal_param
 
-from services.dedupe.kernels import min_affine
+from services.dedupe.text.hashing import min_affine
 from shared.settings import Settings
 
 Signature = npt.NDArray[np.uint32]

@@ -1,0 +1,1 @@
+"""The ``newsdedup`` command line."""
