@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.dedupe.judge.judge import Judge, Judged
-from services.dedupe.text.hashing import Windows
+from services.dedupe.judge.overlap_table import OverlapTable
 from services.dedupe.text.normalize import joined_words
 from services.dedupe.text.pairs import MAX_WORDS, lead_keys, word_hashes
 from tests.conftest import SEEDS
@@ -94,9 +94,9 @@ def windows(words: np.ndarray, size: int) -> set[tuple[int, ...]]:
 
 def test_windows_are_distinct_and_a_short_text_is_one_window() -> None:
     words = np.array([1, 2, 3, 1, 2, 3], dtype=np.uint16)
-    assert Windows(words, 2).pair_count == 3  # (1 2) (2 3) (3 1)
-    assert Windows(words[:3], 5).shingle_count == 1
-    assert Windows(words[:0], 5).shingle_count == 0
+    assert OverlapTable(words, 2).pair_count == 3  # (1 2) (2 3) (3 1)
+    assert OverlapTable(words[:3], 5).shingle_count == 1
+    assert OverlapTable(words[:0], 5).shingle_count == 0
 
 
 texts = st.lists(st.integers(0, 12), max_size=60).map(lambda w: np.array(w, dtype=np.uint16))
@@ -106,7 +106,7 @@ texts = st.lists(st.integers(0, 12), max_size=60).map(lambda w: np.array(w, dtyp
 def test_the_compiled_windows_count_what_sets_of_windows_count(
     own: np.ndarray, others: list[np.ndarray], size: int
 ) -> None:
-    counted = Windows(own, size)
+    counted = OverlapTable(own, size)
     assert (counted.shingle_count, counted.pair_count) == (
         len(windows(own, size)), len(windows(own, 2)),
     )  # fmt: skip

@@ -3,7 +3,7 @@ from datasketch import MinHash
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.dedupe.text.hashing import BASE
+from services.dedupe.text.hashing import GOLDEN
 from services.dedupe.text.normalize import joined_words, words
 from services.dedupe.text.shingles import content_hash, shingle_hashes, shingles
 from services.dedupe.text.signature import SCHEME, Signer
@@ -19,7 +19,7 @@ MASK = (1 << 64) - 1
 def reference_hash(shingle: bytes) -> int:
     """The shingle hash as its definition reads: the top half of MurmurHash3's 64-bit finaliser
     of the bytes' polynomial hash mod 2**64, xor their count."""
-    value = sum(byte * pow(BASE, j, 1 << 64) for j, byte in enumerate(shingle)) & MASK
+    value = sum(byte * pow(GOLDEN, j, 1 << 64) for j, byte in enumerate(shingle)) & MASK
     value ^= len(shingle)
     value ^= value >> 33
     value = (value * 0xFF51AFD7ED558CCD) & MASK

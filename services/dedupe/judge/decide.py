@@ -9,7 +9,7 @@ Similar is, in this order: the same words (exact); Jaccard of the 5-word shingle
 light edits); their containment (teasers, extended copies); then, for texts of
 ``pair_min_words`` words or more, Jaccard of the word pairs (heavy edits) and their containment
 (short teasers, remixes). Each is exact, counted on the word hashes each entry keeps: the
-article's distinct windows are filed once per look-up (``hashing.Windows``), each candidate's
+article's distinct windows are filed once per look-up (``OverlapTable``), each candidate's
 windows are counted against them in one compiled pass, and each entry keeps how many distinct
 windows it has, so nothing of a candidate is built again. The signature only finds the
 candidates.
@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.text.hashing import Windows
+from services.dedupe.judge.overlap_table import OverlapTable
 from services.dedupe.text.pairs import Words
 from shared.models import Measure, Reason
 
@@ -72,7 +72,7 @@ class Candidates:
     def of(cls, entries: Sequence[Entry], shingle_size: int) -> Candidates:
         lengths = np.asarray([len(e.words) for e in entries], dtype=np.int64)
         ends = np.cumsum(lengths)
-        counted = [Windows(e.words, shingle_size) for e in entries]
+        counted = [OverlapTable(e.words, shingle_size) for e in entries]
         return cls(
             [e.article_id for e in entries],
             [content_int(e.content_key) for e in entries],
@@ -128,13 +128,13 @@ def _overlap(a: int, b: int, common: int) -> tuple[float, float, int]:
 
 def best_match(
     own: Entry, batches: Sequence[Candidates], thresholds: Thresholds,
-    windows: Windows | None = None,
+    windows: OverlapTable | None = None,
 ) -> Match | None:  # fmt: skip
     """The earlier article ``own`` duplicates, if any, of the candidates (``windows``: own's,
     if made already)."""
     found = []
     key = content_int(own.content_key)
-    mine = windows or Windows(own.words, thresholds.shingle_size)
+    mine = windows or OverlapTable(own.words, thresholds.shingle_size)
     counts = (len(own.words), mine.shingle_count, mine.pair_count)
     for batch in batches:
         common_shingles, common_pairs = mine.common(batch.words, batch.starts, batch.ends)

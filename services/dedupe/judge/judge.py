@@ -30,12 +30,12 @@ from services.dedupe.judge.decide import (
     update_of,
 )
 from services.dedupe.judge.near_index import Limits, NearIndex, UrlOwner
+from services.dedupe.judge.overlap_table import OverlapTable
 from services.dedupe.judge.stories import Story, best_story, opened
 from services.dedupe.judge.story_index import StoryIndex
 from services.dedupe.judge.window import Window
 from services.dedupe.text.features import TextFeatures
 from services.dedupe.text.furniture import LearnedLines
-from services.dedupe.text.hashing import Windows
 from services.dedupe.text.signature import Signer
 from services.dedupe.text.terms import salient_weights
 from shared.ids import id_time_ms
@@ -111,7 +111,7 @@ class Judge:
             decision = update_of(owned, owner.article_id, same_text)
         else:
             keys = self.index.keys(features.signature, features.words)
-            windows = Windows(features.words, self.thresholds.shingle_size)
+            windows = OverlapTable(features.words, self.thresholds.shingle_size)
             candidates = self.index.candidates(keys, at, self.limits)
             self.verified += sum(len(batch.ids) for batch in candidates)
             found = best_match(entry, candidates, self.thresholds, windows)

@@ -8,7 +8,7 @@ article's pairs by Jaccard but nearly all of its own: containment decides it.
 
 Each indexed article keeps its words as 16-bit hashes, in order (``word_hashes``: 2 bytes a
 word, at most ``MAX_WORDS``); a pair is two such hashes side by side, so the sets compared are
-exact up to 16-bit collisions of both words of a pair at once (``hashing.Windows`` counts
+exact up to 16-bit collisions of both words of a pair at once (``judge.overlap_table`` counts
 them). ``lead_keys`` are LSH keys of a text's opening words: a teaser and its full article share
 them, however little else they share by Jaccard, so the candidate step finds the pair that
 containment then decides.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.text.hashing import window_hashes
+from services.dedupe.text.hashing import GOLDEN, mixed, window_hashes
 from services.dedupe.text.normalize import JoinedWords
 
 Words = npt.NDArray[np.uint16]
@@ -27,7 +27,7 @@ Words = npt.NDArray[np.uint16]
 MAX_WORDS = 2048  # a longer article is compared on its first 2,048 words
 LEAD_WORDS = 40  # the opening a teaser keeps
 LEAD_KEYS = 2  # bottom-k of the lead's word 4-grams: robust to a few words shifted in front
-_LEAD_TAG = np.uint64(0x9E3779B97F4A7C15)  # keeps lead keys apart from band keys
+_LEAD_TAG = np.uint64(GOLDEN)  # keeps lead keys apart from band keys
 
 
 def word_hashes(joined: JoinedWords) -> Words:
@@ -47,14 +47,4 @@ def lead_keys(words: Words) -> npt.NDArray[np.uint64]:
         return np.empty(0, dtype=np.uint64)
     grams = (lead[:-3] << np.uint64(48)) | (lead[1:-2] << np.uint64(32))
     grams |= (lead[2:-1] << np.uint64(16)) | lead[3:]
-    mixed = np.unique(_fmix64(grams ^ _LEAD_TAG))
-    return mixed[:LEAD_KEYS]
-
-
-def _fmix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """MurmurHash3's finaliser: every input bit moves every output bit."""
-    x = x ^ (x >> np.uint64(33))
-    x = x * np.uint64(0xFF51AFD7ED558CCD)
-    x = x ^ (x >> np.uint64(33))
-    x = x * np.uint64(0xC4CEB93FE53E87BD)
-    return x ^ (x >> np.uint64(33))
+    return np.unique(mixed(grams ^ _LEAD_TAG))[:LEAD_KEYS]
