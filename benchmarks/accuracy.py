@@ -50,8 +50,8 @@ from benchmarks.footprint import deep_size
 from benchmarks.semeval import DEFAULT_PAIRS, RatedPair, interleave, load_pairs
 from benchmarks.story_gold import adjusted_rand_index, same_event_pairs
 from services.dedupe.judge.bands import band_keys
-from services.dedupe.judge.fold import LocalFold
 from services.dedupe.judge.judge import Judge
+from services.dedupe.service.fold_process import LocalFold
 from services.dedupe.service.runner import JudgeRunner
 from services.dedupe.text.furniture import strip_boilerplate
 from services.dedupe.text.normalize import joined_words, words

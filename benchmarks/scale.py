@@ -29,11 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from services.dedupe.judge.fold import FoldProcess, Judgement, JudgeState
+from services.dedupe.judge.fold import Judgement, JudgeState
 from services.dedupe.judge.judge import Article, Judge
-from services.dedupe.service.journal import Batch, Journal, Snapshot, write_snapshot
+from services.dedupe.service.fold_process import FoldProcess
+from services.dedupe.service.journal import Batch, Journal
 from services.dedupe.service.lease import Lease
 from services.dedupe.service.runner import JudgeRunner
+from services.dedupe.service.snapshots import Snapshot, write_snapshot
 from services.dedupe.text.features import TextFeatures, encode_features
 from services.dedupe.text.signature import signer_for
 from shared.groups import declare_groups

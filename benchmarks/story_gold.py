@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from benchmarks.corpus import Doc
-from services.dedupe.text.terms import term_counts
+from services.dedupe.text.terms import TermCounter
 
 MIN_RARE_SHARED = 2
 RARE_SHARE = 0.005
@@ -31,7 +31,7 @@ _FIRST_SENTENCE = re.compile(r"^(.{20,400}?[.!?])(\s|$)", re.S)
 def headline_lead_terms(doc: Doc) -> set[str]:
     text = _DATELINE.sub("", doc.text)
     lead = _FIRST_SENTENCE.match(text)
-    counts, _ = term_counts(lead.group(1) if lead else text[:300], doc.title)
+    counts, _ = TermCounter().count(lead.group(1) if lead else text[:300], doc.title)
     return set(counts)
 
 

@@ -23,7 +23,7 @@ from benchmarks.corpus import Doc
 from benchmarks.shared_text import KINDS, news_sentences
 from services.dedupe.judge.fold import article_of
 from services.dedupe.judge.judge import Judge
-from services.dedupe.text.features import text_features
+from services.dedupe.text.features import TextWork
 from services.dedupe.text.signature import signer_for
 from shared.ids import id_at
 from shared.models import RawArticle
@@ -80,7 +80,8 @@ def judge_points(
     """The judge alone at each size (one fill, measured as it passes each size)."""
     signer = signer_for(settings)
     articles = raw(docs_of(kind, max(sizes) + WINDOW, seed, data))
-    features = [text_features(a, signer) for a in articles]
+    work = TextWork(signer)
+    features = [work.features(a) for a in articles]
     judge = Judge(settings, signer)
     points, done = [], 0
     for size in sorted(sizes):

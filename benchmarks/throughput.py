@@ -42,11 +42,9 @@ from benchmarks.scaleout import (
 from benchmarks.stages import Latencies
 from benchmarks.text_kinds import WINDOW, EndToEnd, JudgePoint, end_to_end, judge_points
 from services.dedupe.judge.fold import article_of
-from services.dedupe.judge.judge import Article, Judge
-from services.dedupe.judge.stories import Story
-from services.dedupe.text.features import TextFeatures, text_features, without_recurring
-from services.dedupe.text.signature import Signer, signer_for
-from services.dedupe.text.terms import term_counts
+from services.dedupe.judge.judge import Judge
+from services.dedupe.text.features import TextFeatures, TextWork
+from services.dedupe.text.signature import signer_for
 from shared.ids import id_at
 from shared.models import RawArticle
 from shared.settings import Settings
@@ -76,32 +74,17 @@ class Core:
     """The dedupe core in one process: each article's text work, then the judge."""
 
     def __init__(self, settings: Settings) -> None:
-        self.signer = signer_for(settings)
-        self.judge = Judge(settings, self.signer)
+        self.work = TextWork(signer_for(settings))
+        self.judge = Judge(settings, self.work.signer)
 
     def judge_one(self, article: RawArticle) -> bool:
         """True when ``article`` is a duplicate of an earlier one."""
-        features = text_features(article, self.signer)
+        features = self.work.features(article)
         judged = self.judge.judge(
             article_of(article), features,
-            lambda recurring: without_recurring(article, features, self.signer, recurring),
+            lambda recurring: self.work.without_recurring(article, features, recurring),
         )  # fmt: skip
         return not judged.decision.is_canonical
-
-
-class PlacingJudge(Judge):
-    """The judge, with the CPU time it spends placing canonical articles in stories."""
-
-    def __init__(self, settings: Settings, signer: Signer) -> None:
-        super().__init__(settings, signer)
-        self.placing_s = 0.0
-
-    def _place(self, article: Article, features: TextFeatures, at: int) -> Story:
-        started = time.process_time()
-        try:
-            return super()._place(article, features, at)
-        finally:
-            self.placing_s += time.process_time() - started
 
 
 class JudgeAlone:
@@ -109,7 +92,7 @@ class JudgeAlone:
     leave them): what one judge process can decide per second."""
 
     def __init__(self, settings: Settings, prepared: Sequence[TextFeatures]) -> None:
-        self.judge = PlacingJudge(settings, signer_for(settings))
+        self.judge = Judge(settings, signer_for(settings))
         self.prepared = iter(prepared)
 
     def judge_one(self, article: RawArticle) -> bool:
@@ -183,26 +166,26 @@ def frozen_heap() -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class TextWork:
+class TextWorkFigures:
     ms: list[float]  # CPU ms per article, one figure per run
-    story_terms_ms: list[float]  # of it, the story terms (``term_counts``)
+    story_terms_ms: list[float]  # of it, the story terms (``TermCounter.count``)
     prepared: list[TextFeatures]
 
 
-def text_work(articles: Sequence[RawArticle], settings: Settings, runs: int) -> TextWork:
-    signer = signer_for(settings)
+def text_work(articles: Sequence[RawArticle], settings: Settings, runs: int) -> TextWorkFigures:
+    work = TextWork(signer_for(settings))
     figures: list[float] = []
     terms: list[float] = []
     prepared: list[TextFeatures] = []
     for _ in range(runs):
         started = time.process_time()
-        prepared = [text_features(article, signer) for article in articles]
+        prepared = [work.features(article) for article in articles]
         figures.append((time.process_time() - started) / len(articles) * 1000)
         started = time.process_time()
         for article in articles:
-            term_counts(article.text, article.title)
+            work.terms.count(article.text, article.title)
         terms.append((time.process_time() - started) / len(articles) * 1000)
-    return TextWork(figures, terms, prepared)
+    return TextWorkFigures(figures, terms, prepared)
 
 
 def measure_alternately(

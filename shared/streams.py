@@ -39,6 +39,12 @@ def decode(model: type[M], fields: dict[bytes, bytes] | dict[str, bytes]) -> M:
     return model.model_validate_json(payload_of(fields))
 
 
+def stream_id(message_id: str) -> tuple[int, int]:
+    """A stream entry's id as a pair that sorts as Redis orders entries."""
+    ms, _, seq = message_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
 @dataclass(frozen=True)
 class Keys:
     """Every Redis key the services write, under one prefix so deployments can share a server."""

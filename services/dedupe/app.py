@@ -12,8 +12,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from services.dedupe.judge.fold import FoldProcess
 from services.dedupe.judge.judge import Judge
+from services.dedupe.service.fold_process import FoldProcess
 from services.dedupe.service.params import claim_params, index_params
 from services.dedupe.service.runner import JudgeRunner
 from services.dedupe.service.text_consumer import TextWorker

@@ -8,7 +8,7 @@ from __future__ import annotations
 from benchmarks.shared_text import shared_sentences
 from services.dedupe.judge.fold import article_of
 from services.dedupe.judge.judge import Judge
-from services.dedupe.text.features import text_features
+from services.dedupe.text.features import TextWork
 from services.dedupe.text.signature import signer_for
 from shared.ids import id_at
 from shared.models import RawArticle
@@ -21,12 +21,12 @@ ARTICLES = 1_500
 
 def test_verifications_and_stories_weighed_per_article_stay_bounded_as_the_index_grows() -> None:
     docs = shared_sentences(ARTICLES, seed=3)
-    signer = signer_for(SETTINGS)
-    judge = Judge(SETTINGS, signer)
+    work = TextWork(signer_for(SETTINGS))
+    judge = Judge(SETTINGS, work.signer)
     verified, weighed, found = [], [], {}
     for n, doc in enumerate(docs):
         raw: RawArticle = raw_article(doc.text, id=id_at(1_000_000 + n, n))
-        features = text_features(raw, signer)
+        features = work.features(raw)
         before = (judge.verified, judge.weighed)
         judged = judge.judge(article_of(raw), features)  # no source: no boilerplate to learn
         verified.append(judge.verified - before[0])

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from services.dedupe.text.hashing import GOLDEN
 from services.dedupe.text.normalize import joined_words, words
-from services.dedupe.text.shingles import content_hash, shingle_hashes, shingles
+from services.dedupe.text.shingles import shingle_hashes, shingles
 from services.dedupe.text.signature import SCHEME, Signer
 from tests.dedupe.test_signature import PARAMS
 
@@ -44,11 +44,6 @@ def test_text_shorter_than_the_window_is_one_shingle() -> None:
 def test_empty_text_has_no_shingles() -> None:
     assert shingles([], 5) == []
     assert len(shingle_hashes(joined_words(" ... "), 5)) == 0
-
-
-def test_content_hash_depends_on_word_order() -> None:
-    assert content_hash(joined_words("a b").data) != content_hash(joined_words("b a").data)
-    assert content_hash(joined_words("a b").data) == content_hash(joined_words("a, b!").data)
 
 
 def test_shingles_of_words_with_multibyte_letters_are_whole_words() -> None:

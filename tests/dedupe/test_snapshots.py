@@ -9,14 +9,13 @@ import random
 
 import redis.asyncio as aioredis
 
-from services.dedupe.judge.fold import FoldProcess
-from services.dedupe.service.journal import stream_id
+from services.dedupe.service.fold_process import FoldProcess
 from services.dedupe.service.runner import JudgeRunner
 from shared.groups import declare_groups
 from shared.models import Verdict
 from shared.redis import as_text
 from shared.settings import Settings
-from shared.streams import decode, encode, keys_for
+from shared.streams import decode, encode, keys_for, stream_id
 from tests.factories import raw_article
 from tests.waiting import eventually
 

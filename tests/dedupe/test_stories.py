@@ -2,21 +2,33 @@
 
 import math
 from collections import Counter
+from collections.abc import Collection, Mapping
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.dedupe.judge.salience import NAME_BOOST, TOP_TERMS, idf, salient_weights
 from services.dedupe.judge.stories import REPRESENTATIVE_TERMS, Story, best_story, opened
-from services.dedupe.text.terms import (
-    _VOCABULARY,
-    NAME_BOOST,
-    TOP_TERMS,
-    _Vocabulary,
-    idf,
-    salient_terms,
-    term_counts,
-)
+from services.dedupe.text.terms import TermCounter
+
+
+def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[str]]:
+    return TermCounter().count(text, title)
+
+
+def salient_terms(
+    counts: Mapping[str, int],
+    named: Collection[str],
+    frequencies: Mapping[str, int],
+    documents: int,
+) -> dict[str, float]:
+    """``salient_weights`` of terms given as a mapping, in alphabetical order."""
+    terms = sorted(counts)
+    names = [n for n, term in enumerate(terms) if term in named]
+    df = [frequencies.get(term, 0) for term in terms]
+    return salient_weights(terms, [counts[t] for t in terms], names, df, documents)
+
 
 DAY = 86_400_000
 QUIET = 3 * DAY
@@ -53,11 +65,12 @@ def test_terms_are_the_same_after_the_vocabulary_was_emptied_for_being_full(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     text = "Er traf den russischen Außenminister Sergei Lawrow gestern in Riad."
-    before = term_counts(text)
-    monkeypatch.setattr(_Vocabulary, "LIMIT", 3)
-    assert term_counts("Ganz andere Wörter stehen hier.") != before
-    assert term_counts(text) == before
-    assert len(_VOCABULARY.term) <= len(set(text.split()))
+    counter = TermCounter()
+    before = counter.count(text)
+    monkeypatch.setattr(TermCounter, "LIMIT", 3)
+    assert counter.count("Ganz andere Wörter stehen hier.") != before
+    assert counter.count(text) == before
+    assert len(counter.term) <= len(set(text.split()))
 
 
 def test_a_possessive_counts_as_its_name() -> None:

@@ -1,59 +1,43 @@
-"""The judge's fold, and the process it runs in.
+"""The judge's fold: its state (``JudgeState``) and everything CPU-bound the judge does to it,
+without I/O.
 
-``Fold`` holds the judge's state (``JudgeState``) and does everything CPU-bound the judge does:
-judging a batch (with the text work no replica did), replaying journal entries, unpickling a
-snapshot, and starting one: a forked copy of the fold's process pickles and writes it while the
-fold goes on judging. It takes bytes and gives bytes: raw entries' JSON and feature
-records in; the batch's journal entry and its verdicts out.
-
-The dedupe service's event loop renews the judge's lease, answers ``/health`` and ``/metrics``
-and does every Redis read and write, so none of that work runs on it: ``FoldProcess`` runs a
-``Fold`` in a child process, and each call waits for the child on a worker thread. A child
-process, not a thread, because unpickling a state holds the interpreter's lock for as long as
-it takes (seconds at a million articles), and a thread would hold the loop with it. The child
-lives as long as its parent: it ends when the pipe to the parent closes, kill -9 included.
-``LocalFold`` runs a ``Fold`` on a thread of the calling process instead, for benchmarks that
-look into the state.
+``Fold`` judges a batch (with the text work no replica did), replays journal entries, and loads
+and dumps the whole state. It takes bytes and gives bytes: raw entries' JSON and feature records
+in; the batch's journal entry and its verdicts out. The service runs it in a process of its own
+(``service.fold_process``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-import os
 import pickle
-import signal
 import time
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection
-from typing import Any
 
 from pydantic import ValidationError
 
-from services.dedupe.judge.judge import Article, Judge, Judged
-from services.dedupe.service.journal import (
-    Outgoing,
-    Snapshot,
-    Stored,
-    read_snapshot,
-    stream_id,
-    write_snapshot,
-)
+from services.dedupe.judge.judge import Article, Judge, Judged, Refeature
 from services.dedupe.text.features import (
     TextFeatures,
+    TextWork,
     decode_features,
     encode_features,
-    text_features,
     url_key,
-    without_recurring,
 )
 from services.dedupe.text.signature import signer_for
 from shared.ids import id_time_ms
 from shared.models import RawArticle, Verdict
 from shared.settings import Settings
+from shared.streams import stream_id
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A verdict, as it goes on its stream."""
+
+    stream: str  # a verdict stream
+    payload: bytes
 
 
 @dataclass(frozen=True)
@@ -135,31 +119,25 @@ class Fold:
     names the entries to judge, ``judge`` judges them with whatever feature records were
     found."""
 
-    def __init__(
-        self, settings: Settings, judge_class: type[Judge] = Judge, fork_snapshots: bool = False
-    ) -> None:
-        """``fork_snapshots``: write snapshots from a forked copy of this process (only where
-        it has one thread: the fold's own process)."""
+    def __init__(self, settings: Settings, judge_class: type[Judge] = Judge) -> None:
         self.settings = settings
         self.judge_class = judge_class
-        self.fork_snapshots = fork_snapshots
-        self.inherited: list[int] = []  # file descriptors a snapshot's writer closes
-        self.signer = signer_for(settings)
-        self.state = JudgeState(judge_class(settings, self.signer))
+        self.text_work = TextWork(signer_for(settings))
+        self.state = self._new_state()
         self._batch: list[tuple[str, str, RawArticle]] = []
         self._read: dict[str, str] = {}
-        self._writer: tuple[int, int] | None = None  # a snapshot writer's pid and report pipe
-        self._written: int | None = None
 
-    def load(self, stored: Stored | None) -> int:
-        """The state of a snapshot, read from Redis, or a new one; how many articles its index
-        holds."""
-        self._stop_writer()
-        if stored is None:
-            self.state = JudgeState(self.judge_class(self.settings, self.signer))
-        else:
-            self.state = pickle.loads(read_snapshot(stored))
-        return len(self.state.judge.index)
+    def _new_state(self) -> JudgeState:
+        return JudgeState(self.judge_class(self.settings, self.text_work.signer))
+
+    def load(self, data: bytes | None) -> int:
+        """The state ``dump`` gave, or a new one; how many articles its index holds."""
+        self.state = self._new_state() if data is None else pickle.loads(data)
+        return self.indexed()
+
+    def dump(self) -> bytes:
+        """The whole state, as ``load`` takes it."""
+        return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
 
     def replay(self, entries: Sequence[bytes]) -> int:
         """Fold journal entries (``Folded.journal`` each) into the state; how many articles."""
@@ -169,63 +147,6 @@ class Fold:
             self.state.replay(judgements)
             count += len(judgements)
         return count
-
-    def snapshot(self, target: Snapshot) -> None:
-        """Start writing the state as it stands now to ``target`` (``snapshot_written`` says
-        when it is written). With ``fork_snapshots``, a forked copy of this process pickles and
-        writes it while this one goes on judging: the copy's memory is this one's as of the
-        fork (copy-on-write), so the judge stops only for the fork, whatever the state's size.
-        """
-        if self._writer is not None:
-            raise RuntimeError("a snapshot is being written already")
-        if not self.fork_snapshots:
-            self._written = write_snapshot(target, self._pickled())
-            return
-        report, result = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the copy: write, report the parts, and leave without cleaning up
-            status = 1
-            try:
-                os.close(report)
-                for fd in self.inherited:
-                    os.close(fd)
-                parts = write_snapshot(target, self._pickled())
-                os.write(result, str(parts).encode())
-                status = 0
-            finally:
-                os._exit(status)
-        os.close(result)
-        self._writer = (pid, report)
-
-    def snapshot_written(self) -> int | None:
-        """The parts of the snapshot ``snapshot`` started, once they are written; None while
-        they are not. Raises if the writer failed (the lease lost, Redis gone)."""
-        if self._writer is None:
-            written, self._written = self._written, None
-            return written
-        pid, report = self._writer
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done == 0:
-            return None
-        self._writer = None
-        with os.fdopen(report, "rb") as reported:
-            parts = reported.read()
-        if status != 0 or not parts:
-            raise RuntimeError(f"the snapshot writer failed (wait status {status})")
-        return int(parts)
-
-    def _pickled(self) -> bytes:
-        return pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL)
-
-    def _stop_writer(self) -> None:
-        """A snapshot being written is not wanted any more (the state is replaced): its parts
-        expire unswitched."""
-        if self._writer is not None:
-            pid, report = self._writer
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            os.close(report)
-            self._writer = None
 
     def indexed(self) -> int:
         return len(self.state.judge.index)
@@ -249,16 +170,16 @@ class Fold:
 
     def judge(self, records: Sequence[bytes | None]) -> Folded:
         """Judge the prepared entries, with each one's feature record if a replica left one."""
-        settings, signer = self.settings, self.signer
+        settings, work = self.settings, self.text_work
         started = time.process_time()
-        features = [decode_features(r) if r else text_features(raw, signer)
+        features = [decode_features(r) if r else work.features(raw)
                     for r, (_, _, raw) in zip(records, self._batch, strict=True)]  # fmt: skip
         text_cpu = time.process_time() - started if not all(records) else 0.0
         judgements, outgoing, counted = [], [], []
         state = self.state
         for (stream, message_id, raw), found in zip(self._batch, features, strict=True):
             article = article_of(raw)
-            judged = state.judge.judge(article, found, _refeature(raw, found, signer))
+            judged = state.judge.judge(article, found, _refeature(work, raw, found))
             state.positions[stream] = message_id
             judgements.append(
                 Judgement(stream, message_id, article, encode_features(judged.features))
@@ -275,165 +196,5 @@ class Fold:
         return Folded(pickle.dumps(judgements), outgoing, counted, text_cpu)
 
 
-def _refeature(raw: RawArticle, features: TextFeatures, signer: Any) -> Any:
-    return lambda recurring: without_recurring(raw, features, signer, recurring)
-
-
-class FoldFailed(RuntimeError):
-    """The fold raised, or its process is gone: the judge's state must be restored."""
-
-
-class FoldClient:
-    """The fold's calls, awaited without blocking the event loop."""
-
-    async def _call(self, method: str, *args: Any) -> Any:
-        raise NotImplementedError
-
-    async def start(self) -> None:
-        """Ready to take calls (a process that died is started again)."""
-
-    async def close(self) -> None:
-        """Let go of the fold (a process ends)."""
-
-    async def load(self, stored: Stored | None) -> int:
-        result: int = await self._call("load", stored)
-        return result
-
-    async def replay(self, entries: Sequence[bytes]) -> int:
-        result: int = await self._call("replay", entries)
-        return result
-
-    async def snapshot(self, target: Snapshot) -> None:
-        await self._call("snapshot", target)
-
-    async def snapshot_written(self) -> int | None:
-        result: int | None = await self._call("snapshot_written")
-        return result
-
-    async def indexed(self) -> int:
-        result: int = await self._call("indexed")
-        return result
-
-    async def prepare(self, entries: Sequence[tuple[str, str, bytes]]) -> list[Fresh]:
-        result: list[Fresh] = await self._call("prepare", entries)
-        return result
-
-    async def judge(self, records: Sequence[bytes | None]) -> Folded:
-        result: Folded = await self._call("judge", records)
-        return result
-
-
-class LocalFold(FoldClient):
-    """A ``Fold`` in this process, each call on a worker thread."""
-
-    def __init__(self, settings: Settings, judge_class: type[Judge] = Judge) -> None:
-        self.fold = Fold(settings, judge_class)
-        self._lock = asyncio.Lock()
-
-    async def _call(self, method: str, *args: Any) -> Any:
-        async with self._lock:
-            return await asyncio.to_thread(getattr(self.fold, method), *args)
-
-
-class FoldProcess(FoldClient):
-    """A ``Fold`` in a child process of its own (started with ``spawn``: nothing of this
-    process's threads or connections is copied into it)."""
-
-    def __init__(self, settings: Settings, judge_class: type[Judge] = Judge) -> None:
-        self.settings = settings
-        self.judge_class = judge_class
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self._conn: Connection | None = None
-        self._lock = asyncio.Lock()
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
-    async def start(self) -> None:
-        async with self._lock:
-            if self._process is not None and self._process.is_alive():
-                return
-            await asyncio.to_thread(self._spawn)
-
-    def _spawn(self) -> None:
-        self._kill()
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        process = context.Process(
-            target=serve, args=(theirs, self.settings, self.judge_class),
-            name="newsdedup-judge-fold", daemon=True,
-        )  # fmt: skip
-        process.start()
-        theirs.close()  # the child holds the only other end: its exit closes the pipe
-        self._process, self._conn = process, ours
-        self._receive()  # the child says it is ready
-
-    async def _call(self, method: str, *args: Any) -> Any:
-        async with self._lock:
-            if self._conn is None:
-                raise FoldFailed("the judge's fold process is not running")
-            try:
-                return await asyncio.to_thread(self._roundtrip, method, args)
-            except asyncio.CancelledError:
-                # The reply may still come: the pipe is out of step. End the child, which also
-                # wakes the thread that waits for it.
-                self._kill()
-                raise
-
-    def _roundtrip(self, method: str, args: tuple[Any, ...]) -> Any:
-        conn = self._conn
-        assert conn is not None
-        try:
-            conn.send((method, args))
-        except OSError as exc:
-            raise FoldFailed(f"the judge's fold process is gone ({exc!r})") from exc
-        return self._receive()
-
-    def _receive(self) -> Any:
-        conn = self._conn
-        assert conn is not None
-        try:
-            ok, value = conn.recv()
-        except (EOFError, OSError) as exc:
-            raise FoldFailed(f"the judge's fold process is gone ({exc!r})") from exc
-        if not ok:
-            raise FoldFailed(f"the judge's fold failed:\n{value}")
-        return value
-
-    async def close(self) -> None:
-        async with self._lock:
-            await asyncio.to_thread(self._kill)
-
-    def _kill(self) -> None:
-        process, conn = self._process, self._conn
-        self._process = self._conn = None
-        if conn is not None:
-            conn.close()  # the child reads the end of the pipe and exits
-        if process is not None:
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-                process.join()
-
-
-def serve(conn: Connection, settings: Settings, judge_class: type[Judge]) -> None:
-    """The child process: answer calls until the pipe closes."""
-    # Ctrl-C reaches every process of the terminal's group: the parent decides when to stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    fold = Fold(settings, judge_class, fork_snapshots=True)
-    fold.inherited.append(conn.fileno())
-    conn.send((True, None))
-    while True:
-        try:
-            method, args = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            reply = (True, getattr(fold, method)(*args))
-        except Exception:
-            reply = (False, traceback.format_exc())
-        try:
-            conn.send(reply)
-        except OSError:
-            return
+def _refeature(work: TextWork, raw: RawArticle, features: TextFeatures) -> Refeature:
+    return lambda recurring: work.without_recurring(raw, features, recurring)

@@ -17,6 +17,7 @@ For each article, in order:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,15 +30,15 @@ from services.dedupe.judge.decide import (
     following,
     update_of,
 )
+from services.dedupe.judge.learned import LearnedLines
 from services.dedupe.judge.near_index import Limits, NearIndex, UrlOwner
 from services.dedupe.judge.overlap_table import OverlapTable
+from services.dedupe.judge.salience import salient_weights
 from services.dedupe.judge.stories import Story, best_story, opened
 from services.dedupe.judge.story_index import StoryIndex
 from services.dedupe.judge.window import Window
 from services.dedupe.text.features import TextFeatures
-from services.dedupe.text.furniture import LearnedLines
 from services.dedupe.text.signature import Signer
-from services.dedupe.text.terms import salient_weights
 from shared.ids import id_time_ms
 from shared.settings import Settings
 
@@ -89,6 +90,7 @@ class Judge:
         # Candidates verified and stories weighed so far: each bounded per article.
         self.verified = 0
         self.weighed = 0
+        self.placing_s = 0.0  # CPU time spent placing canonical articles in stories
         self._generation = -1
 
     def judge(
@@ -128,7 +130,9 @@ class Judge:
         if not decision.is_canonical:
             story_id = self.stories.story_of(decision.canonical_id) or decision.canonical_id
             return Judged(decision, story_id, [], features)
+        started = time.process_time()
         story = self._place(article, features, at)
+        self.placing_s += time.process_time() - started
         return Judged(decision, story.story_id, story.top_terms(), features)
 
     def _place(self, article: Article, features: TextFeatures, at: int) -> Story:

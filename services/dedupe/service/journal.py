@@ -35,13 +35,15 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 from redis.typing import EncodableT, KeyT
 
+from services.dedupe.judge.fold import Outgoing
 from services.dedupe.service.lease import FENCE
-from shared.redis import Lua, Replication, as_bytes, as_text, is_cluster, sync_client
+from services.dedupe.service.snapshots import Snapshot, Stored
+from shared.redis import Lua, Replication, as_text, is_cluster
 from shared.settings import Settings
-from shared.streams import DATA_FIELD, JUDGE_GROUP, Keys
+from shared.streams import DATA_FIELD, JUDGE_GROUP, Keys, stream_id
 
 if TYPE_CHECKING:
-    from services.dedupe.judge.fold import FoldClient
+    from services.dedupe.service.fold_process import FoldClient
 
 # The layout of the pickled state and journal (the judge's, index's and stories' classes). It
 # changes with them.
@@ -50,7 +52,6 @@ STATE_FORMAT = "6"
 log = logging.getLogger("newsdedup.judge")
 
 REPLAY_READ = 200  # journal entries per read when restoring
-SNAPSHOT_PART_BYTES = 64 << 20
 
 # KEYS: lease, journal, canonical stream, duplicates stream, the raw streams, feature records.
 # ARGV: lease value, journal entry, the judge's group, number of raw streams, the verdicts
@@ -97,22 +98,6 @@ if #KEYS > 3 + new then redis.call('DEL', unpack(KEYS, 4 + new, #KEYS)) end
 return 1
 """
 )
-
-# KEYS: lease, a snapshot part; ARGV: lease value, the part, its time to live (ms). A part lives
-# until the switch to its snapshot keeps it: the parts of a write never switched to expire.
-_PART = FENCE + "return redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])"
-SNAPSHOT_PART_TTL_MS = 3_600_000
-
-
-def stream_id(message_id: str) -> tuple[int, int]:
-    ms, _, seq = message_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    stream: str  # a verdict stream
-    payload: bytes
 
 
 @dataclass(frozen=True)
@@ -254,61 +239,3 @@ class Journal:
         keys = [self.keys.judge_lease(), self.keys.snapshot(), self.keys.journal(), *new,
                 *replaced]  # fmt: skip
         await self._switch(keys=keys, args=[lease, written.name, parts, written.journal_id])
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Where a snapshot of the state as of journal entry ``journal_id`` goes, and with what
-    right to write it."""
-
-    redis_url: str
-    cluster: bool
-    keys: Keys
-    lease: str
-    journal_id: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.lease.split(':', 1)[0]}-{self.journal_id}"
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A snapshot in Redis, as the snapshot's record names it."""
-
-    redis_url: str
-    cluster: bool
-    keys: Keys
-    name: str
-    parts: int
-
-
-def read_snapshot(stored: Stored) -> bytes:
-    """A snapshot's pickled state, its parts read on a connection of the reader's own (the
-    fold's process reads it: the state's bytes never pass through the service's loop)."""
-    client = sync_client(stored.redis_url, stored.cluster)
-    try:
-        names = [stored.keys.snapshot_part(stored.name, n) for n in range(stored.parts)]
-        parts = [client.get(name) for name in names]
-    finally:
-        client.close()
-    if any(part is None for part in parts):
-        raise RuntimeError("the judge's snapshot is missing a part")
-    return b"".join(as_bytes(part) for part in parts if part is not None)
-
-
-def write_snapshot(target: Snapshot, data: bytes) -> int:
-    """Write a pickled state in parts of ``SNAPSHOT_PART_BYTES``, each fenced, on a connection
-    of its own (it runs in a process forked for it); how many parts."""
-    client = sync_client(target.redis_url, target.cluster)
-    keys = target.keys
-    try:
-        view = memoryview(data)
-        parts = range(0, len(data), SNAPSHOT_PART_BYTES) if data else range(1)
-        for n, at in enumerate(parts):
-            part = bytes(view[at : at + SNAPSHOT_PART_BYTES])
-            client.eval(_PART, 2, keys.judge_lease(), keys.snapshot_part(target.name, n),
-                        target.lease, part, SNAPSHOT_PART_TTL_MS)  # fmt: skip
-    finally:
-        client.close()
-    return len(parts)

@@ -71,7 +71,3 @@ class Lease:
 
     async def release(self, value: str) -> None:
         await self._release(keys=[self.keys.judge_lease()], args=[value])
-
-
-def token_of(value: str) -> int:
-    return int(value.split(":", 1)[0])

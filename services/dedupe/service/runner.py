@@ -36,15 +36,23 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 from redis.typing import EncodableT
 
-from services.dedupe.judge.fold import FoldClient
-from services.dedupe.service.journal import Batch, Journal, Snapshot, stream_id
+from services.dedupe.service.fold_process import FoldClient
+from services.dedupe.service.journal import Batch, Journal
 from services.dedupe.service.lease import FENCE, Lease, LeaseLost, is_fenced
+from services.dedupe.service.snapshots import Snapshot
 from shared.consumer import READ_BLOCK_MS, TRANSIENT, TRIM_EVERY_SECONDS
 from shared.ids import id_time_ms
 from shared.metrics import JUDGING, TEXT_WORK_CPU, VERDICT_LATENCY, VERDICTS
 from shared.redis import Lua, as_text, get_many, is_cluster
 from shared.settings import Settings
-from shared.streams import JUDGE_CONSUMER, JUDGE_GROUP, keys_for, payload_of, required_groups
+from shared.streams import (
+    JUDGE_CONSUMER,
+    JUDGE_GROUP,
+    keys_for,
+    payload_of,
+    required_groups,
+    stream_id,
+)
 from shared.trimming import AckedTrimmer
 
 log = logging.getLogger("newsdedup.judge")

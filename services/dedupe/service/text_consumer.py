@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import redis.asyncio as aioredis
 
-from services.dedupe.text.features import encode_features, text_features
+from services.dedupe.text.features import TextWork, encode_features
 from services.dedupe.text.signature import Signer
 from shared.consumer import Delivery
 from shared.metrics import TEXT_WORK_CPU
@@ -38,7 +38,7 @@ class TextWorker:
     ) -> None:
         self.redis = redis
         self.keys = keys
-        self.signer = signer
+        self.text_work = TextWork(signer)
         self.judging = judging
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:
@@ -58,6 +58,6 @@ class TextWorker:
         self, todo: Sequence[Delivery[RawArticle]]
     ) -> list[tuple[Delivery[RawArticle], bytes]]:
         started = time.process_time()
-        records = [(d, encode_features(text_features(d.item, self.signer))) for d in todo]
+        records = [(d, encode_features(self.text_work.features(d.item))) for d in todo]
         TEXT_WORK_CPU.inc(time.process_time() - started)
         return records

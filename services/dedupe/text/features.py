@@ -24,7 +24,7 @@ from services.dedupe.text.normalize import joined_words
 from services.dedupe.text.pairs import Words, word_hashes
 from services.dedupe.text.shingles import shingle_hashes
 from services.dedupe.text.signature import Signature, Signer
-from services.dedupe.text.terms import term_counts
+from services.dedupe.text.terms import TermCounter
 from shared.models import RawArticle
 
 
@@ -37,10 +37,6 @@ class TextFeatures:
     terms: tuple[str, ...]  # content terms, each once, in alphabetical order
     counts: tuple[int, ...]  # how often each term occurs
     names: tuple[int, ...]  # which terms occur as names (positions in ``terms``)
-
-    @property
-    def named(self) -> frozenset[str]:
-        return frozenset(self.terms[n] for n in self.names)
 
 
 def url_key(canonical_url: str | None) -> bytes | None:
@@ -59,25 +55,32 @@ def signed(
     )
 
 
-def text_features(article: RawArticle, signer: Signer) -> TextFeatures:
-    counts, named = term_counts(article.text, article.title)
-    terms = sorted(counts)
-    return TextFeatures(
-        *signed(article.text, signer, ()),
-        tuple(edge_keys(article.text)) if article.source else (),
-        tuple(terms),
-        tuple(map(counts.__getitem__, terms)),
-        tuple(sorted(bisect_left(terms, name) for name in named)),
-    )
+class TextWork:
+    """The text work of one process: its signer (permutations drawn once) and its term
+    counter (a vocabulary it learns as it goes)."""
 
+    def __init__(self, signer: Signer) -> None:
+        self.signer = signer
+        self.terms = TermCounter()
 
-def without_recurring(
-    article: RawArticle, features: TextFeatures, signer: Signer, recurring: Collection[bytes]
-) -> TextFeatures:
-    """The features with the source's recurring edge lines left out of the signature. The terms
-    stay: a line in every article of its source weighs next to nothing as a term."""
-    content_key, signature, words = signed(article.text, signer, recurring)
-    return replace(features, content_key=content_key, signature=signature, words=words)
+    def features(self, article: RawArticle) -> TextFeatures:
+        counts, named = self.terms.count(article.text, article.title)
+        terms = sorted(counts)
+        return TextFeatures(
+            *signed(article.text, self.signer, ()),
+            tuple(edge_keys(article.text)) if article.source else (),
+            tuple(terms),
+            tuple(map(counts.__getitem__, terms)),
+            tuple(sorted(bisect_left(terms, name) for name in named)),
+        )
+
+    def without_recurring(
+        self, article: RawArticle, features: TextFeatures, recurring: Collection[bytes]
+    ) -> TextFeatures:
+        """The features with the source's recurring edge lines left out of the signature. The
+        terms stay: a line in every article of its source weighs next to nothing as a term."""
+        content_key, signature, words = signed(article.text, self.signer, recurring)
+        return replace(features, content_key=content_key, signature=signature, words=words)
 
 
 # content key, permutations, words, edge lines, terms, names

@@ -4,7 +4,7 @@ Two signals find it. Lines that read like page furniture in any outlet ("Mehr zu
 dpa", cookie and newsletter prompts, share buttons) match a fixed list of patterns. Lines that
 recur at the top or bottom of many articles of one source (a site header, a signature, a legal
 footer) are learned from the stream: the judge counts, per source, in how many articles each
-edge line appeared (``LearnedLines``), and a line seen in enough of them is dropped. Both run
+edge line appeared (``judge.learned``), and a line seen in enough of them is dropped. Both run
 before normalisation, so republishing a wire story with new furniture leaves the shingles of
 the story itself.
 """
@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from functools import lru_cache
 
 import xxhash
@@ -146,38 +145,3 @@ def strip_boilerplate(text: str, recurring: Collection[bytes] = ()) -> str:
     ]
     result = "\n".join(kept)
     return result if result.strip() else text
-
-
-class LearnedLines:
-    """Per source and generation of the window, in how many articles each edge line appeared.
-
-    Read and counted in ingest order by the judge: whether a line is boilerplate for an article
-    depends only on the articles ingested before it.
-    """
-
-    def __init__(self, window_ms: int, min_articles: int) -> None:
-        self.generation_ms = max(1, window_ms // 2)
-        self.min_articles = min_articles
-        self.counts: dict[int, dict[str, Counter[bytes]]] = {}
-
-    def recurring(self, source: str, keys: Sequence[bytes], at_ms: int) -> frozenset[bytes]:
-        """The keys seen in enough of the source's earlier articles (this one counts too)."""
-        g = at_ms // self.generation_ms
-        now = self.counts.get(g, {}).get(source)
-        before = self.counts.get(g - 1, {}).get(source)
-        if now is None and before is None:
-            return frozenset()
-        least = self.min_articles - 1
-        return frozenset(
-            k for k in keys
-            if (now[k] if now else 0) + (before[k] if before else 0) >= least
-        )  # fmt: skip
-
-    def count(self, source: str, keys: Sequence[bytes], at_ms: int) -> None:
-        g = at_ms // self.generation_ms
-        self.counts.setdefault(g, {}).setdefault(source, Counter()).update(keys)
-
-    def expire(self, at_ms: int) -> None:
-        current = at_ms // self.generation_ms
-        for g in [g for g in self.counts if g < current - 1]:
-            del self.counts[g]

@@ -7,7 +7,6 @@ themselves, for the exact Jaccard the accuracy benchmark measures against.
 
 from __future__ import annotations
 
-import hashlib
 from itertools import accumulate
 
 import numpy as np
@@ -60,8 +59,3 @@ def shingle_hashes(joined: JoinedWords, size: int) -> Hashes:
     distinct[0] = True
     np.not_equal(hashes[1:], hashes[:-1], out=distinct[1:])
     return hashes[distinct]
-
-
-def content_hash(joined: bytes) -> str:
-    """Same words in the same order, however typeset: the key of an exact duplicate."""
-    return hashlib.sha256(joined).hexdigest()

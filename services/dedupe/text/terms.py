@@ -1,28 +1,17 @@
-"""Salient terms: what an article is about, for grouping different coverage of one event.
+"""An article's terms: its content words, each counted, stemmed, and marked where it occurs as
+a name, for grouping different coverage of one event (the judge weighs them: ``salience``).
 
-Two articles about the same event share few sentences but many names: people, places,
-organisations, and the rare content words of the event. A term's salience is its frequency in
-the article times its inverse document frequency in the stream (learned as articles arrive), so
-that words every article uses weigh nothing. Capitalisation marks names in English; in German
-every noun is capitalised, so there the rarity alone has to tell names from common nouns.
+Capitalisation marks names in English; in German every noun is capitalised, so there a name is
+a capitalised word that no article or adjective makes a common noun.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
-from functools import lru_cache
 from itertools import compress
 
-import numpy as np
-import numpy.typing as npt
-
 from services.dedupe.text.normalize import normalize
-
-TOP_TERMS = 20
-NAME_BOOST = 1.5  # a capitalised word inside an English sentence is most likely a name
 
 _WORD = r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]"
 _SPLIT = re.compile(f"({_WORD})")  # words at odd positions, the text between at even ones
@@ -79,12 +68,6 @@ _ENGLISH = _word_set(
 _STOP = {normalize(w) for w in _GERMAN | _ENGLISH}
 
 
-@lru_cache(maxsize=1 << 17)
-def _form(word: str) -> str:
-    """A word's normal form; cached, as the vocabulary of a news stream repeats itself."""
-    return normalize(word)
-
-
 def _stem(term: str) -> str:
     """Strip one inflection ending, so "Gespräche"/"Gespräch" and "talks"/"talk" meet."""
     if len(term) >= 6:
@@ -108,7 +91,7 @@ _DETERMINERS = _word_set(
 
 
 def _german_name_cue(previous: str) -> bool:
-    form = _form(previous)
+    form = normalize(previous)
     if form in _DETERMINERS:
         return False
     return not (previous[:1].islower() and form.endswith(("e", "en", "er", "es", "em")))
@@ -122,11 +105,26 @@ def _term(form: str) -> str:
     return "" if len(form) < 3 or form in _STOP else _stem(form)
 
 
-class _Vocabulary:
-    """What term_counts needs of each distinct word, in plain dicts read by C-level ``map``:
-    an article has hundreds of words, and a cached function call per word cost a third of
-    the time. A stream's vocabulary keeps growing (names, typos), so the dicts are emptied
-    when full."""
+def _before(parts: list[str], word: int) -> str:
+    """The three characters before ``parts[word]`` in the text ``parts`` was split from."""
+    before = parts[word - 1]
+    while len(before) < 3 and word > 1:
+        word -= 1
+        before = parts[word - 1] + before
+    return before[-3:]
+
+
+def _opens_sentence(before: str) -> bool:
+    """Whether a word after these characters starts a sentence (or a line)."""
+    return "\n" in before or _SENTENCE_END.search(before) is not None
+
+
+class TermCounter:
+    """Counts an article's terms, with what it needs of each distinct word in plain dicts read
+    by C-level ``map`` (an article has hundreds of words, and a cached function call per word
+    costs a third of the time). A stream's vocabulary keeps growing (names, typos), so the dicts
+    are emptied when full. One per process that does text work: the dicts only remember, so
+    two counters count alike."""
 
     LIMIT = 1 << 17
 
@@ -143,119 +141,37 @@ class _Vocabulary:
             self.capital.clear()
             new = set(words)
         for word in new:
-            form = _form(word)
+            form = normalize(word)
             term = _term(form)
             self.term[word] = term
             self.vote[word] = (form in _ENGLISH) - (form in _GERMAN)
             self.capital[word] = bool(term) and word[0].isupper()
 
-
-_VOCABULARY = _Vocabulary()
-
-
-def _before(parts: list[str], word: int) -> str:
-    """The three characters before ``parts[word]`` in the text ``parts`` was split from."""
-    before = parts[word - 1]
-    while len(before) < 3 and word > 1:
-        word -= 1
-        before = parts[word - 1] + before
-    return before[-3:]
-
-
-@lru_cache(maxsize=1 << 12)
-def _opens_sentence(before: str) -> bool:
-    """Whether a word after these characters starts a sentence (or a line)."""
-    return "\n" in before or _SENTENCE_END.search(before) is not None
-
-
-def term_counts(text: str, title: str | None = None) -> tuple[Counter[str], set[str]]:
-    """Each content term's count, and the terms that occur as names (capitalised inside a
-    sentence; in German, only where no article or adjective makes it a common noun)."""
-    full = f"{title}.\n{text}" if title else text
-    # Words and the text between them in one pass: match objects would cost more than the
-    # words, and only capitalised words need to know what comes before them.
-    parts = (_ASCII_SPLIT if full.isascii() else _SPLIT).split(full)
-    words = parts[1::2]
-    vocabulary = _VOCABULARY
-    vocabulary.learn(words)
-    english = sum(map(vocabulary.vote.__getitem__, words[:400])) >= 0  # no more German
-    named: set[str] = set()
-    for n in compress(range(len(words)), map(vocabulary.capital.__getitem__, words)):
-        term = vocabulary.term[words[n]]
-        if n == 0 or term in named:
-            continue
-        gap = parts[2 * n]
-        # A word ends in a letter or digit, so only the gap can end a sentence; a gap and
-        # word shorter than three characters reach back further (to a line's start, say).
-        if _opens_sentence(
-            gap[-3:] if len(gap) + len(words[n - 1]) >= 3 else _before(parts, 2 * n + 1)
-        ):
-            continue
-        if english or _german_name_cue(words[n - 1]):
-            named.add(term)
-    counts = Counter(map(vocabulary.term.__getitem__, words))
-    del counts[""]
-    return counts, named
-
-
-# Until the stream has this many articles its frequencies say little (the first articles of one
-# event make their shared names look common): the idf fades in, as idf ** (documents / this),
-# from weighing every term alike to the full idf.
-FULL_IDF_DOCUMENTS = 100
-
-
-def idf(document_frequency: int, documents: int) -> float:
-    """At least 0.1: no term is in more documents than were counted."""
-    full = math.log((documents + 1) / (min(document_frequency, documents) + 1)) + 0.1
-    return full if documents >= FULL_IDF_DOCUMENTS else full ** (documents / FULL_IDF_DOCUMENTS)
-
-
-def salient_terms(
-    counts: Mapping[str, int],
-    named: Collection[str],
-    frequencies: Mapping[str, int],
-    documents: int,
-    top: int = TOP_TERMS,
-) -> dict[str, float]:
-    """The ``top`` terms by tf·idf (names boosted), weights normalised to sum to 1; of equal
-    weights, the first term in alphabetical order."""
-    terms = sorted(counts)
-    names = [n for n, term in enumerate(terms) if term in named]
-    df = [frequencies.get(term, 0) for term in terms]
-    return salient_weights(terms, [counts[t] for t in terms], names, df, documents, top)
-
-
-def salient_weights(
-    terms: Sequence[str],
-    counts: Sequence[int],
-    names: Sequence[int],
-    df: Sequence[int],
-    documents: int,
-    top: int = TOP_TERMS,
-) -> dict[str, float]:
-    """``salient_terms`` of terms in alphabetical order, given as arrays: each term's count,
-    which of them are names (by position) and document frequency.
-
-    An article's few hundred terms share few counts and few document frequencies: each factor
-    is computed once per value (``math.log``, as the textbook formula is), the products for all
-    terms at once, in the formula's order, so every weight is the same float.
-    """
-    if not terms:
-        return {}
-    size = len(terms)
-    tf_of = {n: 1 + math.log(n) for n in set(counts)}
-    idf_of = {d: idf(d, documents) for d in set(df)}
-    tf = np.fromiter(map(tf_of.__getitem__, counts), np.float64, size)
-    weights = np.fromiter(map(idf_of.__getitem__, df), np.float64, size)
-    boost = np.ones(size)
-    boost[list(names)] = NAME_BOOST
-    scores = tf * weights * boost
-    # A stable sort of terms in alphabetical order: equal weights keep that order.
-    best = [(terms[n], w) for n, w in zip(*_strongest(scores, top), strict=True)]
-    total = sum(w for _, w in best if w > 0)
-    return {t: w / total for t, w in best if w > 0} if total else {}
-
-
-def _strongest(scores: npt.NDArray[np.float64], top: int) -> tuple[list[int], list[float]]:
-    order = np.argsort(-scores, kind="stable")[:top]
-    return order.tolist(), scores[order].tolist()
+    def count(self, text: str, title: str | None = None) -> tuple[Counter[str], set[str]]:
+        """Each content term's count, and the terms that occur as names (capitalised inside a
+        sentence; in German, only where no article or adjective makes it a common noun)."""
+        full = f"{title}.\n{text}" if title else text
+        # Words and the text between them in one pass: match objects would cost more than the
+        # words, and only capitalised words need to know what comes before them.
+        parts = (_ASCII_SPLIT if full.isascii() else _SPLIT).split(full)
+        words = parts[1::2]
+        vocabulary = self
+        vocabulary.learn(words)
+        english = sum(map(vocabulary.vote.__getitem__, words[:400])) >= 0  # no more German
+        named: set[str] = set()
+        for n in compress(range(len(words)), map(vocabulary.capital.__getitem__, words)):
+            term = vocabulary.term[words[n]]
+            if n == 0 or term in named:
+                continue
+            gap = parts[2 * n]
+            # A word ends in a letter or digit, so only the gap can end a sentence; a gap and
+            # word shorter than three characters reach back further (to a line's start, say).
+            if _opens_sentence(
+                gap[-3:] if len(gap) + len(words[n - 1]) >= 3 else _before(parts, 2 * n + 1)
+            ):
+                continue
+            if english or _german_name_cue(words[n - 1]):
+                named.add(term)
+        counts = Counter(map(vocabulary.term.__getitem__, words))
+        del counts[""]
+        return counts, named
