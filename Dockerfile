@@ -14,6 +14,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY README.md ./
 COPY shared ./shared
 COPY services ./services
+COPY seeds ./seeds
 RUN pip install --no-cache-dir --no-deps .
 
 RUN useradd --create-home --uid 10001 newsdedup

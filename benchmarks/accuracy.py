@@ -214,7 +214,7 @@ async def judge_all(docs: Sequence[Doc], settings: Settings) -> tuple[dict[str, 
                 pipe.xadd(settings.stream_raw, encode(article))
             await pipe.execute()
     fold = LocalFold(settings)
-    runner = JudgeRunner(redis, settings, fold)
+    runner = JudgeRunner.on(redis, settings, fold)
     judging = asyncio.create_task(runner.run())
     streams = (settings.stream_canonical, settings.stream_duplicates)
     while sum([await redis.xlen(s) for s in streams]) < len(docs):

@@ -31,8 +31,9 @@ import numpy as np
 
 from services.dedupe.judge.fold import Judgement, JudgeState
 from services.dedupe.judge.judge import Article, Judge
+from services.dedupe.service.commit import Batch, ServerCommit
 from services.dedupe.service.fold_process import FoldProcess
-from services.dedupe.service.journal import Batch, Journal
+from services.dedupe.service.journal import Journal
 from services.dedupe.service.lease import Lease
 from services.dedupe.service.runner import JudgeRunner
 from services.dedupe.service.snapshots import Snapshot, write_snapshot
@@ -112,11 +113,12 @@ async def _takeover(
         await declare_groups(redis, settings, [*settings.raw_streams, settings.stream_canonical])
         lease = await Lease(redis, keys, "old judge", 60_000).acquire()
         assert lease is not None
-        journal = Journal(redis, keys, settings)
+        commit = ServerCommit(redis, keys, settings)
+        journal = Journal(redis, keys, commit)
         started = time.perf_counter()
-        target = Snapshot(redis_url, False, keys, lease, "0-0")
+        target = Snapshot(lease, "0-0")
         data = pickle.dumps(JudgeState(judge), protocol=pickle.HIGHEST_PROTOCOL)
-        parts = write_snapshot(target, data)
+        parts = write_snapshot(settings, target, data)
         await journal.switch(lease, target, parts)
         written = time.perf_counter() - started
         size = len(data)
@@ -130,7 +132,7 @@ async def _takeover(
                 judgements.append(Judgement("raw", f"{replayed}-0", article,
                                             encode_features(judged.features)))  # fmt: skip
                 replayed += 1
-            await journal.commit(lease, Batch(pickle.dumps(judgements), [], {}, []))
+            await commit.commit(lease, Batch(pickle.dumps(judgements), [], {}, []))
         await redis.delete(keys.judge_lease())  # the old judge is gone: its lease expired
         await fold.start()  # as the service starts it, before it may take the lease
         one_more = RawArticle(
@@ -140,7 +142,7 @@ async def _takeover(
             text="One more article, judged once the new judge has restored.",
         )
         await redis.xadd(settings.stream_raw, encode(one_more))
-        runner = JudgeRunner(redis, settings, fold)
+        runner = JudgeRunner.on(redis, settings, fold)
         started = time.perf_counter()
         judging = asyncio.create_task(runner.run())
         while not await redis.xlen(settings.stream_canonical):

@@ -26,7 +26,7 @@ hypothesis_settings.register_profile("newsdedup", deadline=None, derandomize=Tru
 hypothesis_settings.load_profile("newsdedup")
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = sorted((ROOT / "services" / "seeds").glob("*.txt"))
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +17,33 @@ from services.cli.stack import Stack
 from shared.settings import Settings
 
 # Five German articles on one story from five outlets: different articles, never duplicates.
-SEEDS = Path(__file__).resolve().parent / "seeds"
 
 
-def demo_articles(seed_dir: Path = SEEDS) -> list[dict[str, Any]]:
+def _seeds() -> Traversable:
+    """The sample articles: inside the package as a wheel ships them (from ``seeds/``), else
+    ``seeds/`` at the top of the checkout this runs from (an editable install)."""
+    packaged = files("services") / "seeds"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "seeds"
+
+
+SEEDS = _seeds()
+
+
+def demo_articles(seed_dir: Traversable = SEEDS) -> list[dict[str, Any]]:
     """Each seed, then for each an outlet's republication and a verbatim copy elsewhere."""
-    seeds = sorted(seed_dir.glob("*.txt"))
+    seeds = sorted((p for p in seed_dir.iterdir() if p.name.endswith(".txt")), key=lambda p: p.name)
     if not seeds:
         raise FileNotFoundError(f"no .txt seeds in {seed_dir}")
     bodies: list[dict[str, Any]] = []
     for path in seeds:
         text = path.read_text(encoding="utf-8")
-        bodies.append({"text": text, "url": f"https://seed.example/{path.stem}", "source": "seed"})
+        bodies.append(
+            {
+                "text": text,
+                "url": f"https://seed.example/{path.name.removesuffix('.txt')}",
+                "source": "seed",
+            }
+        )
     for n, path in enumerate(seeds):
         text = path.read_text(encoding="utf-8")
         bodies.append({"text": republished(text, n), "url": f"https://regional.example/{n}",
@@ -64,7 +81,9 @@ LEGEND = (
 )
 
 
-def run_demo(settings: Settings, seed_dir: Path = SEEDS, console: Console | None = None) -> None:
+def run_demo(
+    settings: Settings, seed_dir: Traversable = SEEDS, console: Console | None = None
+) -> None:
     """Post the samples and their copies to a stack of its own, print what dedupe decided: a
     table that reads at 80 columns (the terminal's width, else ``COLUMNS``, else 80)."""
     console = console or Console(soft_wrap=False)

@@ -47,7 +47,7 @@ def create_app(settings: Settings, judge_class: type[Judge] = Judge) -> FastAPI:
         await declare_groups(redis, settings, [*settings.raw_streams, *verdicts])
         fold = FoldProcess(settings, judge_class)
         await fold.start()  # ready before this process may take the lease
-        judge = JudgeRunner(redis, settings, fold)
+        judge = JudgeRunner.on(redis, settings, fold)
         worker = TextWorker(redis, keys, signer, lambda: judge.judging)
         broker = make_broker(redis_url, settings.cluster)
         consumers = [

@@ -37,7 +37,7 @@ async def verdicts(redis: aioredis.Redis, settings: Settings) -> list[Verdict]:
 async def judge_until(redis: aioredis.Redis, settings: Settings, count: int) -> list[Verdict]:
     """A judge of its own (a new fold process) judges until ``count`` verdicts are out."""
     fold = FoldProcess(settings)
-    runner = JudgeRunner(redis, settings, fold)
+    runner = JudgeRunner.on(redis, settings, fold)
     running = asyncio.create_task(runner.run())
     try:
         return await eventually(lambda: verdicts(redis, settings), lambda v: len(v) >= count,

@@ -50,7 +50,7 @@ class FoldHost:
         """The state of a snapshot, read from Redis, or a new one; how many articles its index
         holds."""
         self._stop_writer()
-        return self.fold.load(None if stored is None else read_snapshot(stored))
+        return self.fold.load(None if stored is None else read_snapshot(self.fold.settings, stored))
 
     def replay(self, entries: Sequence[bytes]) -> int:
         return self.fold.replay(entries)
@@ -71,7 +71,7 @@ class FoldHost:
         if self._writer is not None:
             raise RuntimeError("a snapshot is being written already")
         if not self.fork_snapshots:
-            self._written = write_snapshot(target, self.fold.dump())
+            self._written = write_snapshot(self.fold.settings, target, self.fold.dump())
             return
         report, result = os.pipe()
         pid = os.fork()
@@ -81,7 +81,7 @@ class FoldHost:
                 os.close(report)
                 for fd in self.inherited:
                     os.close(fd)
-                parts = write_snapshot(target, self.fold.dump())
+                parts = write_snapshot(self.fold.settings, target, self.fold.dump())
                 os.write(result, str(parts).encode())
                 status = 0
             finally:

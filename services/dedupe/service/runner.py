@@ -30,53 +30,31 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
-from redis.typing import EncodableT
 
+from services.dedupe.service.commit import Batch, Commit, commit_for
 from services.dedupe.service.fold_process import FoldClient
-from services.dedupe.service.journal import Batch, Journal
-from services.dedupe.service.lease import FENCE, Lease, LeaseLost, is_fenced
+from services.dedupe.service.journal import Journal
+from services.dedupe.service.lease import Lease, LeaseLost, is_fenced
+from services.dedupe.service.reader import Entry, JudgeReader, reader_for
 from services.dedupe.service.snapshots import Snapshot
-from shared.consumer import READ_BLOCK_MS, TRANSIENT, TRIM_EVERY_SECONDS
+from shared.consumer import TRANSIENT, TRIM_EVERY_SECONDS
 from shared.ids import id_time_ms
 from shared.metrics import JUDGING, TEXT_WORK_CPU, VERDICT_LATENCY, VERDICTS
-from shared.redis import Lua, as_text, get_many, is_cluster
+from shared.redis import get_many
 from shared.settings import Settings
 from shared.streams import (
-    JUDGE_CONSUMER,
-    JUDGE_GROUP,
     keys_for,
     payload_of,
     required_groups,
-    stream_id,
 )
 from shared.trimming import AckedTrimmer
 
 log = logging.getLogger("newsdedup.judge")
 
-# KEYS: lease, then the raw streams; ARGV: lease value, group, consumer, count, then one id per
-# stream (``>`` for new entries, or the pending entry to read after).
-_READ = (
-    FENCE
-    + """
-local args = {'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS'}
-for i = 2, #KEYS do table.insert(args, KEYS[i]) end
-for i = 5, #ARGV do table.insert(args, ARGV[i]) end
-return redis.call('XREADGROUP', unpack(args))
-"""
-)
-CLUSTER_IDLE_S = 0.01  # a cluster's judge polls its partitions this often when all are empty
 SNAPSHOT_POLL_S = 0.05  # how often a judge waiting for a snapshot's write asks again
-
-Entry = tuple[str, str, Any]  # stream, message id, fields
-
-
-def _fields(fields: Any) -> Any:
-    """A script's reply gives an entry's fields as a flat list; XREADGROUP's, as a dict."""
-    return dict(zip(fields[::2], fields[1::2], strict=True)) if isinstance(fields, list) else fields
 
 
 @dataclass
@@ -93,24 +71,38 @@ class Progress:
 
 
 class JudgeRunner:
-    def __init__(self, redis: aioredis.Redis, settings: Settings, fold: FoldClient) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        settings: Settings,
+        fold: FoldClient,
+        commit: Commit,
+        reader: JudgeReader,
+    ) -> None:
         self.redis = redis
         self.settings = settings
         self.fold = fold
         self.keys = keys_for(settings)
         self.streams = settings.raw_streams
-        self.cluster = is_cluster(redis)
         self.lease = Lease(redis, self.keys, settings.consumer_name, settings.judge_lease_ms)
-        self.journal = Journal(redis, self.keys, settings)
-        self._read = Lua(redis, _READ)
+        self.commit = commit
+        self.reader = reader
+        self.journal = Journal(redis, self.keys, commit)
         self._trimmer = AckedTrimmer(redis)
         self._required = {s: sorted(required_groups(settings).get(s, ())) for s in self.streams}
         self._trimmed_at = 0.0
         self.progress: Progress | None = None  # only while this process judges
         self._lease: str | None = None
         self._lost = False
-        self._seen: dict[str, str] = {}  # the last entry read from each raw stream
         self._stopping = asyncio.Event()
+
+    @classmethod
+    def on(cls, redis: aioredis.Redis, settings: Settings, fold: FoldClient) -> JudgeRunner:
+        """A judge on the deployment's Redis: its commit and reads as one server or a cluster
+        does them, chosen here once."""
+        keys = keys_for(settings)
+        return cls(redis, settings, fold, commit_for(redis, keys, settings),
+                   reader_for(redis, keys, settings))  # fmt: skip
 
     @property
     def judging(self) -> bool:
@@ -160,14 +152,13 @@ class JudgeRunner:
         try:
             await self.fold.start()
             restored = await self.journal.restore(lease, self.fold)
-            self._seen = await self._last_delivered()
+            await self.reader.start()
             progress = self.progress = Progress(
                 restored.journal_id, since_started=restored.replayed,
                 since_written=restored.replayed,
             )  # fmt: skip
             JUDGING.set(1)
             log.info("judging", extra={"lease": lease})
-            cursors = dict.fromkeys(self.streams, "0")
             last_claim = time.monotonic()
             while not self._stopping.is_set():
                 if self._lost:
@@ -175,12 +166,15 @@ class JudgeRunner:
                 if time.monotonic() - last_claim > self.settings.judge_lease_ms / 3000:
                     # Entries a judge that lost its lease took on a cluster (reads there are
                     # not fenced) are this consumer's pending ones: read them again.
-                    cursors = dict.fromkeys(self.streams, "0")
+                    self.reader.rewind()
                     last_claim = time.monotonic()
                 await self._snapshots(lease, progress)
-                entries = await self._next(lease, cursors)
+                entries = await self.reader.next(lease)
                 if entries:
                     await self._judge_batch(lease, progress, entries)
+                elif not (self._stopping.is_set() or self._lost):
+                    await self._trim({})  # caught up with every stream
+                    await self.reader.wait_for_new()
         except ResponseError as exc:
             if is_fenced(exc):
                 raise LeaseLost("fenced: another judge holds the lease") from exc
@@ -220,7 +214,7 @@ class JudgeRunner:
         )
         if progress.since_started and due:
             assert s.redis_url is not None
-            target = Snapshot(s.redis_url, self.cluster, self.keys, lease, progress.journal_id)
+            target = Snapshot(lease, progress.journal_id)
             await self.fold.snapshot(target)
             progress.writing, progress.writing_since = target, time.monotonic()
             progress.writing_from = progress.since_written
@@ -236,69 +230,6 @@ class JudgeRunner:
                     return
             except TRANSIENT:
                 continue  # the lease may still be ours; the next commit's fence tells
-
-    async def _next(self, lease: str, cursors: dict[str, str]) -> list[Entry]:
-        """The next entries: this consumer's pending ones first, then new ones."""
-        count = self.settings.batch_size
-        while True:
-            reply: Any
-            if self.cluster:
-                replies = [
-                    (s, await self.redis.xreadgroup(JUDGE_GROUP, JUDGE_CONSUMER, {s: cursors[s]},
-                                                    count=count))
-                    for s in self.streams
-                ]  # fmt: skip
-                reply = [r for _, found in replies for r in found]
-            else:
-                keys = [self.keys.judge_lease(), *self.streams]
-                args: list[EncodableT] = [lease, JUDGE_GROUP, JUDGE_CONSUMER, count,
-                                          *(cursors[s] for s in self.streams)]  # fmt: skip
-                reply = await self._read(keys=keys, args=args) or []
-            for stream, messages in reply:
-                if messages:
-                    name, last = as_text(stream), as_text(messages[-1][0])
-                    if stream_id(last) > stream_id(self._seen.get(name, "0-0")):
-                        self._seen[name] = last
-            entries = [
-                (as_text(stream), as_text(mid), _fields(fields))
-                for stream, messages in reply
-                for mid, fields in messages
-                if fields is not None
-            ]
-            for stream, messages in reply:
-                name = as_text(stream)
-                if cursors[name] != ">":
-                    cursors[name] = as_text(messages[-1][0]) if messages else ">"
-            for name in self.streams:
-                if cursors[name] != ">" and not any(as_text(s) == name for s, _ in reply):
-                    cursors[name] = ">"
-            if entries:
-                return entries
-            if any(c != ">" for c in cursors.values()):
-                continue
-            if self._stopping.is_set() or self._lost:
-                return []
-            await self._trim({})  # caught up with every stream
-            await self._wait_for_new()
-            return []
-
-    async def _wait_for_new(self) -> None:
-        """Block until a raw stream has entries after the last one read (or a while passed)."""
-        if self.cluster:
-            await asyncio.sleep(CLUSTER_IDLE_S)
-            return
-        block = min(READ_BLOCK_MS, self.settings.judge_lease_ms // 3)
-        seen: dict[Any, Any] = dict(self._seen)
-        await self.redis.xread(seen, block=block, count=1)
-
-    async def _last_delivered(self) -> dict[str, str]:
-        """Where the judge's group stands in each raw stream."""
-        seen = {}
-        for stream in self.streams:
-            groups = await self.redis.xinfo_groups(stream)
-            seen[stream] = next((as_text(g["last-delivered-id"]) for g in groups
-                                 if as_text(g["name"]) == JUDGE_GROUP), "0-0")  # fmt: skip
-        return seen
 
     async def _judge_batch(self, lease: str, progress: Progress, entries: list[Entry]) -> None:
         acks: dict[str, list[str]] = {}
@@ -319,7 +250,7 @@ class JudgeRunner:
         progress.folded_s += folded_s + time.monotonic() - started
         if folded.text_cpu_s:
             TEXT_WORK_CPU.inc(folded.text_cpu_s)
-        progress.journal_id = await self.journal.commit(
+        progress.journal_id = await self.commit.commit(
             lease, Batch(folded.journal, folded.outgoing, acks, feature_keys)
         )
         progress.since_started += len(fresh)

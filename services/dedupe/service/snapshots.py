@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import redis
+
 from services.dedupe.service.lease import FENCE
 from shared.redis import as_bytes, sync_client
-from shared.streams import Keys
+from shared.settings import Settings
+from shared.streams import keys_for
 
 SNAPSHOT_PART_BYTES = 64 << 20
 
@@ -23,9 +26,6 @@ class Snapshot:
     """Where a snapshot of the state as of journal entry ``journal_id`` goes, and with what
     right to write it."""
 
-    redis_url: str
-    cluster: bool
-    keys: Keys
     lease: str
     journal_id: str
 
@@ -38,19 +38,22 @@ class Snapshot:
 class Stored:
     """A snapshot in Redis, as the snapshot's record names it."""
 
-    redis_url: str
-    cluster: bool
-    keys: Keys
     name: str
     parts: int
 
 
-def read_snapshot(stored: Stored) -> bytes:
+def _client(settings: Settings) -> redis.Redis:
+    assert settings.redis_url is not None  # the services run on a Redis they were given
+    return sync_client(settings.redis_url, settings.cluster)
+
+
+def read_snapshot(settings: Settings, stored: Stored) -> bytes:
     """A snapshot's pickled state, its parts read on a connection of the reader's own (the
     fold's process reads it: the state's bytes never pass through the service's loop)."""
-    client = sync_client(stored.redis_url, stored.cluster)
+    client = _client(settings)
+    keys = keys_for(settings)
     try:
-        names = [stored.keys.snapshot_part(stored.name, n) for n in range(stored.parts)]
+        names = [keys.snapshot_part(stored.name, n) for n in range(stored.parts)]
         parts = [client.get(name) for name in names]
     finally:
         client.close()
@@ -59,11 +62,11 @@ def read_snapshot(stored: Stored) -> bytes:
     return b"".join(as_bytes(part) for part in parts if part is not None)
 
 
-def write_snapshot(target: Snapshot, data: bytes) -> int:
+def write_snapshot(settings: Settings, target: Snapshot, data: bytes) -> int:
     """Write a pickled state in parts of ``SNAPSHOT_PART_BYTES``, each fenced, on a connection
     of its own (it runs in a process forked for it); how many parts."""
-    client = sync_client(target.redis_url, target.cluster)
-    keys = target.keys
+    client = _client(settings)
+    keys = keys_for(settings)
     try:
         view = memoryview(data)
         parts = range(0, len(data), SNAPSHOT_PART_BYTES) if data else range(1)
