@@ -21,7 +21,7 @@ from pathlib import Path
 from services.cli.republish import rewrap
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "news-articles-en-2017.zip"
-SEEDS = Path(__file__).resolve().parents[1] / "services" / "seeds"
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
 class MissingData(FileNotFoundError):

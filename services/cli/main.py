@@ -241,10 +241,19 @@ def ingest_cmd(
 @main.command("tail")
 @click.argument("which", type=click.Choice(["canonical", "duplicates", "dead"]))
 @click.option("--from-start", is_flag=True, help="Begin at the stream's first entry.")
-@click.option("--group", default=None, help="Read through this consumer group (and ack).")
-@click.option("--count", type=int, default=None, help="Stop after this many entries.")
+@click.option(
+    "--group", default=None,
+    help="Read through this consumer group (and ack); a new group begins after the entries "
+    "already there, unless --from-start.",
+)  # fmt: skip
+@click.option(
+    "--count", type=int, default=None,
+    help="Stop after this many entries; with --from-start, also once the stream is read to its "
+    "end.",
+)  # fmt: skip
 def tail_cmd(which: str, from_start: bool, group: str | None, count: int | None) -> None:
-    """Print each verdict (or dead letter) as one JSON line."""
+    """Print each verdict (or dead letter) as one JSON line: new ones as they come, or from the
+    stream's first entry."""
 
     from services.cli.tail import tail
 
@@ -254,9 +263,10 @@ def tail_cmd(which: str, from_start: bool, group: str | None, count: int | None)
             "duplicates": settings.stream_duplicates,
             "dead": settings.stream_dead,
         }[which]
+        said = f"waiting for new entries of {stream}; Ctrl-C stops"
         with contextlib.suppress(KeyboardInterrupt):
             tail(client, stream, lambda line: click.echo(line), from_start=from_start,
-                 group=group, count=count)  # fmt: skip
+                 group=group, count=count, waiting=lambda: click.echo(said, err=True))  # fmt: skip
 
 
 @main.command("status")

@@ -1,7 +1,9 @@
 """``newsdedup tail``: a stream's entries as JSON lines, for piping into jq.
 
 Without a group it reads like ``tail -f`` (from now, or from the start); with ``--group`` it
-reads through that consumer group, so a restart resumes where the last run acked.
+reads through that consumer group, so a restart resumes where the last run acked. A new group
+begins after the entries already there, unless from the start. With a count from the start it
+ends with the stream: it prints what there is, at most the count.
 """
 
 from __future__ import annotations
@@ -34,14 +36,18 @@ def tail(
     from_start: bool = False,
     group: str | None = None,
     count: int | None = None,
+    waiting: Callable[[], None] = lambda: None,
 ) -> int:
-    """Write each entry's JSON as one line until ``count`` entries (forever without one)."""
+    """Write each entry's JSON as one line until ``count`` entries (forever without one), or,
+    from the start with a count, until the stream has no more; how many it wrote. ``waiting``
+    is called once, the first time it waits for new entries."""
     consumer = f"tail-{socket.gethostname()}"
     if group:
         _ensure_group(client, stream, group, from_start)
     last = "0" if from_start else "$"
     pending_first = "0"  # in a group: what an earlier run read but did not ack, then new entries
     written = 0
+    said = False
     while count is None or written < count:
         batch = 100 if count is None else min(100, count - written)  # never take more than shown
         reply: Any
@@ -54,6 +60,12 @@ def tail(
                 continue
         else:
             reply = client.xread({stream: last}, count=batch, block=BLOCK_MS)
+        if not any(entries for _, entries in reply or []):
+            if from_start and count is not None:
+                return written
+            if not said:
+                waiting()
+                said = True
         for _, entries in reply or []:
             for entry_id, fields in entries:
                 write(payload_of(fields).decode())

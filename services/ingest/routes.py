@@ -8,13 +8,14 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.ingest.prepare import NoArticleText, prepare
 from services.ingest.queue import RawQueue
+from shared.errors import problem
 from shared.ids import new_id
 from shared.metrics import ARTICLES_INGESTED
 from shared.models import Accepted, ArticleIn, BatchAccepted, RawArticle
@@ -61,7 +62,20 @@ def _idem_key(route: str, key: str | None) -> str | None:
     return f"{route}:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
-@router.post("/articles", status_code=202, response_model=Accepted)
+def require_json(content_type: Annotated[str | None, Header()] = None) -> None:
+    """A body is read as JSON only when it says it is: another media type (a form, plain text,
+    none) is a 415, not a validation error about a body never read as JSON."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        msg = "the body must be JSON: send Content-Type: application/json"
+        raise HTTPException(
+            415, [problem(["header", "content-type"], msg, "unsupported_media_type")]
+        )
+
+
+@router.post(
+    "/articles", status_code=202, response_model=Accepted, dependencies=[Depends(require_json)]
+)
 async def post_article(
     article: ArticleIn,
     queue: QueueDep,
@@ -80,7 +94,10 @@ async def post_article(
     return JSONResponse(json.loads(previous or response), status_code=202)
 
 
-@router.post("/articles/batch", status_code=202, response_model=BatchAccepted)
+@router.post(
+    "/articles/batch", status_code=202, response_model=BatchAccepted,
+    dependencies=[Depends(require_json)],
+)  # fmt: skip
 async def post_batch(
     articles: list[ArticleIn],
     queue: QueueDep,

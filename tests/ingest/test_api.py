@@ -295,3 +295,35 @@ def test_metrics_count_accepted_articles_and_the_raw_stream(
     assert _metric(client, "newsdedup_articles_ingested_total") == before + 2
     length = f'newsdedup_stream_length{{stream="{settings.stream_raw}"}}'
     assert _metric(client, length) == 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-type": "text/plain"},
+        {"content-type": "application/x-www-form-urlencoded"},
+        {},
+    ],
+)
+@pytest.mark.parametrize("path", ["/articles", "/articles/batch"])
+def test_a_body_that_is_not_declared_json_is_a_415_naming_application_json(
+    client: TestClient, queued: Queued, headers: dict[str, str], path: str
+) -> None:
+    response = client.post(path, content=b'{"text": "Gespraeche in Riad"}', headers=headers)
+    assert response.status_code == 415
+    assert response.json()["detail"] == [
+        {
+            "loc": ["header", "content-type"],
+            "msg": "the body must be JSON: send Content-Type: application/json",
+            "type": "unsupported_media_type",
+        }
+    ]
+    assert queued() == []
+
+
+def test_json_with_a_charset_is_json(client: TestClient, queued: Queued) -> None:
+    response = client.post(
+        "/articles", content=b'{"text": "Gespraeche in Riad"}',
+        headers={"content-type": "application/json; charset=utf-8"},
+    )  # fmt: skip
+    assert response.status_code == 202

@@ -1,10 +1,11 @@
-"""``tail --group``: the user's own group starts where the user says, not where the system's
-groups start (always at the first entry)."""
+"""``tail``: the user's own group starts where the user says, not where the system's groups
+start (always at the first entry); ``--count`` from the start ends with the stream."""
 
 from __future__ import annotations
 
 import threading
 
+import fakeredis
 import redis
 
 from services.cli.tail import tail
@@ -50,3 +51,22 @@ def test_a_new_tail_group_from_the_start_reads_what_is_there(
     thread, lines = _tail_one_in_background(client, stream, from_start=True)
     thread.join(timeout=20)
     assert lines == ['{"n": "before"}']
+
+
+def test_a_count_from_the_start_prints_what_there_is_and_ends_with_the_stream() -> None:
+    client = fakeredis.FakeRedis()
+    for n in range(3):
+        client.xadd("verdicts", {"__data__": f'{{"n": {n}}}'.encode()})
+    lines: list[str] = []
+    written = tail(client, "verdicts", lines.append, from_start=True, count=10)
+    assert written == 3
+    assert lines == ['{"n": 0}', '{"n": 1}', '{"n": 2}']
+
+
+def test_a_count_through_a_group_from_the_start_ends_with_the_stream() -> None:
+    client = fakeredis.FakeRedis()
+    client.xadd("verdicts", {"__data__": b'{"n": 0}'})
+    lines: list[str] = []
+    assert tail(client, "verdicts", lines.append, from_start=True, group="g", count=5) == 1
+    assert tail(client, "verdicts", lines.append, from_start=True, group="g", count=5) == 0
+    assert lines == ['{"n": 0}']
