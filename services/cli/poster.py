@@ -148,8 +148,15 @@ def _reason(response: httpx.Response) -> str:
 
 
 def post_files(
-    paths: list[Path], base_url: str, *, source: str | None = None, api_key: str | None = None
+    paths: list[Path],
+    base_url: str,
+    *,
+    source: str | None = None,
+    api_key: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+    progress: Progress | None = None,
 ) -> Summary:
+    """Post every article the files hold; the bar counts each one read, rejected or not."""
     summary = Summary()
     items: list[Item] = []
     for path in files_under(paths):
@@ -160,14 +167,15 @@ def post_files(
                 items.append(item)
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     columns = (
-        TextColumn("posting"), BarColumn(), MofNCompleteColumn(), RateColumn(),
-        TimeRemainingColumn(),
+        TextColumn("posting"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rejected]} rejected"), RateColumn(), TimeRemainingColumn(),
     )  # fmt: skip
     with (
-        httpx.Client(base_url=base_url, timeout=60, headers=headers) as client,
-        Progress(*columns) as progress,
+        httpx.Client(base_url=base_url, timeout=60, headers=headers, transport=transport) as client,
+        progress or Progress(*columns) as bar,
     ):
-        task = progress.add_task("post", total=len(items))
+        unread = len(summary.rejects)
+        task = bar.add_task("post", total=len(items) + unread, completed=unread, rejected=unread)
         for start in range(0, len(items), BATCH):
             chunk = items[start : start + BATCH]
             response = _post(client, "/articles/batch", [item.body for item in chunk])
@@ -184,5 +192,5 @@ def post_files(
                     else:
                         reason = f"HTTP {single.status_code}: {_reason(single)}"
                         summary.rejects.append(f"{item.origin}: {reason}")
-            progress.advance(task, len(chunk))
+            bar.update(task, advance=len(chunk), rejected=len(summary.rejects))
     return summary

@@ -16,6 +16,8 @@ _BLOCKS = (
     "ol", "blockquote", "pre", "tr", "table", "figcaption", "dd", "dt",
 )  # fmt: skip
 _BLANKS = re.compile(r"[ \t\r\f\v\u00a0]+")
+# "Headline | Site", "Headline – Site", "Headline - Site", "Headline · Site": the last part.
+_SITE_SUFFIX = re.compile(r"\s+[|–—·-]\s+[^|–—·]+$")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,33 @@ def _first_attr(soup: BeautifulSoup, name: str, attrs: dict[str, Any], attr: str
         value = tag.get(attr)
         if isinstance(value, str) and value.strip():
             return value.strip()
+    return None
+
+
+def _without_site(title: str, site: str | None) -> str:
+    """A page title without the site's name that pages append to it: the name the page
+    declares (``og:site_name``), else a last part after a separator."""
+    if site and title.endswith(site):
+        rest = title[: -len(site)].rstrip()
+        if rest[-1:] in ("|", "–", "—", "·", "-"):
+            return rest[:-1].rstrip() or title
+    if site is None:
+        return _SITE_SUFFIX.sub("", title) or title
+    return title
+
+
+def _title(soup: BeautifulSoup) -> str | None:
+    """The article's headline: the social title (which carries no site name), else the
+    article's first ``<h1>``, else the page title without the site's name."""
+    social = _first_attr(soup, "meta", {"property": "og:title"}, "content")
+    if social:
+        return social
+    heading = (soup.find("article") or soup).find("h1")
+    if isinstance(heading, Tag) and heading.get_text(strip=True):
+        return _BLANKS.sub(" ", heading.get_text(" ", strip=True))
+    if soup.title and soup.title.string and soup.title.string.strip():
+        site = _first_attr(soup, "meta", {"property": "og:site_name"}, "content")
+        return _without_site(soup.title.string.strip(), site)
     return None
 
 
@@ -56,9 +85,7 @@ def _block_text(root: Tag) -> str:
 def extract(html: str, base_url: str | None = None) -> Extracted:
     """Text of the ``<article>`` (or the body when there is none), one line per block."""
     soup = BeautifulSoup(html, "lxml")
-    title = _first_attr(soup, "meta", {"property": "og:title"}, "content")
-    if title is None and soup.title and soup.title.string:
-        title = soup.title.string.strip() or None
+    title = _title(soup)
     canonical = _first_attr(soup, "link", {"rel": "canonical"}, "href")
     if canonical and base_url:
         canonical = urljoin(base_url, canonical)

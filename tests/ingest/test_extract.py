@@ -1,3 +1,5 @@
+import pytest
+
 from services.ingest.extract import extract
 
 PAGE = """<html><head><title>Page title</title>
@@ -41,3 +43,33 @@ def test_deeply_nested_markup_is_reduced_to_its_text() -> None:
 
 def test_comments_are_not_article_text() -> None:
     assert extract("<div><p>a</p>tail<!-- note --></div>").text == "a\ntail"
+
+
+def test_without_a_social_title_the_headline_is_the_title() -> None:
+    page = """<html><head><title>Talks resume in Riyadh | The Morning Post</title></head>
+    <body><article><h1>Talks resume in Riyadh</h1><p>Delegations met.</p></article></body></html>"""
+    assert extract(page).title == "Talks resume in Riyadh"
+
+
+@pytest.mark.parametrize(
+    "page_title",
+    [
+        "Talks resume in Riyadh | The Morning Post",
+        "Talks resume in Riyadh – The Morning Post",
+        "Talks resume in Riyadh - The Morning Post",
+    ],
+)
+def test_the_page_title_loses_the_sites_name(page_title: str) -> None:
+    page = f"<html><head><title>{page_title}</title></head><body><p>Delegations met.</p></body>"
+    assert extract(page).title == "Talks resume in Riyadh"
+
+
+def test_the_page_title_loses_the_site_name_the_page_declares() -> None:
+    page = """<html><head><title>Gespräche in Riad - Ein Überblick · Morgenpost</title>
+    <meta property="og:site_name" content="Morgenpost"></head><body><p>Text.</p></body>"""
+    assert extract(page).title == "Gespräche in Riad - Ein Überblick"
+
+
+def test_a_page_title_that_is_only_a_name_stays_whole() -> None:
+    page = "<html><head><title>The Morning Post</title></head><body><p>Text.</p></body>"
+    assert extract(page).title == "The Morning Post"

@@ -1,9 +1,12 @@
 """The CLI's poster waits out an overloaded API instead of dropping articles."""
 
+import json
+from pathlib import Path
+
 import httpx
 from rich.progress import Progress
 
-from services.cli.poster import RateColumn, _post
+from services.cli.poster import RateColumn, _post, post_files
 
 
 def test_a_503_with_retry_after_is_retried_until_accepted() -> None:
@@ -27,3 +30,26 @@ def test_the_rate_column_shows_articles_per_second_since_posting_began() -> None
     [task] = progress.tasks
     assert task.id == task_id
     assert RateColumn().render(task).plain == "50 articles/s"
+
+
+def test_the_bar_counts_every_line_of_a_file_a_bad_one_too(tmp_path: Path) -> None:
+    lines = [
+        '{"text": "eins"}',
+        '{"text": "zwei"}',
+        "not json",
+        '{"text": "vier"}',
+        '{"text": "5"}',
+    ]
+    (tmp_path / "articles.jsonl").write_text("\n".join(lines) + "\n")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        posted = json.loads(request.content)
+        return httpx.Response(202, json={"ids": [f"id{n}" for n in range(len(posted))]})
+
+    progress = Progress(disable=True)
+    summary = post_files([tmp_path], "http://ingest", transport=httpx.MockTransport(handler),
+                         progress=progress)  # fmt: skip
+    [task] = progress.tasks
+    assert (task.completed, task.total) == (5, 5)
+    assert task.fields["rejected"] == 1
+    assert (summary.accepted, summary.rejected) == (4, 1)
