@@ -57,27 +57,37 @@ _INVERSE = np.uint64(pow(GOLDEN, -1, 1 << 64))
 U64 = npt.NDArray[np.uint64]
 
 
+MURMUR_SECOND = 0xC4CEB9FE1A85EC53  # MurmurHash3's second multiplier
+
+
 @njit(cache=True, nogil=True, inline="always")
-def fmix64(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
-    """MurmurHash3's 64-bit finaliser: every input bit moves every output bit."""
+def mix64(x: np.uint64, second: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    """MurmurHash3's 64-bit finaliser with ``second`` as its second multiplier (any odd number
+    keeps it a bijection): every input bit moves every output bit."""
     x ^= x >> np.uint64(33)
     x *= np.uint64(0xFF51AFD7ED558CCD)
     x ^= x >> np.uint64(33)
-    x *= np.uint64(0xC4CEB9FE1A85EC53)
+    x *= second
     x ^= x >> np.uint64(33)
     return x
 
 
-@njit("void(uint64[::1], uint64[::1])", cache=True, nogil=True)
-def _fmix64_all(values: U64, out: U64) -> None:  # pragma: no cover - compiled
+@njit(cache=True, nogil=True, inline="always")
+def fmix64(x: np.uint64) -> np.uint64:  # pragma: no cover - compiled
+    """MurmurHash3's 64-bit finaliser."""
+    return mix64(x, np.uint64(MURMUR_SECOND))
+
+
+@njit("void(uint64[::1], uint64, uint64[::1])", cache=True, nogil=True)
+def _mix64_all(values: U64, second: np.uint64, out: U64) -> None:  # pragma: no cover - compiled
     for i in range(values.shape[0]):
-        out[i] = fmix64(values[i])
+        out[i] = mix64(values[i], second)
 
 
-def mixed(values: U64) -> U64:
-    """``fmix64`` of each value."""
+def mixed(values: U64, second: int = MURMUR_SECOND) -> U64:
+    """``mix64`` of each value."""
     out = np.empty(len(values), dtype=np.uint64)
-    _fmix64_all(np.ascontiguousarray(values, dtype=np.uint64), out)
+    _mix64_all(np.ascontiguousarray(values, dtype=np.uint64), np.uint64(second), out)
     return out
 
 

@@ -28,6 +28,9 @@ MAX_WORDS = 2048  # a longer article is compared on its first 2,048 words
 LEAD_WORDS = 40  # the opening a teaser keeps
 LEAD_KEYS = 2  # bottom-k of the lead's word 4-grams: robust to a few words shifted in front
 _LEAD_TAG = np.uint64(GOLDEN)  # keeps lead keys apart from band keys
+# Lead keys are the smallest of the mixed 4-grams, so the mix decides which grams an article's
+# lead keys are: its multiplier is part of what the judge's state holds (``STATE_FORMAT``).
+_LEAD_SECOND = 0xC4CEB93FE53E87BD
 
 
 def word_hashes(joined: JoinedWords) -> Words:
@@ -47,4 +50,4 @@ def lead_keys(words: Words) -> npt.NDArray[np.uint64]:
         return np.empty(0, dtype=np.uint64)
     grams = (lead[:-3] << np.uint64(48)) | (lead[1:-2] << np.uint64(32))
     grams |= (lead[2:-1] << np.uint64(16)) | lead[3:]
-    return np.unique(mixed(grams ^ _LEAD_TAG))[:LEAD_KEYS]
+    return np.unique(mixed(grams ^ _LEAD_TAG, _LEAD_SECOND))[:LEAD_KEYS]
