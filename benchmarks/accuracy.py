@@ -35,6 +35,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.cluster import EmbeddedCluster
 from benchmarks.corpus import (
     DEFAULT_DATA,
     TRANSFORMATIONS,
@@ -57,11 +58,11 @@ from services.dedupe.text.furniture import strip_boilerplate
 from services.dedupe.text.normalize import joined_words, words
 from services.dedupe.text.shingles import shingle_hashes, shingles
 from services.dedupe.text.signature import Signature, Signer, signer_for
-from shared.cluster import EmbeddedCluster
+from shared.embedded import EmbeddedRedis
 from shared.groups import declare_groups
 from shared.ids import new_id
 from shared.models import RawArticle, Verdict
-from shared.redis import EmbeddedRedis, async_client
+from shared.redis import async_client
 from shared.settings import Settings
 from shared.streams import decode, encode
 

@@ -39,10 +39,11 @@ from services.dedupe.service.runner import JudgeRunner
 from services.dedupe.service.snapshots import Snapshot, write_snapshot
 from services.dedupe.text.features import TextFeatures, encode_features
 from services.dedupe.text.signature import signer_for
+from shared.embedded import EmbeddedRedis
 from shared.groups import declare_groups
 from shared.ids import id_at, new_id
 from shared.models import RawArticle
-from shared.redis import EmbeddedRedis, async_client
+from shared.redis import async_client
 from shared.settings import Settings
 from shared.streams import encode, keys_for
 

@@ -33,7 +33,7 @@ from typing import Any
 from rich.table import Table
 
 from benchmarks import stages
-from shared.cluster import EmbeddedCluster
+from benchmarks.cluster import EmbeddedCluster
 
 PARTITIONS = 4
 WARMUP_ARTICLES = 1000

@@ -30,9 +30,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.corpus import Doc
 from services.cli.stack import Stack
+from shared.embedded import free_port
 from shared.ids import new_id
 from shared.models import RawArticle, Verdict
-from shared.redis import free_port, is_cluster, sync_client
+from shared.redis import is_cluster, sync_client
 from shared.settings import Settings
 from shared.streams import decode, encode
 

@@ -6,16 +6,15 @@ import logging
 
 from faststream.redis import RedisBroker, RedisClusterBroker
 
-from shared.settings import CLUSTER_SCHEME
+from shared.redis import ClusterAddress
+from shared.settings import names_a_cluster
 
 
 def make_broker(redis_url: str, cluster: bool = False) -> RedisBroker:
     # FastStream logs every message at INFO; at our rates that drowns the services' own logs.
     logger = logging.getLogger("newsdedup.broker")
-    if cluster or redis_url.startswith(CLUSTER_SCHEME):
+    if cluster or names_a_cluster(redis_url):
         # FastStream's cluster broker discovers the cluster from one node.
-        userinfo, at, nodes = redis_url.split("://", 1)[1].rpartition("@")
-        first = nodes.split("/", 1)[0].split(",", 1)[0]
-        url = f"redis://{userinfo}{at}{first}"
+        url = ClusterAddress.parse(redis_url).first_node_url
         return RedisClusterBroker(url, logger=logger, log_level=logging.DEBUG)
     return RedisBroker(redis_url, logger=logger, log_level=logging.DEBUG)

@@ -16,6 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 CLUSTER_SCHEME = "redis+cluster://"
 
 
+def names_a_cluster(url: str) -> bool:
+    """Whether a Redis URL names a cluster's nodes (``redis+cluster://host:port,...``)."""
+    return url.startswith(CLUSTER_SCHEME)
+
+
 class SettingsError(ValueError):
     """Raised when the environment holds a value the services cannot start with."""
 
@@ -155,7 +160,7 @@ class Settings(BaseSettings):
     @property
     def cluster(self) -> bool:
         """Whether REDIS_URL names a Redis Cluster rather than one server."""
-        return self.redis_cluster or (self.redis_url or "").startswith(CLUSTER_SCHEME)
+        return self.redis_cluster or names_a_cluster(self.redis_url or "")
 
     @property
     def raw_streams(self) -> list[str]:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from shared.redis import Lua
+from shared.lua import Lua
 
 # KEYS: stream. ARGV: the oldest entry time (ms) to keep regardless of acks, then the groups
 # that must exist before anything is trimmed.

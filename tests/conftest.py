@@ -17,7 +17,7 @@ import pytest
 import redis.asyncio as aioredis
 from hypothesis import settings as hypothesis_settings
 
-from shared.redis import EmbeddedRedis
+from shared.embedded import EmbeddedRedis
 from shared.settings import Settings
 
 # Generated examples are the same every run, and none fails for its speed: a test never asserts

@@ -15,7 +15,7 @@ from types import TracebackType
 
 import httpx
 
-from shared.redis import EmbeddedRedis, free_port
+from shared.embedded import EmbeddedRedis, free_port
 from shared.settings import Settings, settings_env
 
 SERVICES = ("store", "dedupe", "ingest")

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from shared.groups import declare_groups
+from shared.lua import Lua
 from shared.models import RawArticle
-from shared.redis import Lua, Replication
+from shared.replication import Replication
 from shared.settings import Settings
 from shared.streams import DATA_FIELD, keys_for
 

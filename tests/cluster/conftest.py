@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from shared.cluster import EmbeddedCluster
+from benchmarks.cluster import EmbeddedCluster
 
 
 @pytest.fixture(scope="session")

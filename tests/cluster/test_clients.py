@@ -12,8 +12,10 @@ from prometheus_client import REGISTRY
 
 from services.ingest.queue import RawQueue
 from shared.broker import make_broker
+from shared.lua import Lua
 from shared.metrics import read_index
-from shared.redis import Lua, PackingConnection, Replication, async_client, get_many
+from shared.redis import async_client, get_many
+from shared.replication import Replication
 from shared.settings import Settings
 from tests.conftest import isolated_settings
 from tests.factories import raw_article
@@ -29,12 +31,6 @@ async def client(cluster_url: str) -> AsyncIterator[aioredis.Redis]:
 @pytest.fixture
 def settings(cluster_url: str, tmp_path: Path) -> Settings:
     return isolated_settings(cluster_url, tmp_path, partitions=4)
-
-
-async def test_the_cluster_client_packs_commands_in_c(client: aioredis.Redis) -> None:
-    await client.ping()
-    node = client.get_node_from_key("any")  # type: ignore[attr-defined]
-    assert node.connection_class is PackingConnection
 
 
 def test_a_cluster_url_gets_faststreams_cluster_broker(cluster_url: str) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from benchmarks.cluster import EmbeddedCluster
 from services.cli.stack import Stack
-from shared.cluster import EmbeddedCluster
 from shared.models import DeadLetter
 from shared.redis import sync_client
 from shared.streams import decode

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import redis
 
+from shared.embedded import free_port
 from shared.models import DeadLetter, RawArticle
-from shared.redis import free_port
 from shared.settings import Settings, settings_env
 from shared.streams import decode, encode
 from tests.conftest import ROOT

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from services.cli.stack import Stack
-from shared.redis import free_port
+from shared.embedded import free_port
 from tests.conftest import ROOT, isolated_settings
 from tests.waiting import wait_until
 

@@ -16,8 +16,8 @@ import asyncpg
 import redis
 
 from services.cli.stack import Stack
+from shared.embedded import EmbeddedRedis
 from shared.models import DeadLetter
-from shared.redis import EmbeddedRedis
 from shared.streams import STORE_GROUP, decode
 from tests.conftest import isolated_settings
 from tests.faults.load import Posted, corpus, post_all, published, stored, stored_count

@@ -18,8 +18,8 @@ import redis
 import uvicorn
 
 from services.dedupe.app import create_app
+from shared.embedded import free_port
 from shared.models import Verdict
-from shared.redis import free_port
 from shared.settings import Settings
 from shared.streams import decode, encode, keys_for
 from tests.conftest import isolated_settings

@@ -11,8 +11,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from services.ingest.app import create_app
+from shared.embedded import free_port
 from shared.models import RawArticle
-from shared.redis import free_port
 from shared.settings import Settings
 from shared.streams import decode
 

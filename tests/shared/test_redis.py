@@ -1,4 +1,4 @@
-"""The connection that packs commands with hiredis sends what redis-py's own packer sends."""
+"""The Redis clients, the scripts' calls and the embedded server."""
 
 from __future__ import annotations
 
@@ -10,27 +10,10 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from shared.redis import ClusterAddress, EmbeddedRedis, Lua, PackingConnection, async_client
+from shared.embedded import EmbeddedRedis
+from shared.lua import Lua
+from shared.redis import ClusterAddress, async_client
 from shared.streams import slot_tag
-
-ARGS = [
-    ("SET", "key", "välue", 1, 2.5),
-    ("CONFIG GET", "maxmemory"),
-    (b"CLIENT LIST",),
-    ("EVALSHA", "a" * 40, 2, "k1", "k2", b"\x00\xff", memoryview(b"mv"), bytearray(b"ba")),
-]
-
-
-@pytest.mark.parametrize("args", ARGS)
-def test_a_command_is_packed_as_redis_py_packs_it(args: tuple[object, ...]) -> None:
-    ours = b"".join(PackingConnection().pack_command(*args))  # type: ignore[arg-type]
-    theirs = b"".join(bytes(c) for c in aioredis.Connection().pack_command(*args))  # type: ignore[arg-type]
-    assert ours == theirs
-
-
-def test_an_argument_redis_cannot_take_is_a_data_error() -> None:
-    with pytest.raises(redis.DataError):
-        PackingConnection().pack_command("SET", "key", None)  # type: ignore[arg-type]
 
 
 async def test_a_pooled_client_round_trips_a_long_script_call(redis_url: str) -> None:
@@ -73,6 +56,15 @@ def test_a_cluster_url_names_its_nodes_and_credentials() -> None:
 def test_a_cluster_url_without_credentials_has_none() -> None:
     address = ClusterAddress.parse("redis+cluster://h:7000")
     assert (address.nodes, address.username, address.password) == ([("h", 7000)], None, None)
+    assert address.first_node_url == "redis://h:7000"
+
+
+def test_the_first_node_of_a_cluster_url_keeps_its_credentials() -> None:
+    address = ClusterAddress.parse("redis+cluster://app:p%40ss@10.0.0.1:7000,10.0.0.2")
+    assert address.first_node_url == "redis://app:p%40ss@10.0.0.1:7000"
+    assert ClusterAddress.parse("redis+cluster://:secret@h:7000").first_node_url == (
+        "redis://:secret@h:7000"
+    )
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,9 @@ from redis.typing import EncodableT, KeyT
 
 from services.dedupe.judge.fold import Outgoing
 from services.dedupe.service.lease import FENCE
-from shared.redis import Lua, Replication, as_text
+from shared.lua import Lua
+from shared.redis import as_text
+from shared.replication import Replication
 from shared.settings import Settings
 from shared.streams import DATA_FIELD, JUDGE_GROUP, Keys, stream_id
 

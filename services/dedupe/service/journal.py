@@ -26,7 +26,8 @@ import redis.asyncio as aioredis
 from services.dedupe.service.commit import Commit
 from services.dedupe.service.lease import FENCE
 from services.dedupe.service.snapshots import Snapshot, Stored
-from shared.redis import Lua, as_text
+from shared.lua import Lua
+from shared.redis import as_text
 from shared.streams import Keys
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
-from shared.redis import Lua, as_text
+from shared.lua import Lua
+from shared.redis import as_text
 from shared.streams import Keys
 
 # KEYS[1]: the lease, KEYS[2]: the token counter; ARGV: the holder's name, the lease time (ms).

@@ -20,7 +20,8 @@ from redis.typing import EncodableT
 
 from services.dedupe.service.lease import FENCE
 from shared.consumer import READ_BLOCK_MS
-from shared.redis import Lua, as_text
+from shared.lua import Lua
+from shared.redis import as_text
 from shared.settings import Settings
 from shared.streams import JUDGE_CONSUMER, JUDGE_GROUP, Keys, stream_id
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from shared.redis import EmbeddedRedis
+from shared.embedded import EmbeddedRedis
 
 SLOTS = 16384
 BUS_OFFSET = 10_000  # a node's cluster bus listens on its port + 10000
