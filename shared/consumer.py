@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,21 +43,16 @@ from pydantic import BaseModel, ValidationError
 
 from shared.metrics import BATCH_ENTRIES, BATCH_SECONDS, DEAD_LETTERED
 from shared.models import DeadLetter
-from shared.redis import UNAVAILABLE, as_text, is_cluster
+from shared.redis import TRANSIENT, as_text, is_cluster
 from shared.settings import Settings
-from shared.streams import Keys, decode, encode, keys_for, payload_of, required_groups
-from shared.trimming import AckedTrimmer
+from shared.streams import Keys, decode, encode, keys_for, payload_of
+from shared.trimming import StreamTrimming
 
 log = logging.getLogger("newsdedup.consumer")
 
 M = TypeVar("M", bound=BaseModel)
 
 # Failures of the infrastructure rather than of the message.
-TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,  # ConnectionError, ConnectionRefusedError, socket errors
-    *UNAVAILABLE,
-)
-TRIM_EVERY_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 5.0
 # How long one read blocks waiting for new entries (a new entry ends it at once). FastStream's
 # 100 ms default wakes every idle consumer ten times a second; with a replica reading each of
@@ -124,11 +118,7 @@ class GroupConsumer(Generic[M]):
         self.handler = handler
         self.keys: Keys = keys_for(settings)
         self._outage = outage
-        self.retain_ms = retain_ms
-        self._trimmer = AckedTrimmer(redis)
-        # Nothing is trimmed while a group the system needs on this stream is missing.
-        self._required = sorted({group, *required_groups(settings).get(stream, ())})
-        self._trimmed_at = 0.0
+        self._trimming = StreamTrimming(redis, settings, stream, retain_ms, group)
 
     def register(self, broker: RedisBroker) -> None:
         consumer = self.settings.consumer_name
@@ -247,7 +237,7 @@ class GroupConsumer(Generic[M]):
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS, self.settings.claim_idle_ms / 2000)
                 await self._keep_claimed([d.message_id for d in retry])
             deliveries = retry
-        await self._trim_now_and_then(caught_up)
+        await self._trimming.after_read(caught_up)
 
     def _is_outage(self, error: BaseException | None) -> bool:
         if error is None:
@@ -279,17 +269,6 @@ class GroupConsumer(Generic[M]):
                 self.stream, self.group, self.settings.consumer_name, 0, list(message_ids),
                 justid=True,
             )  # fmt: skip
-
-    async def _trim_now_and_then(self, caught_up: bool) -> None:
-        """Every few seconds under load; and whenever a batch was short, which is when the
-        stream is drained: a burst's entries are gone once handled, not left standing until
-        the next batch (ingest counts them as backlog and would refuse articles meanwhile)."""
-        now = time.monotonic()
-        if not caught_up and now - self._trimmed_at < TRIM_EVERY_SECONDS:
-            return
-        self._trimmed_at = now
-        with contextlib.suppress(*TRANSIENT):
-            await self._trimmer.trim(self.stream, self.retain_ms, required=self._required)
 
     async def _record_failure(self, delivery: Delivery[M], exc: BaseException) -> None:
         log.exception(

@@ -30,6 +30,11 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
     redis.exceptions.SlotNotCoveredError,
     redis.exceptions.RedisClusterException,  # no node of the cluster reachable
 )
+# What a retry may outlast: Redis unavailable, or the network between.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,  # ConnectionError, ConnectionRefusedError, socket errors
+    *UNAVAILABLE,
+)
 
 
 def async_client(url: str, cluster: bool = False) -> aioredis.Redis:

@@ -14,12 +14,16 @@ Redis; ``retain_ms`` keeps a window of recent entries for them whatever the grou
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
 from shared.lua import Lua
+from shared.redis import TRANSIENT
+from shared.settings import Settings
+from shared.streams import required_groups
 
 # KEYS: stream. ARGV: the oldest entry time (ms) to keep regardless of acks, then the groups
 # that must exist before anything is trimmed.
@@ -69,3 +73,36 @@ class AckedTrimmer:
         now = int(time.time() * 1000) if now_ms is None else now_ms
         removed = await self._script(keys=[stream], args=[max(0, now - retain_ms), *required])
         return int(removed)
+
+
+TRIM_EVERY_SECONDS = 5.0
+
+
+class StreamTrimming:
+    """When a reader of ``stream`` trims it: whenever a read was short, which is when the stream
+    is drained (a burst's entries are gone once handled, not left standing until the next batch:
+    ingest counts them as backlog), and every few seconds under load. Nothing is trimmed while a
+    group the system needs on the stream is missing. Every reader trims; whichever acks last
+    trims what all have read."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        settings: Settings,
+        stream: str,
+        retain_ms: int = 0,
+        group: str | None = None,
+    ) -> None:
+        self.stream = stream
+        self.retain_ms = retain_ms
+        self.required = sorted({*required_groups(settings).get(stream, ()), *filter(None, [group])})
+        self._trimmer = AckedTrimmer(redis)
+        self._trimmed_at = 0.0
+
+    async def after_read(self, caught_up: bool) -> None:
+        now = time.monotonic()
+        if not caught_up and now - self._trimmed_at < TRIM_EVERY_SECONDS:
+            return
+        self._trimmed_at = now
+        with contextlib.suppress(*TRANSIENT):
+            await self._trimmer.trim(self.stream, self.retain_ms, required=self.required)

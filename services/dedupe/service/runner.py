@@ -40,17 +40,15 @@ from services.dedupe.service.journal import Journal
 from services.dedupe.service.lease import Lease, LeaseLost, is_fenced
 from services.dedupe.service.reader import Entry, JudgeReader, reader_for
 from services.dedupe.service.snapshots import Snapshot
-from shared.consumer import TRANSIENT, TRIM_EVERY_SECONDS
 from shared.ids import id_time_ms
 from shared.metrics import JUDGING, TEXT_WORK_CPU, VERDICT_LATENCY, VERDICTS
-from shared.redis import get_many
+from shared.redis import TRANSIENT, get_many
 from shared.settings import Settings
 from shared.streams import (
     keys_for,
     payload_of,
-    required_groups,
 )
-from shared.trimming import AckedTrimmer
+from shared.trimming import StreamTrimming
 
 log = logging.getLogger("newsdedup.judge")
 
@@ -88,9 +86,7 @@ class JudgeRunner:
         self.commit = commit
         self.reader = reader
         self.journal = Journal(redis, self.keys, commit)
-        self._trimmer = AckedTrimmer(redis)
-        self._required = {s: sorted(required_groups(settings).get(s, ())) for s in self.streams}
-        self._trimmed_at = 0.0
+        self._trimming = {s: StreamTrimming(redis, settings, s) for s in self.streams}
         self.progress: Progress | None = None  # only while this process judges
         self._lease: str | None = None
         self._lost = False
@@ -259,17 +255,10 @@ class JudgeRunner:
         await self._trim(acks)
 
     async def _trim(self, read: dict[str, list[str]]) -> None:
-        """Like every consumer: a stream the judge has caught up with (a short read) at once,
-        every stream every few seconds. The text work trims too; whichever acks last trims
-        what both have read."""
-        now = time.monotonic()
-        every = now - self._trimmed_at >= TRIM_EVERY_SECONDS
-        if every:
-            self._trimmed_at = now
-        for stream in self.streams:
-            if every or len(read.get(stream, ())) < self.settings.batch_size:
-                with contextlib.suppress(*TRANSIENT):
-                    await self._trimmer.trim(stream, 0, required=self._required[stream])
+        """Like every reader: a stream the judge has caught up with (a short read) at once, every
+        stream every few seconds."""
+        for stream, trimming in self._trimming.items():
+            await trimming.after_read(len(read.get(stream, ())) < self.settings.batch_size)
 
     @staticmethod
     def _count(counted: Sequence[tuple[str, str, str]]) -> None:
