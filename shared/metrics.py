@@ -1,8 +1,8 @@
 """Prometheus metrics, and the ``GET /metrics`` route every service serves.
 
 Counters and histograms live in the process and count what it did since it started. Stream
-gauges (length, pending entries, lag per consumer group) and the Redis index size are read from
-Redis when scraped, so any replica reports the same shared state.
+gauges (length, pending entries, lag per consumer group) and Redis's size are read from Redis
+when scraped, so any replica reports the same shared state.
 """
 
 from __future__ import annotations
@@ -62,8 +62,16 @@ LAST_VERDICT = Gauge(
     "newsdedup_last_verdict_timestamp_seconds",
     "When the newest verdict on its stream was published",
 )
-REDIS_MEMORY = Gauge("newsdedup_redis_used_memory_bytes", "Memory of the Redis holding the index")
-REDIS_KEYS = Gauge("newsdedup_redis_keys", "Keys in the Redis database holding the index")
+JUDGE_INDEXED = Gauge(
+    "newsdedup_judge_index_articles", "Canonical articles in the judge's index (in its memory)"
+)
+JUDGE_INDEX_BYTES = Gauge(
+    "newsdedup_judge_index_bytes", "Bytes of the arrays the judge's index holds (in its memory)"
+)
+REDIS_MEMORY = Gauge(
+    "newsdedup_redis_used_memory_bytes", "Memory of the Redis: streams, journal, snapshots"
+)
+REDIS_KEYS = Gauge("newsdedup_redis_keys", "Keys in the Redis database")
 
 
 async def read_streams(redis: aioredis.Redis, streams: Sequence[str]) -> None:
@@ -79,7 +87,7 @@ async def read_streams(redis: aioredis.Redis, streams: Sequence[str]) -> None:
                 STREAM_LAG.labels(stream, name).set(int(group["lag"]))
 
 
-async def read_index(redis: aioredis.Redis) -> None:
+async def read_redis_size(redis: aioredis.Redis) -> None:
     """One server's memory and keys; on a cluster, its masters' together."""
     if is_cluster(redis):
         masters = RedisCluster.PRIMARIES
@@ -102,9 +110,9 @@ async def read_judge(redis: aioredis.Redis, settings: Settings) -> None:
 
 
 def metrics_router(
-    streams: Sequence[str], index: bool = False, judge: Settings | None = None
+    streams: Sequence[str], redis_size: bool = False, judge: Settings | None = None
 ) -> APIRouter:
-    """``streams``: the streams whose gauges this service reports; ``index``: the Redis size;
+    """``streams``: the streams whose gauges this service reports; ``redis_size``: Redis's;
     ``judge``: the judge's progress, under these settings."""
     router = APIRouter()
 
@@ -113,8 +121,8 @@ def metrics_router(
         redis = getattr(request.app.state, "redis", None)
         if redis is not None:
             await read_streams(redis, streams)
-            if index:
-                await read_index(redis)
+            if redis_size:
+                await read_redis_size(redis)
             if judge is not None:
                 await read_judge(redis, judge)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -89,5 +89,5 @@ def create_app(settings: Settings, judge_class: type[Judge] = Judge) -> FastAPI:
     app.include_router(health_router({"redis": redis_ping}, details=judge_details))
     streams = [*settings.raw_streams, settings.stream_canonical, settings.stream_duplicates,
                settings.stream_dead]  # fmt: skip
-    app.include_router(metrics_router(streams, index=True, judge=settings))
+    app.include_router(metrics_router(streams, redis_size=True, judge=settings))
     return app

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from services.ingest.queue import RawQueue
 from shared.broker import make_broker
 from shared.lua import Lua
-from shared.metrics import read_index
+from shared.metrics import read_redis_size
 from shared.redis import async_client, get_many
 from shared.replication import Replication
 from shared.settings import Settings
@@ -88,9 +88,9 @@ async def test_a_write_waits_for_a_replica_on_each_master_it_touched(
     assert replies[len(keys) :] == [0, 0, 0]  # this cluster has no replicas: none confirmed
 
 
-async def test_the_index_size_counts_the_keys_of_every_master(client: aioredis.Redis) -> None:
+async def test_the_redis_size_counts_the_keys_of_every_master(client: aioredis.Redis) -> None:
     before = await client.dbsize(target_nodes="primaries")  # type: ignore[call-arg]
     for n in range(30):
         await client.set(f"t-size:{n}", 1, ex=60)
-    await read_index(client)
+    await read_redis_size(client)
     assert REGISTRY.get_sample_value("newsdedup_redis_keys") == before + 30

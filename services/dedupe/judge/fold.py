@@ -83,6 +83,8 @@ class Folded:
     outgoing: list[Outgoing]  # the verdicts, in the order judged
     counted: Sequence[tuple[str, str, str]]  # each verdict's article id, status and reason
     text_cpu_s: float  # CPU time of the text work the judge did itself
+    indexed: int  # canonical articles in the judge's index after the batch
+    index_bytes: int  # the arrays that index holds
 
 
 def event_ms(article: RawArticle) -> int:
@@ -193,7 +195,10 @@ class Fold:
             if not state.has_judged(stream, last):
                 state.positions[stream] = last
         self._batch, self._read = [], {}
-        return Folded(pickle.dumps(judgements), outgoing, counted, text_cpu)
+        index = state.judge.index
+        return Folded(
+            pickle.dumps(judgements), outgoing, counted, text_cpu, len(index), index.nbytes()
+        )
 
 
 def _refeature(work: TextWork, raw: RawArticle, features: TextFeatures) -> Refeature:

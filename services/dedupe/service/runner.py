@@ -41,7 +41,14 @@ from services.dedupe.service.lease import Lease, LeaseLost, is_fenced
 from services.dedupe.service.reader import Entry, JudgeReader, reader_for
 from services.dedupe.service.snapshots import Snapshot
 from shared.ids import id_time_ms
-from shared.metrics import JUDGING, TEXT_WORK_CPU, VERDICT_LATENCY, VERDICTS
+from shared.metrics import (
+    JUDGE_INDEX_BYTES,
+    JUDGE_INDEXED,
+    JUDGING,
+    TEXT_WORK_CPU,
+    VERDICT_LATENCY,
+    VERDICTS,
+)
 from shared.redis import TRANSIENT, get_many
 from shared.settings import Settings
 from shared.streams import (
@@ -244,6 +251,8 @@ class JudgeRunner:
         started = time.monotonic()
         folded = await self.fold.judge(found)
         progress.folded_s += folded_s + time.monotonic() - started
+        JUDGE_INDEXED.set(folded.indexed)
+        JUDGE_INDEX_BYTES.set(folded.index_bytes)
         if folded.text_cpu_s:
             TEXT_WORK_CPU.inc(folded.text_cpu_s)
         progress.journal_id = await self.commit.commit(
