@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.judge.fold import Judgement, JudgeState
 from services.dedupe.judge.judge import Article, Judge
 from services.dedupe.service.commit import Batch, ServerCommit
@@ -38,7 +39,6 @@ from services.dedupe.service.lease import Lease
 from services.dedupe.service.runner import JudgeRunner
 from services.dedupe.service.snapshots import Snapshot, write_snapshot
 from services.dedupe.text.features import TextFeatures, encode_features
-from services.dedupe.text.signature import signer_for
 from shared.embedded import EmbeddedRedis
 from shared.groups import declare_groups
 from shared.ids import id_at, new_id
@@ -165,7 +165,7 @@ def measure_scale(
     for size in sizes:
         synthetic = Synthetic(settings, seed)
         before = _resident_bytes()
-        judge = Judge(settings, signer_for(settings))
+        judge = Judge(JudgeConfig.from_settings(settings))
         for _ in range(size):
             judge.judge(*synthetic.next())
         grown = _resident_bytes() - before

@@ -21,6 +21,7 @@ from typing import Any
 from benchmarks import stages
 from benchmarks.corpus import Doc
 from benchmarks.shared_text import KINDS, news_sentences
+from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.judge.fold import article_of
 from services.dedupe.judge.judge import Judge
 from services.dedupe.text.features import TextWork
@@ -82,7 +83,7 @@ def judge_points(
     articles = raw(docs_of(kind, max(sizes) + WINDOW, seed, data))
     work = TextWork(signer)
     features = [work.features(a) for a in articles]
-    judge = Judge(settings, signer)
+    judge = Judge(JudgeConfig.from_settings(settings))
     points, done = [], 0
     for size in sorted(sizes):
         for n in range(done, size):

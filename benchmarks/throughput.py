@@ -41,6 +41,7 @@ from benchmarks.scaleout import (
 )
 from benchmarks.stages import Latencies
 from benchmarks.text_kinds import WINDOW, EndToEnd, JudgePoint, end_to_end, judge_points
+from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.judge.fold import article_of
 from services.dedupe.judge.judge import Judge
 from services.dedupe.text.features import TextFeatures, TextWork
@@ -75,7 +76,7 @@ class Core:
 
     def __init__(self, settings: Settings) -> None:
         self.work = TextWork(signer_for(settings))
-        self.judge = Judge(settings, self.work.signer)
+        self.judge = Judge(JudgeConfig.from_settings(settings))
 
     def judge_one(self, article: RawArticle) -> bool:
         """True when ``article`` is a duplicate of an earlier one."""
@@ -92,7 +93,7 @@ class JudgeAlone:
     leave them): what one judge process can decide per second."""
 
     def __init__(self, settings: Settings, prepared: Sequence[TextFeatures]) -> None:
-        self.judge = Judge(settings, signer_for(settings))
+        self.judge = Judge(JudgeConfig.from_settings(settings))
         self.prepared = iter(prepared)
 
     def judge_one(self, article: RawArticle) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
+from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.judge.judge import Judge
 from services.dedupe.service.fold_process import FoldProcess
 from services.dedupe.service.params import claim_params, index_params
@@ -41,7 +42,7 @@ def create_app(settings: Settings, judge_class: type[Judge] = Judge) -> FastAPI:
         redis = async_client(redis_url, settings.cluster)
         signer = signer_for(settings)
         keys = keys_for(settings)
-        await claim_params(redis, keys, index_params(settings, signer))
+        await claim_params(redis, keys, index_params(JudgeConfig.from_settings(settings)))
         # Its own groups, and the store's before the first verdict is published.
         verdicts = [settings.stream_canonical, settings.stream_duplicates]
         await declare_groups(redis, settings, [*settings.raw_streams, *verdicts])

@@ -6,6 +6,7 @@ stories per article, and still finds the edited copies among them."""
 from __future__ import annotations
 
 from benchmarks.shared_text import shared_sentences
+from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.judge.fold import article_of
 from services.dedupe.judge.judge import Judge
 from services.dedupe.text.features import TextWork
@@ -22,7 +23,7 @@ ARTICLES = 1_500
 def test_verifications_and_stories_weighed_per_article_stay_bounded_as_the_index_grows() -> None:
     docs = shared_sentences(ARTICLES, seed=3)
     work = TextWork(signer_for(SETTINGS))
-    judge = Judge(SETTINGS, work.signer)
+    judge = Judge(JudgeConfig.from_settings(SETTINGS))
     verified, weighed, found = [], [], {}
     for n, doc in enumerate(docs):
         raw: RawArticle = raw_article(doc.text, id=id_at(1_000_000 + n, n))

@@ -6,17 +6,19 @@ import random
 
 import pytest
 
+from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.judge.fold import Judgement, JudgeState, article_of
 from services.dedupe.judge.judge import Judge, Judged
 from services.dedupe.text.features import TextWork, encode_features
-from services.dedupe.text.signature import signer_for
+from services.dedupe.text.signature import Signer
 from shared.ids import id_at
 from shared.models import RawArticle
 from shared.settings import Settings
 from tests.factories import raw_article
 
 SETTINGS = Settings(index_horizon_days=1.0)
-WORK = TextWork(signer_for(SETTINGS))
+CONFIG = JudgeConfig.from_settings(SETTINGS)
+WORK = TextWork(Signer(CONFIG.signature))
 WORDS = [f"wort{n}" for n in range(3000)]
 
 
@@ -44,7 +46,7 @@ def judge_all(judge: Judge, articles: list[RawArticle]) -> list[Judged]:
 
 def test_a_later_copy_is_a_duplicate_of_the_earlier_article_which_stays_canonical() -> None:
     first, copy = at(1_000, text(1)), at(2_000, text(1) + " nachtrag")
-    a, b = judge_all(Judge(SETTINGS, WORK.signer), [first, copy])
+    a, b = judge_all(Judge(CONFIG), [first, copy])
     assert a.decision.status == "canonical"
     assert (b.decision.status, b.decision.canonical_id, b.decision.reason) == (
         "duplicate", first.id, "near",
@@ -56,7 +58,7 @@ def test_a_later_copy_is_a_duplicate_of_the_earlier_article_which_stays_canonica
 
 def test_identical_text_is_an_exact_duplicate_and_different_texts_are_both_canonical() -> None:
     articles = [at(1_000, text(1)), at(2_000, text(2)), at(3_000, text(1))]
-    a, b, c = judge_all(Judge(SETTINGS, WORK.signer), articles)
+    a, b, c = judge_all(Judge(CONFIG), articles)
     assert [a.decision.status, b.decision.status] == ["canonical", "canonical"]
     assert (c.decision.canonical_id, c.decision.reason, c.decision.similarity) == (
         articles[0].id, "exact", 1.0,
@@ -66,14 +68,14 @@ def test_identical_text_is_an_exact_duplicate_and_different_texts_are_both_canon
 def test_a_teaser_is_a_duplicate_of_its_full_article_by_containment() -> None:
     full = text(5, 600)
     teaser = " ".join(full.split()[:200])
-    _, t = judge_all(Judge(SETTINGS, WORK.signer), [at(1_000, full), at(2_000, teaser)])
+    _, t = judge_all(Judge(CONFIG), [at(1_000, full), at(2_000, teaser)])
     assert (t.decision.status, t.decision.measure) == ("duplicate", "containment")
 
 
 def test_an_article_posted_again_under_its_canonical_url_is_an_update_of_the_first() -> None:
     url = "https://example.org/a"
     first, edited = at(1_000, text(1), url=url), at(2_000, text(2), url=url)
-    _, b = judge_all(Judge(SETTINGS, WORK.signer), [first, edited])
+    _, b = judge_all(Judge(CONFIG), [first, edited])
     assert (b.decision.reason, b.decision.canonical_id, b.decision.matched_id) == (
         "update", first.id, first.id,
     )  # fmt: skip
@@ -81,7 +83,7 @@ def test_an_article_posted_again_under_its_canonical_url_is_an_update_of_the_fir
 
 def test_articles_ingested_more_than_the_horizon_apart_are_not_compared() -> None:
     day = 86_400_000
-    _, late = judge_all(Judge(SETTINGS, WORK.signer), [at(day, text(1)), at(3 * day, text(1))])
+    _, late = judge_all(Judge(CONFIG), [at(day, text(1)), at(3 * day, text(1))])
     assert late.decision.status == "canonical"
 
 
@@ -92,7 +94,7 @@ def test_a_header_recurring_in_a_source_is_learned_and_left_out_of_the_compariso
     # A short wire story with the outlet's header: the header is a third of the text, but it
     # is learned from the outlet's earlier articles and does not count.
     copy = at(11_000, f"{header}\n{text(7, 60)}", source="lokal")
-    judged = judge_all(Judge(SETTINGS, WORK.signer), [*own, wire, copy])
+    judged = judge_all(Judge(CONFIG), [*own, wire, copy])
     assert judged[-1].decision.canonical_id == wire.id
     assert judged[-1].decision.reason == "exact"
 
@@ -100,9 +102,9 @@ def test_a_header_recurring_in_a_source_is_learned_and_left_out_of_the_compariso
 def test_a_replayed_journal_gives_the_judge_the_state_its_verdicts_came_from() -> None:
     articles = [at(1_000 * n, text(n % 7), source="s", url=f"https://x/{n % 5}") for n in
                 range(1, 40)]  # fmt: skip
-    judge = Judge(SETTINGS, WORK.signer)
+    judge = Judge(CONFIG)
     judged = judge_all(judge, articles[:30])
-    restored = JudgeState(Judge(SETTINGS, WORK.signer))
+    restored = JudgeState(Judge(CONFIG))
     restored.replay([
         Judgement("raw", f"{n}-0", article_of(raw), encode_features(j.features))
         for n, (raw, j) in enumerate(zip(articles[:30], judged, strict=True))
@@ -123,12 +125,12 @@ def test_a_canonical_article_joins_the_open_story_of_an_earlier_one_on_the_same_
     background = [at(1_000 * n, text(1_000 + n, 80)) for n in range(1, 60)]
     story = [at(100_000 + 1_000 * n, f"{event}. {text(seed * 10 + n, 80)}",
                 title="Lawrow und Rubio in Riad") for n in range(1, 4)]  # fmt: skip
-    judged = judge_all(Judge(SETTINGS, WORK.signer), [*background, *story])[len(background) :]
+    judged = judge_all(Judge(CONFIG), [*background, *story])[len(background) :]
     assert {j.decision.status for j in judged} == {"canonical"}
     assert {j.story_id for j in judged} == {story[0].id}
 
 
 def test_unrelated_articles_open_stories_of_their_own() -> None:
     articles = [at(1_000 * n, text(2_000 + n, 80)) for n in range(1, 30)]
-    judged = judge_all(Judge(SETTINGS, WORK.signer), articles)
+    judged = judge_all(Judge(CONFIG), articles)
     assert [j.story_id for j in judged] == [a.id for a in articles]

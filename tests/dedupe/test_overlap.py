@@ -11,7 +11,7 @@ from services.dedupe.judge.overlap_table import OverlapTable
 from services.dedupe.text.normalize import joined_words
 from services.dedupe.text.pairs import MAX_WORDS, lead_keys, word_hashes
 from tests.conftest import SEEDS
-from tests.dedupe.test_judge import SETTINGS, WORK, at, judge_all
+from tests.dedupe.test_judge import CONFIG, at, judge_all
 
 PARAGRAPHS = [
     [p for p in path.read_text(encoding="utf-8").split("\n") if p.strip()] for path in SEEDS
@@ -31,7 +31,7 @@ def _edited(text: str, every: int) -> str:
 
 
 def _pair(first: str, second: str) -> tuple[Judged, Judged]:
-    a, b = judge_all(Judge(SETTINGS, WORK.signer), [at(1_000, first), at(2_000, second)])
+    a, b = judge_all(Judge(CONFIG), [at(1_000, first), at(2_000, second)])
     return a, b
 
 

@@ -3,14 +3,14 @@
 import pytest
 import redis.asyncio as aioredis
 
+from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.service.params import IndexMismatch, claim_params, index_params
-from services.dedupe.text.signature import signer_for
 from shared.settings import Settings
 from shared.streams import keys_for
 
 
 async def _claim(redis: aioredis.Redis, settings: Settings) -> None:
-    await claim_params(redis, keys_for(settings), index_params(settings, signer_for(settings)))
+    await claim_params(redis, keys_for(settings), index_params(JudgeConfig.from_settings(settings)))
 
 
 async def test_a_process_with_the_recorded_parameters_runs(

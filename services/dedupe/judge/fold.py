@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.judge.judge import Article, Judge, Judged, Refeature
 from services.dedupe.text.features import (
     TextFeatures,
@@ -25,7 +26,7 @@ from services.dedupe.text.features import (
     encode_features,
     url_key,
 )
-from services.dedupe.text.signature import signer_for
+from services.dedupe.text.signature import Signer
 from shared.ids import id_time_ms
 from shared.models import RawArticle, Verdict
 from shared.settings import Settings
@@ -124,13 +125,14 @@ class Fold:
     def __init__(self, settings: Settings, judge_class: type[Judge] = Judge) -> None:
         self.settings = settings
         self.judge_class = judge_class
-        self.text_work = TextWork(signer_for(settings))
+        self.config = JudgeConfig.from_settings(settings)
+        self.text_work = TextWork(Signer(self.config.signature))
         self.state = self._new_state()
         self._batch: list[tuple[str, str, RawArticle]] = []
         self._read: dict[str, str] = {}
 
     def _new_state(self) -> JudgeState:
-        return JudgeState(self.judge_class(self.settings, self.text_work.signer))
+        return JudgeState(self.judge_class(self.config))
 
     def load(self, data: bytes | None) -> int:
         """The state ``dump`` gave, or a new one; how many articles its index holds."""

@@ -21,10 +21,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.judge.decide import (
     Decision,
     Entry,
-    Thresholds,
     best_match,
     canonical,
     following,
@@ -38,9 +38,7 @@ from services.dedupe.judge.stories import Story, best_story, opened
 from services.dedupe.judge.story_index import StoryIndex
 from services.dedupe.judge.window import Window
 from services.dedupe.text.features import TextFeatures
-from services.dedupe.text.signature import Signer
 from shared.ids import id_time_ms
-from shared.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -65,28 +63,16 @@ class Judged:
 Refeature = Callable[[frozenset[bytes]], TextFeatures]
 
 
-def thresholds_for(settings: Settings) -> Thresholds:
-    return Thresholds(
-        settings.shingle_size,
-        settings.threshold,
-        settings.containment_threshold,
-        settings.containment_min_shingles,
-        settings.pair_threshold,
-        settings.pair_containment_threshold,
-        settings.pair_min_words,
-    )
-
-
 class Judge:
-    def __init__(self, settings: Settings, signer: Signer) -> None:
-        self.thresholds = thresholds_for(settings)
-        self.story_threshold = settings.story_threshold
-        self.story_candidates = settings.story_candidates
-        window = Window(settings.index_horizon_ms)
-        self.index = NearIndex(signer.bands, signer.rows, window)
-        self.stories = StoryIndex(settings.seed, settings.story_quiet_ms)
-        self.lines = LearnedLines(settings.index_horizon_ms, settings.boilerplate_min_articles)
-        self.limits = Limits(settings.candidate_postings, settings.verify_candidates)
+    def __init__(self, config: JudgeConfig) -> None:
+        self.thresholds = config.thresholds
+        self.story_threshold = config.story_threshold
+        self.story_candidates = config.story_candidates
+        bands, rows = config.signature.bands_rows
+        self.index = NearIndex(bands, rows, Window(config.horizon_ms))
+        self.stories = StoryIndex(config.signature.seed, config.story_quiet_ms)
+        self.lines = LearnedLines(config.horizon_ms, config.boilerplate_min_articles)
+        self.limits = Limits(config.candidate_postings, config.verify_candidates)
         # Candidates verified and stories weighed so far: each bounded per article.
         self.verified = 0
         self.weighed = 0

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 
+from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.service.journal import STATE_FORMAT
 from services.dedupe.text.shingles import SHINGLE_HASH
-from services.dedupe.text.signature import SCHEME, Signer
+from services.dedupe.text.signature import SCHEME
 from shared.redis import as_text
-from shared.settings import Settings
 from shared.streams import Keys
 
 
@@ -18,29 +18,10 @@ class IndexMismatch(RuntimeError):
     """The deployment's state was built with other parameters than this process uses."""
 
 
-def index_params(settings: Settings, signer: Signer) -> dict[str, str]:
-    p = signer.params
+def index_params(config: JudgeConfig) -> dict[str, str]:
     return {
-        "num_perm": str(p.num_perm),
-        "seed": str(p.seed),
-        "shingle_size": str(p.shingle_size),
-        "candidate_threshold": str(p.candidate_threshold),
-        "bands": str(signer.bands),
-        "rows": str(signer.rows),
+        **config.recorded(),
         "scheme": f"{SCHEME}/{SHINGLE_HASH}",
-        "horizon_ms": str(settings.index_horizon_ms),
-        "threshold": str(settings.threshold),
-        "containment_threshold": str(settings.containment_threshold),
-        "containment_min_shingles": str(settings.containment_min_shingles),
-        "pair_threshold": str(settings.pair_threshold),
-        "pair_containment_threshold": str(settings.pair_containment_threshold),
-        "pair_min_words": str(settings.pair_min_words),
-        "candidate_postings": str(settings.candidate_postings),
-        "verify_candidates": str(settings.verify_candidates),
-        "boilerplate_min_articles": str(settings.boilerplate_min_articles),
-        "story_threshold": str(settings.story_threshold),
-        "story_quiet_days": str(settings.story_quiet_days),
-        "story_candidates": str(settings.story_candidates),
         "state_format": STATE_FORMAT,
     }
 

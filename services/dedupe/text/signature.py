@@ -10,12 +10,12 @@ passes over items × permutations arrays for every article. Banding is ``bands.b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 import xxhash
-from datasketch import MinHash
-from datasketch.lsh import _optimal_param
+from datasketch import MinHash, MinHashLSH
 
 from services.dedupe.text.hashing import min_affine
 from shared.settings import Settings
@@ -31,11 +31,12 @@ class SignatureParams:
     shingle_size: int
     candidate_threshold: float
 
-    @property
+    @cached_property
     def bands_rows(self) -> tuple[int, int]:
-        """Bands × rows minimising false positives + false negatives at the candidate threshold."""
-        bands, rows = _optimal_param(self.candidate_threshold, self.num_perm, 0.5, 0.5)
-        return int(bands), int(rows)
+        """Bands × rows minimising false positives + false negatives at the candidate threshold
+        (datasketch's choice for an LSH index at that threshold)."""
+        lsh = MinHashLSH(self.candidate_threshold, self.num_perm, weights=(0.5, 0.5))
+        return lsh.b, lsh.r
 
 
 # xxhash's own function, no Python wrapper: it is called once per shingle.
