@@ -117,14 +117,13 @@ Reason = Literal["exact", "near", "update"]
 Measure = Literal["jaccard", "containment", "pair_jaccard", "pair_containment"]
 
 
-class Verdict(RawArticle):
-    """The dedupe decision on one article, published once to the canonical or duplicates stream.
+class Decision(BaseModel):
+    """The dedupe decision on one article: canonical, or a duplicate and why.
 
     For a duplicate: ``reason`` says why (``exact`` text, ``near`` text by ``measure`` at
     ``similarity``, or ``update``: a new version posted under the same canonical URL),
     ``matched_id`` the article it matched, ``canonical_id`` the canonical article that one
-    belongs to (often the same). ``story_id`` groups coverage of one event (a duplicate is in its
-    canonical article's story); ``story_terms`` are the story's top terms after this article.
+    belongs to (often the same).
     """
 
     status: Literal["canonical", "duplicate"]
@@ -133,6 +132,17 @@ class Verdict(RawArticle):
     reason: Reason | None = None
     measure: Measure | None = None
     matched_id: str | None = None
+
+    @property
+    def is_canonical(self) -> bool:
+        return self.status == "canonical"
+
+
+class Verdict(RawArticle, Decision):
+    """An article with its decision, published once to the canonical or duplicates stream.
+    ``story_id`` groups coverage of one event (a duplicate is in its canonical article's story);
+    ``story_terms`` are the story's top terms after this article."""
+
     story_id: str
     story_terms: list[str] = Field(default_factory=list)
     decided_at: AwareDatetime

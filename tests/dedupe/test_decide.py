@@ -4,7 +4,6 @@ import numpy as np
 
 from services.dedupe.judge.decide import (
     Candidates,
-    Decision,
     Entry,
     Match,
     Thresholds,
@@ -13,6 +12,7 @@ from services.dedupe.judge.decide import (
     following,
     update_of,
 )
+from shared.models import Decision
 
 T = Thresholds(
     shingle_size=5,
@@ -126,8 +126,25 @@ def test_low_overlap_of_similar_sizes_is_no_match() -> None:
 
 def test_following_an_article_points_at_its_canonical() -> None:
     found = Match("B", 0.8, "containment", exact=False)
-    decision = following(found, Decision("duplicate", "A", 0.9, "near", "jaccard", "A"))
-    assert decision == Decision("duplicate", "A", 0.8, "near", "containment", "B")
+    decision = following(
+        found,
+        Decision(
+            status="duplicate",
+            canonical_id="A",
+            similarity=0.9,
+            reason="near",
+            measure="jaccard",
+            matched_id="A",
+        ),
+    )
+    assert decision == Decision(
+        status="duplicate",
+        canonical_id="A",
+        similarity=0.8,
+        reason="near",
+        measure="containment",
+        matched_id="B",
+    )
 
 
 def test_following_a_canonical_article_points_at_it() -> None:
@@ -137,9 +154,34 @@ def test_following_a_canonical_article_points_at_it() -> None:
 
 def test_changed_text_under_a_known_url_is_an_update() -> None:
     decision = update_of(canonical("A"), "A", same_text=False)
-    assert decision == Decision("duplicate", "A", None, "update", None, "A")
+    assert decision == Decision(
+        status="duplicate",
+        canonical_id="A",
+        similarity=None,
+        reason="update",
+        measure=None,
+        matched_id="A",
+    )
 
 
 def test_same_text_under_a_known_url_is_an_exact_duplicate() -> None:
-    decision = update_of(Decision("duplicate", "Z", 0.9, "near", "jaccard", "Z"), "A", True)
-    assert decision == Decision("duplicate", "Z", 1.0, "exact", "jaccard", "A")
+    decision = update_of(
+        Decision(
+            status="duplicate",
+            canonical_id="Z",
+            similarity=0.9,
+            reason="near",
+            measure="jaccard",
+            matched_id="Z",
+        ),
+        "A",
+        True,
+    )
+    assert decision == Decision(
+        status="duplicate",
+        canonical_id="Z",
+        similarity=1.0,
+        reason="exact",
+        measure="jaccard",
+        matched_id="A",
+    )

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from services.dedupe.judge.overlap_table import OverlapTable
 from services.dedupe.text.pairs import Words
-from shared.models import Measure, Reason
+from shared.models import Decision, Measure
 
 Counts = npt.NDArray[np.int64]
 
@@ -153,45 +152,29 @@ def best_match(
     return min(found, key=Match.rank) if found else None
 
 
-@dataclass(frozen=True)
-class Decision:
-    """The verdict on one article, as recorded in the index and published."""
-
-    status: Literal["canonical", "duplicate"]
-    canonical_id: str
-    similarity: float | None = None
-    reason: Reason | None = None
-    measure: Measure | None = None
-    matched_id: str | None = None
-
-    @property
-    def is_canonical(self) -> bool:
-        return self.status == "canonical"
-
-
 def canonical(article_id: str) -> Decision:
-    return Decision("canonical", article_id)
+    return Decision(status="canonical", canonical_id=article_id)
 
 
 def following(found: Match, matched: Decision) -> Decision:
     """A duplicate of ``found``'s article, pointing at the canonical that article belongs to."""
     return Decision(
-        "duplicate",
-        matched.canonical_id,
-        found.similarity,
-        "exact" if found.exact else "near",
-        found.measure,
-        found.article_id,
+        status="duplicate",
+        canonical_id=matched.canonical_id,
+        similarity=found.similarity,
+        reason="exact" if found.exact else "near",
+        measure=found.measure,
+        matched_id=found.article_id,
     )
 
 
 def update_of(owner: Decision, owner_id: str, same_text: bool) -> Decision:
     """The same canonical URL again: a new version of the article first posted there."""
     return Decision(
-        "duplicate",
-        owner.canonical_id,
-        1.0 if same_text else None,
-        "exact" if same_text else "update",
-        "jaccard" if same_text else None,
-        owner_id,
+        status="duplicate",
+        canonical_id=owner.canonical_id,
+        similarity=1.0 if same_text else None,
+        reason="exact" if same_text else "update",
+        measure="jaccard" if same_text else None,
+        matched_id=owner_id,
     )

@@ -102,15 +102,9 @@ def article_of(raw: RawArticle) -> Article:
 
 
 def verdict_for(article: RawArticle, judged: Judged) -> Verdict:
-    decision = judged.decision
     return Verdict(
         **article.model_dump(),
-        status=decision.status,
-        canonical_id=decision.canonical_id,
-        similarity=decision.similarity,
-        reason=decision.reason,
-        measure=decision.measure,
-        matched_id=decision.matched_id,
+        **judged.decision.model_dump(),
         story_id=judged.story_id,
         story_terms=judged.story_terms,
         decided_at=datetime.now(UTC),

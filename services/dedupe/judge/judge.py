@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.judge.decide import (
-    Decision,
     Entry,
     best_match,
     canonical,
@@ -39,6 +38,7 @@ from services.dedupe.judge.story_index import StoryIndex
 from services.dedupe.judge.window import Window
 from services.dedupe.text.features import TextFeatures
 from shared.ids import id_time_ms
+from shared.models import Decision
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class Judge:
         owner = self.index.url_owner(article.url, at) if article.url else None
         if owner is not None:
             same_text = owner.content_key == features.content_key
-            owned = Decision("canonical", owner.canonical_id)
+            owned = canonical(owner.canonical_id)
             decision = update_of(owned, owner.article_id, same_text)
         else:
             keys = self.index.keys(features.signature, features.words)
