@@ -122,7 +122,7 @@ class GroupConsumer(Generic[M]):
 
     def register(self, broker: RedisBroker) -> None:
         consumer = self.settings.consumer_name
-        fresh = StreamSub(
+        new_entries = StreamSub(
             self.stream,
             group=self.group,
             consumer=consumer,
@@ -138,7 +138,7 @@ class GroupConsumer(Generic[M]):
             polling_interval=reclaim_poll_ms(self.settings.claim_idle_ms),
         )
 
-        async def on_fresh(body: Any, message: RedisBatchStreamMessage) -> None:
+        async def on_new(body: Any, message: RedisBatchStreamMessage) -> None:
             raw = message.raw_message
             await self.process(list(zip(raw["message_ids"], raw["data"], strict=True)))
 
@@ -146,7 +146,7 @@ class GroupConsumer(Generic[M]):
             raw = message.raw_message
             await self.process_reclaimed(raw["message_ids"][0], raw["data"])
 
-        broker.subscriber(stream=fresh, ack_policy=AckPolicy.MANUAL)(on_fresh)
+        broker.subscriber(stream=new_entries, ack_policy=AckPolicy.MANUAL)(on_new)
         broker.subscriber(stream=reclaim, ack_policy=AckPolicy.MANUAL)(on_reclaimed)
 
     async def drain(self) -> None:

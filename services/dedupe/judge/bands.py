@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from services.dedupe.text import hashing
 
-Keys = npt.NDArray[np.uint64]
+BandKeys = npt.NDArray[np.uint64]
 Slots = npt.NDArray[np.int32]
 
 
@@ -27,7 +27,7 @@ class BandIndex:
         # Sorted runs, each at most half the size of the one before: a key is merged again
         # only when the runs after its own add up to as many keys, so about log2(n / merge_at)
         # times in all, and a look-up searches that many runs.
-        self._runs: list[tuple[Keys, Slots]] = []
+        self._runs: list[tuple[BandKeys, Slots]] = []
         self._recent: dict[int, int | list[int]] = {}  # a key's one slot, or its slots
         self._waiting = 0
 
@@ -50,7 +50,7 @@ class BandIndex:
         if self._waiting >= self.merge_at:
             self.merge()
 
-    def postings(self, keys: Keys, cap: int) -> Slots:
+    def postings(self, keys: BandKeys, cap: int) -> Slots:
         """The slots filed under ``keys``, a slot once for each key it shares; of a key filed
         more than ``cap`` times, only its ``cap`` newest slots (slots grow with filing order).
         A key that many entries share says little of any one of them: the newest are the
@@ -109,7 +109,7 @@ class BandIndex:
         return held + 100 * self._waiting
 
 
-def band_keys(signature: npt.NDArray[np.uint32], bands: int, rows: int) -> Keys:
+def band_keys(signature: npt.NDArray[np.uint32], bands: int, rows: int) -> BandKeys:
     """One 64-bit key per band, from the band's number and rows (``hashing.band_keys``): two
     articles share a band's key when its rows are equal (and, with odds of 2**-64 per pair, by
     collision)."""

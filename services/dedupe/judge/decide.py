@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.dedupe.judge.overlap_table import OverlapTable
-from services.dedupe.text.pairs import Words
+from services.dedupe.text.pairs import WordHashes
 from shared.models import Decision, Measure
 
 Counts = npt.NDArray[np.int64]
@@ -47,7 +47,7 @@ class Entry:
 
     article_id: str
     content_key: bytes
-    words: Words
+    words: WordHashes
 
 
 def content_int(content_key: bytes) -> int:
@@ -61,7 +61,7 @@ class Candidates:
 
     ids: Sequence[str]
     content: Sequence[int]  # ``content_int`` of each content key
-    words: Words
+    words: WordHashes
     starts: Counts
     ends: Counts
     shingles: Counts

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from services.dedupe.judge.bands import BandIndex, Keys, band_keys
+from services.dedupe.judge.bands import BandIndex, BandKeys, band_keys
 from services.dedupe.judge.decide import Candidates, Entry
 from services.dedupe.judge.window import Window
-from services.dedupe.text.pairs import Words, lead_keys
+from services.dedupe.text.pairs import WordHashes, lead_keys
 from services.dedupe.text.signature import Signature
 
 _ID = "S26"  # a ULID's 26 ASCII characters
@@ -53,7 +53,7 @@ class Segment:
         self.content = np.empty(capacity, dtype=np.uint64)  # S8 would drop trailing zero bytes
         self.word_ends = np.empty(capacity, dtype=np.int64)  # entry n's words end here
         self.distinct = np.empty((capacity, 2), dtype=np.int32)  # shingles and word pairs
-        self.words: Words = np.empty(capacity * 256, dtype=np.uint16)
+        self.words: WordHashes = np.empty(capacity * 256, dtype=np.uint16)
         self.bands = BandIndex()
 
     def add(
@@ -85,7 +85,7 @@ class Segment:
             new[: len(old)] = old
             setattr(self, name, new)
 
-    def scored(self, bands: Keys, leads: Keys, limits: Limits, live_from_ms: int) -> Scored:
+    def scored(self, bands: BandKeys, leads: BandKeys, limits: Limits, live_from_ms: int) -> Scored:
         """The live slots sharing keys with ``bands`` and ``leads``, and their scores."""
         found = np.concatenate([self.bands.postings(bands, limits.postings),
                                 np.repeat(self.bands.postings(leads, limits.postings),
@@ -134,11 +134,13 @@ class NearIndex:
     def __len__(self) -> int:
         return sum(s.count for s in self.segments.values())
 
-    def keys(self, signature: Signature, words: Words) -> tuple[Keys, Keys]:
+    def keys(self, signature: Signature, words: WordHashes) -> tuple[BandKeys, BandKeys]:
         """An article's LSH keys: its signature's bands, and its opening words' keys."""
         return band_keys(signature, self.band_count, self.rows), lead_keys(words)
 
-    def candidates(self, keys: tuple[Keys, Keys], at_ms: int, limits: Limits) -> list[Candidates]:
+    def candidates(
+        self, keys: tuple[BandKeys, BandKeys], at_ms: int, limits: Limits
+    ) -> list[Candidates]:
         """The best ``limits.verify`` live entries sharing keys with ``keys``, by segment."""
         live_from = at_ms - self.window.horizon_ms
         found = [(g, *self.segments[g].scored(*keys, limits, live_from))
@@ -154,7 +156,11 @@ class NearIndex:
                 for g in np.unique(generations[best]).tolist()]  # fmt: skip
 
     def add(
-        self, entry: Entry, ingest_ms: int, keys: tuple[Keys, Keys], distinct: tuple[int, int]
+        self,
+        entry: Entry,
+        ingest_ms: int,
+        keys: tuple[BandKeys, BandKeys],
+        distinct: tuple[int, int],
     ) -> None:
         generation = self.window.generation(ingest_ms)
         segment = self.segments.get(generation)

@@ -38,7 +38,7 @@ return redis.call('XREADGROUP', unpack(args))
 )
 CLUSTER_IDLE_S = 0.01  # a cluster's judge polls its partitions this often when all are empty
 
-Entry = tuple[str, str, Any]  # stream, message id, fields
+RawEntry = tuple[str, str, Any]  # stream, message id, fields
 Reply = list[tuple[Any, list[tuple[Any, Any]]]]  # XREADGROUP's: per stream, its entries
 
 
@@ -70,7 +70,7 @@ class JudgeReader:
         """Read this consumer's pending entries again before new ones."""
         self.cursors = dict.fromkeys(self.streams, "0")
 
-    async def next(self, lease: str) -> list[Entry]:
+    async def next(self, lease: str) -> list[RawEntry]:
         """The next entries: pending ones first, then new ones; none once every stream is read
         to its end."""
         while True:

@@ -38,7 +38,7 @@ from services.dedupe.service.commit import Batch, Commit, commit_for
 from services.dedupe.service.fold_process import FoldClient
 from services.dedupe.service.journal import Journal
 from services.dedupe.service.lease import Lease, LeaseLost, is_fenced
-from services.dedupe.service.reader import Entry, JudgeReader, reader_for
+from services.dedupe.service.reader import JudgeReader, RawEntry, reader_for
 from services.dedupe.service.snapshots import Snapshot
 from shared.ids import id_time_ms
 from shared.metrics import (
@@ -89,13 +89,13 @@ class JudgeRunner:
         self.fold = fold
         self.keys = keys_for(settings)
         self.streams = settings.raw_streams
-        self.lease = Lease(redis, self.keys, settings.consumer_name, settings.judge_lease_ms)
+        self.leases = Lease(redis, self.keys, settings.consumer_name, settings.judge_lease_ms)
         self.commit = commit
         self.reader = reader
         self.journal = Journal(redis, self.keys, commit)
         self._trimming = {s: StreamTrimming(redis, settings, s) for s in self.streams}
         self.progress: Progress | None = None  # only while this process judges
-        self._lease: str | None = None
+        self._held: str | None = None
         self._lost = False
         self._stopping = asyncio.Event()
 
@@ -123,7 +123,7 @@ class JudgeRunner:
                 await self._judge_while_held(lease)
             except LeaseLost as exc:
                 log.warning("judge lease lost", extra={"reason": str(exc)})
-                self._lease = None
+                self._held = None
             except TRANSIENT as exc:
                 log.warning("judge interrupted; restoring", extra={"error": repr(exc)})
                 await self._pause(1.0)
@@ -144,10 +144,10 @@ class JudgeRunner:
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _take(self) -> str | None:
-        if self._lease is not None and await self.lease.renew(self._lease):
-            return self._lease
-        self._lease = await self.lease.acquire()
-        return self._lease
+        if self._held is not None and await self.leases.renew(self._held):
+            return self._held
+        self._held = await self.leases.acquire()
+        return self._held
 
     async def _judge_while_held(self, lease: str) -> None:
         self._lost = False
@@ -188,8 +188,8 @@ class JudgeRunner:
                 await renewing
             if self._stopping.is_set() and not self._lost:
                 with contextlib.suppress(*TRANSIENT):
-                    await self.lease.release(lease)
-                self._lease = None
+                    await self.leases.release(lease)
+                self._held = None
 
     async def _snapshots(self, lease: str, progress: Progress) -> None:
         """Switch to a snapshot once written; start one when due; wait for the one being
@@ -228,13 +228,13 @@ class JudgeRunner:
         while True:
             await asyncio.sleep(interval)
             try:
-                if not await self.lease.renew(lease):
+                if not await self.leases.renew(lease):
                     self._lost = True
                     return
             except TRANSIENT:
                 continue  # the lease may still be ours; the next commit's fence tells
 
-    async def _judge_batch(self, lease: str, progress: Progress, entries: list[Entry]) -> None:
+    async def _judge_batch(self, lease: str, progress: Progress, entries: list[RawEntry]) -> None:
         acks: dict[str, list[str]] = {}
         read = []
         for stream, mid, fields in entries:

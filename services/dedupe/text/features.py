@@ -21,7 +21,7 @@ import numpy as np
 
 from services.dedupe.text.furniture import edge_keys, strip_boilerplate
 from services.dedupe.text.normalize import joined_words
-from services.dedupe.text.pairs import Words, word_hashes
+from services.dedupe.text.pairs import WordHashes, word_hashes
 from services.dedupe.text.shingles import shingle_hashes
 from services.dedupe.text.signature import Signature, Signer
 from services.dedupe.text.terms import TermCounter
@@ -32,7 +32,7 @@ from shared.models import RawArticle
 class TextFeatures:
     content_key: bytes  # 8 bytes of the normalised words' SHA-256: identical text
     signature: Signature  # finds the candidates
-    words: Words  # 16-bit word hashes, in order: what the measures count on
+    words: WordHashes  # 16-bit word hashes, in order: what the measures count on
     edge_keys: tuple[bytes, ...]  # the article's edge lines, if it has a source
     terms: tuple[str, ...]  # content terms, each once, in alphabetical order
     counts: tuple[int, ...]  # how often each term occurs
@@ -45,7 +45,7 @@ def url_key(canonical_url: str | None) -> bytes | None:
 
 def signed(
     text: str, signer: Signer, recurring: Collection[bytes]
-) -> tuple[bytes, Signature, Words]:
+) -> tuple[bytes, Signature, WordHashes]:
     joined = joined_words(strip_boilerplate(text, recurring))
     hashes = shingle_hashes(joined, signer.params.shingle_size)
     return (

@@ -22,7 +22,7 @@ import numpy.typing as npt
 from services.dedupe.text.hashing import GOLDEN, mixed, window_hashes
 from services.dedupe.text.normalize import JoinedWords
 
-Words = npt.NDArray[np.uint16]
+WordHashes = npt.NDArray[np.uint16]
 
 MAX_WORDS = 2048  # a longer article is compared on its first 2,048 words
 LEAD_WORDS = 40  # the opening a teaser keeps
@@ -33,7 +33,7 @@ _LEAD_TAG = np.uint64(GOLDEN)  # keeps lead keys apart from band keys
 _LEAD_SECOND = 0xC4CEB93FE53E87BD
 
 
-def word_hashes(joined: JoinedWords) -> Words:
+def word_hashes(joined: JoinedWords) -> WordHashes:
     """Each word's 16-bit hash, in order: the top half of its shingle hash."""
     count = min(len(joined), MAX_WORDS)
     if count == 0:
@@ -43,7 +43,7 @@ def word_hashes(joined: JoinedWords) -> Words:
     return (hashes >> np.uint32(16)).astype(np.uint16)
 
 
-def lead_keys(words: Words) -> npt.NDArray[np.uint64]:
+def lead_keys(words: WordHashes) -> npt.NDArray[np.uint64]:
     """The ``LEAD_KEYS`` smallest mixed 4-word hashes of the opening ``LEAD_WORDS`` words."""
     lead = words[:LEAD_WORDS].astype(np.uint64)
     if len(lead) < 4:
