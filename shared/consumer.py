@@ -55,8 +55,7 @@ M = TypeVar("M", bound=BaseModel)
 # Failures of the infrastructure rather than of the message.
 MAX_BACKOFF_SECONDS = 5.0
 # How long one read blocks waiting for new entries (a new entry ends it at once). FastStream's
-# 100 ms default wakes every idle consumer ten times a second; with a replica reading each of
-# several partitions, that idling was a measurable part of the CPU per article.
+# 100 ms default would wake every idle consumer ten times a second, for each partition it reads.
 READ_BLOCK_MS = 2_000
 
 

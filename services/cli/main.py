@@ -171,8 +171,8 @@ def serve(service: str) -> None:
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     # What is loaded by now (libraries, the app) lives as long as the process. Frozen, the
-    # collector's full passes no longer walk it all again: in a latency run of the dedupe
-    # service, one such pass took 70 ms, all of it time a batch of verdicts stood still.
+    # collector's full passes do not walk it again: each such pass holds the event loop, and
+    # with it every batch of verdicts, for as long as it takes.
     gc.collect()
     gc.freeze()
     uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
