@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
-from redis.asyncio.cluster import ClusterPipeline
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.typing import EncodableT, KeyT
 
 from shared.redis import is_cluster
@@ -42,7 +42,7 @@ class Lua:
             # Sent to the master of the first key's slot: redis-py would hash every key to
             # check that they share it (ms per batch of LSH calls), which the hash tags ensure.
             # A call redirected (a slot moved) is retried alone, routed the usual way.
-            node = target.cluster_client.get_node_from_key(keys[0])
+            node = cast(RedisCluster, self.redis).get_node_from_key(keys[0])
             target.execute_command("EVAL", self.text, len(keys), *keys, *args, target_nodes=node)
             return None  # queued; awaiting a cluster pipeline would empty its queue
         return await target.eval(self.text, len(keys), *keys, *args)

@@ -94,7 +94,7 @@ class RawQueue:
         if self.replication.replicas:  # answer only once a replica has the articles too
             async with self.redis.pipeline(transaction=False) as pipe:
                 await self._script(keys=keys, args=args, client=pipe)
-                self.replication.queue_wait(pipe, [stream])
+                self.replication.queue_wait(self.redis, pipe, [stream])
                 previous, *confirmed = await pipe.execute()
             self.replication.check(confirmed)
         else:

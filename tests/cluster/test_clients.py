@@ -82,7 +82,7 @@ async def test_a_write_waits_for_a_replica_on_each_master_it_touched(
         keys = [f"t-wait:{n}" for n in range(12)]
         for key in keys:
             pipe.set(key, 1, ex=60)
-        waits = Replication(replicas=1, timeout_ms=50).queue_wait(pipe, keys)  # type: ignore[arg-type]
+        waits = Replication(replicas=1, timeout_ms=50).queue_wait(client, pipe, keys)  # type: ignore[arg-type]
         replies = await pipe.execute()
     assert waits == 3  # one WAIT per master
     assert replies[len(keys) :] == [0, 0, 0]  # this cluster has no replicas: none confirmed

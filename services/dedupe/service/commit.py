@@ -113,7 +113,7 @@ class ServerCommit:
             args += [len(acks[stream]), *acks[stream]]
         async with self.redis.pipeline(transaction=False) as pipe:
             await self._commit(keys=keys, args=args, client=pipe)
-            waits = self.replication.queue_wait(pipe, [self.keys.journal()])
+            waits = self.replication.queue_wait(self.redis, pipe, [self.keys.journal()])
             entry, *confirmations = await pipe.execute()
         self.replication.check(confirmations[:waits])
         return as_text(entry)
@@ -172,7 +172,9 @@ class ClusterCommit:
         async with self.redis.pipeline(transaction=False) as pipe:
             for message in outgoing:
                 pipe.xadd(message.stream, {DATA_FIELD: message.payload})
-            waits = self.replication.queue_wait(pipe, sorted({m.stream for m in outgoing}))
+            waits = self.replication.queue_wait(
+                self.redis, pipe, sorted({m.stream for m in outgoing})
+            )
             replies: list[Any] = await pipe.execute()
         self.replication.check(replies[len(outgoing) : len(outgoing) + waits])
 
