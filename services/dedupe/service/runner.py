@@ -216,7 +216,6 @@ class JudgeRunner:
             progress.since_started >= s.judge_snapshot_every // 2
         )
         if progress.since_started and due:
-            assert s.redis_url is not None
             target = Snapshot(lease, progress.journal_id)
             await self.fold.snapshot(target)
             progress.writing, progress.writing_since = target, time.monotonic()
