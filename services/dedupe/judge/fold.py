@@ -48,7 +48,7 @@ class Judgement:
     stream: str
     message_id: str
     article: Article
-    features: bytes  # ``textwork.encode_features`` of the features as judged
+    features: bytes  # ``features.encode_features`` of the features as judged
 
 
 @dataclass

@@ -47,7 +47,7 @@ class Article:
 
     article_id: str
     source: str | None
-    url: bytes | None  # ``textwork.url_key`` of its canonical URL
+    url: bytes | None  # ``features.url_key`` of its canonical URL
     event_ms: int  # its publication time if given, else its ingest time
 
 

@@ -7,7 +7,7 @@ were published from.
 A snapshot is the whole state (pickled by the fold: it is its own data, in its own Redis),
 written in parts by a copy of the fold's process (``write_snapshot``); a fenced switch makes it
 the snapshot and trims the journal below it. The
-pickle's layout is ``STATE_FORMAT``, recorded with the deployment's parameters (``params.py``):
+pickle's layout is ``STATE_FORMAT``, recorded with the deployment's parameters (``params``):
 a judge whose state classes differ refuses to start rather than restore what it cannot read.
 
 Nothing here unpickles the state or folds: the journal moves bytes between Redis and the fold

@@ -1,15 +1,13 @@
 """The judge at work: whichever dedupe process holds the lease reads the raw streams in order,
 judges each article and commits each batch through the journal.
 
-It reads through its own consumer group (``judge``) as one fixed consumer, so the group's
-pending entries are exactly what a judge took and did not commit: a new judge reads those
-first, then new entries. On one Redis server its reads are fenced too (a script that checks
-the lease, then XREADGROUP), so a judge that lost its lease cannot take entries away from the
-next. Text features come from the replicas' text work (``text_worker``); an article whose
-features are not there yet is worked on here, so the judge never waits for a replica.
+It reads through its own consumer group (``reader``) and commits through ``commit``, each as one
+Redis server or a cluster does it. Text features come from the replicas' text work
+(``text_consumer``); an article whose features are not there yet is worked on by the fold, so
+the judge never waits for a replica.
 
-The fold (judging, restoring, snapshots) runs in a process of its own (``fold``): this loop
-only reads, writes and waits, so it renews the lease every third of its time whatever the
+The fold (judging, restoring, snapshots) runs in a process of its own (``fold_process``): this
+loop only reads, writes and waits, so it renews the lease every third of its time whatever the
 judge is computing, and a new judge keeps its lease through a restore. Any error in a commit, a
 read or the fold leaves the state possibly ahead of what was committed: the judge then restores
 it again from the journal.
