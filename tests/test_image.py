@@ -1,4 +1,4 @@
-"""The Dockerfile, read as the image builds it (no Docker engine runs here)."""
+"""The Dockerfile read as text: what the image sets and the order of its layers."""
 
 from __future__ import annotations
 

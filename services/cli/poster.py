@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,10 +120,16 @@ class RateColumn(ProgressColumn):
 
 
 def _post(client: httpx.Client, path: str, body: Any) -> httpx.Response:
-    """POST, waiting and retrying while the API says it is overloaded (503/429)."""
+    """POST, waiting and retrying while the API says it is overloaded (503/429).
+
+    Every try carries the request's one Idempotency-Key: a 503 can follow Redis taking the
+    articles in (its answer lost), and then the retry gets the first answer instead of
+    enqueueing the articles again.
+    """
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
     delay = 0.5
     for _ in range(8):
-        response = client.post(path, json=body)
+        response = client.post(path, json=body, headers=headers)
         if response.status_code in (401, 403):
             raise KeyRefused(f"HTTP {response.status_code}: {_reason(response)}")
         if response.status_code not in (429, 503):

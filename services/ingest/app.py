@@ -46,7 +46,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     install_error_handlers(app)
 
-    # Either way nothing was queued, and the client can send the same request again.
+    # A full queue took nothing. An unreachable Redis may have taken the articles just before
+    # the connection broke: a retry with the same Idempotency-Key then gets the first answer.
     @app.exception_handler(QueueFull)
     async def _full(request: Request, exc: QueueFull) -> JSONResponse:
         return unavailable(str(exc), BACKLOG_RETRY_SECONDS)

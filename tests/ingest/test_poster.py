@@ -22,6 +22,25 @@ def test_a_503_with_retry_after_is_retried_until_accepted() -> None:
     assert (response.status_code, seen) == (202, ["/articles/batch", "/articles/batch"])
 
 
+def test_a_retried_post_carries_the_idempotency_key_of_its_first_try() -> None:
+    # A 503 can come after Redis took the articles in (its answer was lost); with the first
+    # try's key the retry gets the first answer instead of enqueueing the articles again.
+    busy = httpx.Response(503, headers={"Retry-After": "0"})
+    answers = iter([busy, httpx.Response(202), httpx.Response(202)])
+    keys: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers.get("Idempotency-Key"))
+        return next(answers)
+
+    with httpx.Client(transport=httpx.MockTransport(handler), base_url="http://ingest") as client:
+        _post(client, "/articles/batch", [{"text": "x"}])
+        first, again = keys
+        _post(client, "/articles/batch", [{"text": "x"}])
+    assert first and again == first
+    assert keys[2] not in (None, first)  # another request, another key
+
+
 def test_the_rate_column_shows_articles_per_second_since_posting_began() -> None:
     clock = iter([0.0, 0.0, 2.0, 2.0, 2.0])  # started at 0 s; 100 posted by 2 s
     progress = Progress(RateColumn(), get_time=lambda: next(clock), auto_refresh=False)
