@@ -12,6 +12,10 @@ from tests.compose.engine import Engine
 from tests.compose.stack import ComposeStack, user_stack
 from tests.waiting import wait_until
 
+# Building the images (and the stand-in bases, where none can be pulled) happens in the first
+# test's setup, which takes minutes on a loaded machine.
+pytestmark = pytest.mark.timeout(900)
+
 HEALTHY = {
     "dedupe": ["healthy"] * 3,
     "ingest": ["healthy"],
