@@ -83,7 +83,7 @@ class Synthetic:
             self.rng.bytes(8),
             self.rng.integers(0, 2**32, size=self.num_perm, dtype=np.uint32),
             self.rng.integers(0, 2**16, size=WORDS, dtype=np.uint16),
-            (), (), (), (),
+            (), (), (), (), (),
         )  # fmt: skip
         article_id = id_at(self.start + n // 10, n)
         article = Article(article_id, "synthetic", self.rng.bytes(16), self.start + n // 10)

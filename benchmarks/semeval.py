@@ -1,7 +1,8 @@
-"""Human-rated English article pairs: SemEval-2022 Task 8, "Multilingual News Article Similarity".
+"""Human-rated article pairs: SemEval-2022 Task 8, "Multilingual News Article Similarity".
 
 ``semeval2022-task8-en-pairs.jsonl.gz`` holds the English–English pairs of the task's training
-and test sets, as published with their texts in the Apache-2.0 repository of its winning system
+and test sets, ``semeval2022-task8-de-train-pairs.jsonl.gz`` the German–German pairs of its
+training set, as published with their texts in the Apache-2.0 repository of its winning system
 (GeekDream-x/SemEval2022-Task8-TonyX). People rated each pair on how far the two articles are
 about the same news event: ``overall`` is the mean rating, 1 = the same event … 4 = unrelated.
 Almost every pair is two different articles, many on one story: negatives for duplicates, and a
@@ -21,17 +22,17 @@ from random import Random
 
 from benchmarks.corpus import Doc, day_order
 
-DEFAULT_PAIRS = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "semeval2022-task8-en-pairs.jsonl.gz"
-)
+_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_PAIRS = _DATA / "semeval2022-task8-en-pairs.jsonl.gz"
+DEFAULT_GERMAN_PAIRS = _DATA / "semeval2022-task8-de-train-pairs.jsonl.gz"
 
 
 class MissingPairs(FileNotFoundError):
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"{path} not found. It holds the English pairs of SemEval-2022 Task 8 with their "
-            "texts (from the GeekDream-x/SemEval2022-Task8-TonyX repository). Pass its path "
-            "with --pairs."
+            f"{path} not found. It holds pairs of SemEval-2022 Task 8 with their texts (from "
+            "the GeekDream-x/SemEval2022-Task8-TonyX repository). Pass its path with --pairs "
+            "(English) or --german-pairs."
         )
 
 
@@ -43,8 +44,9 @@ class RatedPair:
     overall: float  # 1 = the same event … 4 = unrelated
 
 
-def load_pairs(path: Path) -> tuple[list[Doc], list[RatedPair]]:
-    """Every article once (an article rated in two pairs is one document), and the pairs."""
+def load_pairs(path: Path, prefix: str = "semeval") -> tuple[list[Doc], list[RatedPair]]:
+    """Every article once (an article rated in two pairs is one document), and the pairs; the
+    documents' keys are ``prefix:article id``."""
     if not path.exists():
         raise MissingPairs(path)
     docs: dict[str, Doc] = {}
@@ -55,7 +57,7 @@ def load_pairs(path: Path) -> tuple[list[Doc], list[RatedPair]]:
             keys = []
             for article_id, text in zip(row["pair_id"].split("_"), (row["text1"], row["text2"]),
                                         strict=True):  # fmt: skip
-                key = f"semeval:{article_id}"
+                key = f"{prefix}:{article_id}"
                 docs.setdefault(key, Doc(key, text, f"https://semeval.example/{article_id}",
                                          f"semeval-{article_id}"))  # fmt: skip
                 keys.append(key)
@@ -89,6 +91,22 @@ def interleave(
         stream.append(doc)
         stream.extend(replace(by_key[k], day=doc.day) for k in after.get(n, ()))
     return stream
+
+
+def among_themselves(
+    rated: Sequence[Doc], pairs: Sequence[RatedPair], rng: Random, day: str, reach: int = 20
+) -> list[Doc]:
+    """The rated articles as a stream of their own (the background for a language with no news
+    corpus here): each pair's first side at a random point, its second side within the next
+    ``reach`` articles, all on one day. As in ``interleave``, the rating plays no part."""
+    by_key = {d.key: d for d in rated}
+    order = list(pairs)
+    rng.shuffle(order)
+    position: dict[str, float] = {}
+    for pair in order:
+        first = position.setdefault(pair.first, rng.random() * len(rated))
+        position.setdefault(pair.second, first + rng.random() * reach)
+    return [replace(by_key[k], day=day) for k in sorted(position, key=position.__getitem__)]
 
 
 def _ordinal(day: str | None) -> int:

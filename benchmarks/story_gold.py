@@ -31,8 +31,7 @@ _FIRST_SENTENCE = re.compile(r"^(.{20,400}?[.!?])(\s|$)", re.S)
 def headline_lead_terms(doc: Doc) -> set[str]:
     text = _DATELINE.sub("", doc.text)
     lead = _FIRST_SENTENCE.match(text)
-    counts, _ = TermCounter().count(lead.group(1) if lead else text[:300], doc.title)
-    return set(counts)
+    return set(TermCounter().count(lead.group(1) if lead else text[:300], doc.title).counts)
 
 
 def same_event_pairs(docs: Sequence[Doc]) -> list[tuple[int, int]]:

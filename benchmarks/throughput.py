@@ -83,7 +83,7 @@ class Core:
         features = self.work.features(article)
         judged = self.judge.judge(
             article_of(article), features,
-            lambda recurring: self.work.without_recurring(article, features, recurring),
+            lambda recurring: self.work.without_recurring(article, recurring),
         )  # fmt: skip
         return not judged.decision.is_canonical
 

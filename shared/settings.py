@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     seed: int = Field(default=1, ge=0)
     index_horizon_days: float = Field(default=14.0, gt=0)
     boilerplate_min_articles: int = Field(default=3, ge=2)
+    # An edge line up to this many characters is learned when it recurs (a legal footer).
+    boilerplate_line_chars: int = Field(default=400, ge=40, le=4000)
     # One dedupe process judges at a time, holding a lease it renews three times per
     # judge_lease_ms; when it dies another takes over within about that time.
     judge_lease_ms: int = Field(default=5_000, ge=300, le=600_000)

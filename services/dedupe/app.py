@@ -49,7 +49,9 @@ def create_app(settings: Settings, judge_class: type[Judge] = Judge) -> FastAPI:
         fold = FoldProcess(settings, judge_class)
         await fold.start()  # ready before this process may take the lease
         judge = JudgeRunner.on(redis, settings, fold)
-        worker = TextWorker(redis, keys, signer, lambda: judge.judging)
+        worker = TextWorker(
+            redis, keys, signer, lambda: judge.judging, settings.boilerplate_line_chars
+        )
         broker = make_broker(redis_url, settings.cluster)
         consumers = [
             GroupConsumer(

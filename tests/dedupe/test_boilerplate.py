@@ -58,7 +58,7 @@ def test_a_text_of_furniture_alone_stays_as_it_is() -> None:
 def test_a_long_line_of_mostly_whitespace_is_not_surely_too_long(gap: str) -> None:
     line = ("ab" + gap * 3) * MAX_LINE_CHARS  # 1,000 characters, 400 of them visible
     assert len(line) > 4 * MAX_LINE_CHARS
-    assert not _surely_too_long(line)
+    assert not _surely_too_long(line, MAX_LINE_CHARS)
 
 
 @pytest.mark.parametrize("gap", [" ", "\t", "\u00a0"])
@@ -66,4 +66,4 @@ def test_a_line_of_more_than_four_times_the_limit_in_visible_characters_is_too_l
     gap: str,
 ) -> None:
     line = ("abcde" + gap) * (MAX_LINE_CHARS + 1)  # 5 visible characters a word
-    assert _surely_too_long(line)
+    assert _surely_too_long(line, MAX_LINE_CHARS)

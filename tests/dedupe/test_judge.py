@@ -38,7 +38,7 @@ def judge_all(judge: Judge, articles: list[RawArticle]) -> list[Judged]:
             judge.judge(
                 article_of(raw),
                 features,
-                lambda recurring, raw=raw, f=features: WORK.without_recurring(raw, f, recurring),
+                lambda recurring, raw=raw: WORK.without_recurring(raw, recurring),
             )
         )
     return judged
@@ -134,3 +134,55 @@ def test_unrelated_articles_open_stories_of_their_own() -> None:
     articles = [at(1_000 * n, text(2_000 + n, 80)) for n in range(1, 30)]
     judged = judge_all(Judge(CONFIG), articles)
     assert [j.story_id for j in judged] == [a.id for a in articles]
+
+
+BRIEFS = [
+    "The city library extends its opening hours on weekdays until eight in the evening, the "
+    "librarian announced, and adds reading rooms for students during the exam season.",
+    "A burst water main flooded Elm Street overnight; engineers repaired the pipe by morning "
+    "and residents had running water again before breakfast.",
+    "The brass band of St. Mary's school won the regional championship with a programme of "
+    "marches and a new piece written by their conductor.",
+    "The farmers' market moves to the town square in spring, with twenty stalls of cheese, "
+    "bread, honey and vegetables from the valley's farms.",
+    "The county hospital opens a new maternity ward with eight delivery rooms, after two years "
+    "of building work paid for by the regional health board.",
+]
+# An outlet's footer of 250 characters, under every article it publishes.
+FOOTER = (
+    "The Daily Herald is an independent newspaper published by Herald Media Organisation. "
+    "Press enquiries: press office, Herald Media Organisation, 12 Market Street. Subscribe to "
+    "the Daily Herald newsletter for independent local news every morning of the week."
+)
+
+
+def test_a_long_footer_of_one_outlet_is_learned_and_leaves_the_story_terms() -> None:
+    assert 240 <= len(FOOTER) <= 260
+    background = [at(1_000 * n, text(3_000 + n, 80)) for n in range(1, 40)]
+    earlier = [  # the outlet's earlier articles, from which its footer is learned
+        at(50_000 + 1_000 * n, f"{text(3_100 + n, 80)}\n{FOOTER}", source="herald")
+        for n in range(CONFIG.boilerplate_min_articles)
+    ]
+    briefs = [
+        at(100_000 + 1_000 * n, f"{brief}\n{FOOTER}", source="herald")
+        for n, brief in enumerate(BRIEFS)
+    ]
+    judged = judge_all(Judge(CONFIG), [*background, *earlier, *briefs])[-len(briefs) :]
+    assert [j.decision.status for j in judged] == ["canonical"] * len(briefs)
+    shown = {term for j in judged for term in j.features.shown}
+    assert not {"Herald", "herald", "independent", "press", "newsletter"} & shown
+    assert len({j.story_id for j in judged}) == len(briefs)  # five briefs, five stories
+
+
+def test_story_terms_are_shown_as_written_and_a_duplicate_carries_its_storys_terms() -> None:
+    body = (
+        "Die Gespräche zwischen Lawrow und Rubio in Riad über den Waffenstillstand dauerten "
+        "bis zum Abend. Weitere Gespräche über die Sanktionen sollen folgen."
+    )
+    background = [at(1_000 * n, text(4_000 + n, 80)) for n in range(1, 30)]
+    first, copy = at(100_000, body), at(101_000, body)
+    *_, canonical, duplicate = judge_all(Judge(CONFIG), [*background, first, copy])
+    assert {"Gespräch", "Lawrow", "Riad", "Sanktion"} <= set(canonical.story_terms)
+    assert (duplicate.decision.status, duplicate.story_terms) == (
+        "duplicate", canonical.story_terms,
+    )  # fmt: skip

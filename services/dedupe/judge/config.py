@@ -19,6 +19,7 @@ class JudgeConfig:
     candidate_postings: int  # of each LSH key, the newest articles read
     verify_candidates: int  # candidates measured per article
     boilerplate_min_articles: int  # a source's edge line in this many articles is boilerplate
+    boilerplate_line_chars: int  # how long an edge line may be to be learned
     story_threshold: float
     story_quiet_days: float
     story_candidates: int  # open stories weighed per article
@@ -33,7 +34,8 @@ class JudgeConfig:
                 s.pair_min_words,
             ),
             s.index_horizon_ms, s.candidate_postings, s.verify_candidates,
-            s.boilerplate_min_articles, s.story_threshold, s.story_quiet_days,
+            s.boilerplate_min_articles, s.boilerplate_line_chars, s.story_threshold,
+            s.story_quiet_days,
             s.story_candidates,
         )  # fmt: skip
 
@@ -62,6 +64,7 @@ class JudgeConfig:
             "candidate_postings": str(self.candidate_postings),
             "verify_candidates": str(self.verify_candidates),
             "boilerplate_min_articles": str(self.boilerplate_min_articles),
+            "boilerplate_line_chars": str(self.boilerplate_line_chars),
             "story_threshold": str(self.story_threshold),
             "story_quiet_days": str(self.story_quiet_days),
             "story_candidates": str(self.story_candidates),

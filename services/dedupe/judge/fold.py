@@ -20,7 +20,6 @@ from pydantic import ValidationError
 from services.dedupe.judge.config import JudgeConfig
 from services.dedupe.judge.judge import Article, Judge, Judged, Refeature
 from services.dedupe.text.features import (
-    TextFeatures,
     TextWork,
     decode_features,
     encode_features,
@@ -120,7 +119,7 @@ class Fold:
         self.settings = settings
         self.judge_class = judge_class
         self.config = JudgeConfig.from_settings(settings)
-        self.text_work = TextWork(Signer(self.config.signature))
+        self.text_work = TextWork(Signer(self.config.signature), self.config.boilerplate_line_chars)
         self.state = self._new_state()
         self._batch: list[tuple[str, str, RawArticle]] = []
         self._read: dict[str, str] = {}
@@ -177,7 +176,7 @@ class Fold:
         state = self.state
         for (stream, message_id, raw), found in zip(self._batch, features, strict=True):
             article = article_of(raw)
-            judged = state.judge.judge(article, found, _refeature(work, raw, found))
+            judged = state.judge.judge(article, found, _refeature(work, raw))
             state.positions[stream] = message_id
             judgements.append(
                 Judgement(stream, message_id, article, encode_features(judged.features))
@@ -197,5 +196,5 @@ class Fold:
         )
 
 
-def _refeature(work: TextWork, raw: RawArticle, features: TextFeatures) -> Refeature:
-    return lambda recurring: work.without_recurring(raw, features, recurring)
+def _refeature(work: TextWork, raw: RawArticle) -> Refeature:
+    return lambda recurring: work.without_recurring(raw, recurring)

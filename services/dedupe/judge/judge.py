@@ -70,7 +70,7 @@ class Judge:
         self.story_candidates = config.story_candidates
         bands, rows = config.signature.bands_rows
         self.index = NearIndex(bands, rows, Window(config.horizon_ms))
-        self.stories = StoryIndex(config.signature.seed, config.story_quiet_ms)
+        self.stories = StoryIndex(config.story_quiet_ms)
         self.lines = LearnedLines(config.horizon_ms, config.boilerplate_min_articles)
         self.limits = Limits(config.candidate_postings, config.verify_candidates)
         # Candidates verified and stories weighed so far: each bounded per article.
@@ -115,7 +115,9 @@ class Judge:
                 self.index.claim_url(article.url, owner)
         if not decision.is_canonical:
             story_id = self.stories.story_of(decision.canonical_id) or decision.canonical_id
-            return Judged(decision, story_id, [], features)
+            story_of_canonical = self.stories.stories.get(story_id)
+            terms = story_of_canonical.top_terms() if story_of_canonical else []
+            return Judged(decision, story_id, terms, features)
         started = time.process_time()
         story = self._place(article, features, at)
         self.placing_s += time.process_time() - started
@@ -139,10 +141,11 @@ class Judge:
             joined = best_story(
                 terms, candidates, self.story_threshold, article.event_ms, self.stories.quiet_ms
             )
+        shown = dict(zip(features.terms, features.shown, strict=True))
         if joined is None:
-            story = opened(article.article_id, terms, article.event_ms)
+            story = opened(article.article_id, terms, article.event_ms, shown)
         else:
-            story = joined[0].joined(terms, article.event_ms)
+            story = joined[0].joined(terms, article.event_ms, shown)
         self.stories.file(article.article_id, at, keys, story)
         return story
 

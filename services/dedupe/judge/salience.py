@@ -11,9 +11,13 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-TOP_TERMS = 20
+TOP_TERMS = 30
 NAME_BOOST = 1.5  # a capitalised word inside an English sentence is most likely a name
 
+
+# A term in this few articles is as rare as one in a single article: the second and third
+# article of an event share its names, and those must not weigh less than each one's own words.
+RARE_DOCUMENTS = 3
 
 # Until the stream has this many articles its frequencies say little (the first articles of one
 # event make their shared names look common): the idf fades in, as idf ** (documents / this),
@@ -22,8 +26,10 @@ FULL_IDF_DOCUMENTS = 100
 
 
 def idf(document_frequency: int, documents: int) -> float:
-    """At least 0.1: no term is in more documents than were counted."""
-    full = math.log((documents + 1) / (min(document_frequency, documents) + 1)) + 0.1
+    """At least 0.1: no term is in more documents than were counted; a term in at most
+    ``RARE_DOCUMENTS`` weighs as one in one."""
+    rare = min(max(document_frequency, RARE_DOCUMENTS), documents)
+    full = math.log((documents + 1) / (rare + 1)) + 0.1
     return full if documents >= FULL_IDF_DOCUMENTS else full ** (documents / FULL_IDF_DOCUMENTS)
 
 
@@ -36,8 +42,9 @@ def salient_weights(
     top: int = TOP_TERMS,
 ) -> dict[str, float]:
     """The ``top`` terms by tf·idf (names boosted), weights normalised to sum to 1; of equal
-    weights, the first in ``terms``' (alphabetical) order. Terms come as arrays: each
-    term's count, which of them are names (by position) and document frequency.
+    weights, the one in more documents first (what other articles share links them), then the
+    one the article uses first (``terms`` come in the order they first occur). Terms come as
+    arrays: each term's count, which of them are names (by position) and document frequency.
 
     An article's few hundred terms share few counts and few document frequencies: each factor
     is computed once per value (``math.log``, as the textbook formula is), the products for all
@@ -53,12 +60,14 @@ def salient_weights(
     boost = np.ones(size)
     boost[list(names)] = NAME_BOOST
     scores = tf * weights * boost
-    # A stable sort of terms in alphabetical order: equal weights keep that order.
-    best = [(terms[n], w) for n, w in zip(*_strongest(scores, top), strict=True)]
+    best = [(terms[n], w) for n, w in zip(*_strongest(scores, df, top), strict=True)]
     total = sum(w for _, w in best if w > 0)
     return {t: w / total for t, w in best if w > 0} if total else {}
 
 
-def _strongest(scores: npt.NDArray[np.float64], top: int) -> tuple[list[int], list[float]]:
-    order = np.argsort(-scores, kind="stable")[:top]
+def _strongest(
+    scores: npt.NDArray[np.float64], df: Sequence[int], top: int
+) -> tuple[list[int], list[float]]:
+    """Positions by score, then document frequency, both descending; then position."""
+    order = np.lexsort((-np.asarray(df, dtype=np.int64), -scores))[:top]
     return order.tolist(), scores[order].tolist()

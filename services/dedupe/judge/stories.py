@@ -5,7 +5,8 @@ strongest. A new canonical article joins the open story whose representative is 
 (cosine of the weights) at or above the threshold, otherwise it opens a story of its own. Joining
 by the representative, not by any one member, keeps A~B~C chains from gluing unrelated events
 into one giant story. A story closes to new members after a quiet time. A duplicate belongs to
-its canonical article's story.
+its canonical article's story. A story's strongest terms are shown as its members write them
+("Gespräch", not the term "gespraech"): the newest member's form, else the one kept before.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class Story:
     members: int
     first_seen_ms: int
     last_seen_ms: int
+    shown: tuple[str, ...]  # the strongest TOP_TERMS_SHOWN terms as a reader knows them
 
     @cached_property
     def squares(self) -> float:
@@ -44,19 +46,22 @@ class Story:
     def representative(self) -> dict[str, float]:
         return dict(zip(self.terms, self.weights, strict=True))
 
-    def top_terms(self, count: int = TOP_TERMS_SHOWN) -> list[str]:
-        return list(self.terms[:count])
+    def top_terms(self) -> list[str]:
+        return list(self.shown)
 
-    def joined(self, terms: Mapping[str, float], at_ms: int) -> Story:
+    def joined(self, terms: Mapping[str, float], at_ms: int, shown: Mapping[str, str]) -> Story:
+        """With one more member, whose terms have ``terms``' weights and ``shown`` forms."""
         summed = self.representative()
         for term, weight in terms.items():
             summed[term] = summed.get(term, 0.0) + weight
+        before = dict(zip(self.terms[:TOP_TERMS_SHOWN], self.shown, strict=True))
         return _story(
             self.story_id,
             summed,
             self.members + 1,
             min(self.first_seen_ms, at_ms),
             max(self.last_seen_ms, at_ms),
+            {**before, **shown},
         )
 
     def similarity(self, terms: Mapping[str, float], squares: float) -> float:
@@ -69,16 +74,24 @@ class Story:
         return dot / math.sqrt(squares * self.squares)
 
 
-def opened(story_id: str, terms: Mapping[str, float], at_ms: int) -> Story:
-    return _story(story_id, terms, 1, at_ms, at_ms)
+def opened(
+    story_id: str, terms: Mapping[str, float], at_ms: int, shown: Mapping[str, str]
+) -> Story:
+    return _story(story_id, terms, 1, at_ms, at_ms, shown)
 
 
 def _story(
-    story_id: str, weights: Mapping[str, float], members: int, first_ms: int, last_ms: int
+    story_id: str,
+    weights: Mapping[str, float],
+    members: int,
+    first_ms: int,
+    last_ms: int,
+    shown: Mapping[str, str],
 ) -> Story:
     """The strongest REPRESENTATIVE_TERMS of ``weights``, strongest first (of equal weights,
-    the first in alphabetical order)."""
+    the first in alphabetical order); the strongest shown by ``shown`` (else as the term)."""
     strongest = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:REPRESENTATIVE_TERMS]
+    top = [t for t, _ in strongest[:TOP_TERMS_SHOWN]]
     return Story(
         story_id,
         tuple(t for t, _ in strongest),
@@ -86,6 +99,7 @@ def _story(
         members,
         first_ms,
         last_ms,
+        tuple(shown.get(t, t) for t in top),
     )
 
 

@@ -1,13 +1,12 @@
 """The story index, in the judge's memory: which open stories an article's terms may belong
 to, each canonical article's story, and the document frequencies its terms are weighed by.
 
-Candidates come from LSH over the salient-term sets of canonical articles (a 32-permutation
-MinHash, one row per band: two term sets share a band with probability their Jaccard, so one
-shared band in 32 finds pairs with few terms in common); the story records decide. A look-up
-reads at most the newest ``postings`` members of each band and weighs the ``limit`` stories
-whose members share the most bands with the article, so its work is bounded whatever the index
-holds. Everything is kept per generation of the story window (half the quiet time) and dropped
-as a whole.
+Candidates come from an inverted index of the salient terms of canonical articles: every open
+story with a member that shares one salient term with the article is found (a hash of each term
+is its key), and the story records decide. A look-up reads at most the newest ``postings``
+members of each of the article's salient terms and weighs the ``limit`` stories whose members
+share the most terms with it, so its work is bounded whatever the index holds. Everything
+is kept per generation of the story window (half the quiet time) and dropped as a whole.
 """
 
 from __future__ import annotations
@@ -18,22 +17,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
-from services.dedupe.judge.bands import BandIndex, band_keys
+from services.dedupe.judge.bands import BandIndex
 from services.dedupe.judge.stories import Story
 from services.dedupe.judge.window import Window
-from services.dedupe.text.signature import SignatureParams, Signer
-
-STORY_NUM_PERM = 32
-STORY_CANDIDATE_THRESHOLD = 0.05
-
-
-def story_signer(seed: int) -> Signer:
-    return Signer(SignatureParams(STORY_NUM_PERM, seed, 1, STORY_CANDIDATE_THRESHOLD))
 
 
 class _Members:
-    """The canonical articles of one generation: each one's story, and the band keys of its
+    """The canonical articles of one generation: each one's story, and the keys of its salient
     terms (a slot is a member's position)."""
 
     def __init__(self) -> None:
@@ -44,8 +36,7 @@ class _Members:
 
 
 class StoryIndex:
-    def __init__(self, seed: int, quiet_ms: int) -> None:
-        self.signer = story_signer(seed)
+    def __init__(self, quiet_ms: int) -> None:
         self.window = Window(quiet_ms)
         self.quiet_ms = quiet_ms
         self.members: dict[int, _Members] = {}
@@ -55,8 +46,11 @@ class StoryIndex:
         self.documents: dict[int, int] = {}
 
     def keys(self, terms: Mapping[str, float]) -> npt.NDArray[np.uint64]:
-        signature = self.signer.sign(sorted(t.encode() for t in terms))
-        return band_keys(signature, STORY_NUM_PERM, 1)
+        """A key per salient term."""
+        digest = xxhash.xxh3_64_intdigest
+        return np.fromiter(
+            (digest(term.encode()) for term in terms), dtype=np.uint64, count=len(terms)
+        )
 
     def frequencies(self, terms: Sequence[str], at_ms: int) -> tuple[list[int], int]:
         """Document frequencies of ``terms`` among canonical articles of this generation and
@@ -82,7 +76,7 @@ class StoryIndex:
     def candidates(
         self, keys: npt.NDArray[np.uint64], at_ms: int, postings: int, limit: int
     ) -> list[Story]:
-        """The open stories of live members whose term sets share bands with ``keys``: the
+        """The open stories of live members that share salient terms with ``keys``: the
         ``limit`` sharing the most (the earliest id of equals)."""
         shared: dict[str, int] = {}
         live_from = at_ms - self.quiet_ms
@@ -107,7 +101,7 @@ class StoryIndex:
     def file(
         self, article_id: str, ingest_ms: int, keys: npt.NDArray[np.uint64] | None, story: Story
     ) -> None:
-        """A canonical article settled in ``story`` (``keys``: its terms' bands, if any)."""
+        """A canonical article settled in ``story`` (``keys``: its salient terms', if any)."""
         g = self.window.generation(ingest_ms)
         members = self.members.get(g)
         if members is None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 import redis.asyncio as aioredis
 
 from services.dedupe.text.features import TextWork, encode_features
+from services.dedupe.text.furniture import EDGE_LINE_CHARS
 from services.dedupe.text.signature import Signer
 from shared.consumer import Delivery
 from shared.metrics import TEXT_WORK_CPU
@@ -35,10 +36,11 @@ class TextWorker:
         keys: Keys,
         signer: Signer,
         judging: Callable[[], bool] = lambda: False,
+        edge_line_chars: int = EDGE_LINE_CHARS,
     ) -> None:
         self.redis = redis
         self.keys = keys
-        self.text_work = TextWork(signer)
+        self.text_work = TextWork(signer, edge_line_chars)
         self.judging = judging
 
     async def handle(self, deliveries: Sequence[Delivery[RawArticle]]) -> None:

@@ -1,11 +1,12 @@
 """The text work on one article: everything derived from its text alone, without I/O.
 
 Cleaning (furniture lines), normalising, shingling and the MinHash signature; the keys of its
-edge lines (for learning a source's recurring boilerplate); its terms and names (for stories).
+edge lines (for learning a source's recurring boilerplate); its terms, names and their shown
+forms (for stories), from the cleaned text.
 None of it depends on other articles, so any replica may do it, in any order. What does depend
 on them (which edge lines recur in the source, how rare each term is) the judge adds in ingest
-order: an article with learned boilerplate lines has its signature made again without them
-(``text_features`` with ``recurring``).
+order: an article with learned boilerplate lines has its features made again without them
+(``without_recurring``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ from __future__ import annotations
 import hashlib
 import struct
 import sys
-from bisect import bisect_left
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from services.dedupe.text.furniture import edge_keys, strip_boilerplate
+from services.dedupe.text.furniture import (
+    EDGE_LINE_CHARS,
+    edge_keys,
+    strip_boilerplate,
+    without_consent_notice,
+)
 from services.dedupe.text.normalize import joined_words
 from services.dedupe.text.pairs import WordHashes, word_hashes
 from services.dedupe.text.shingles import shingle_hashes
@@ -34,53 +39,50 @@ class TextFeatures:
     signature: Signature  # finds the candidates
     words: WordHashes  # 16-bit word hashes, in order: what the measures count on
     edge_keys: tuple[bytes, ...]  # the article's edge lines, if it has a source
-    terms: tuple[str, ...]  # content terms, each once, in alphabetical order
+    terms: tuple[str, ...]  # content terms, each once, in the order they first occur
     counts: tuple[int, ...]  # how often each term occurs
     names: tuple[int, ...]  # which terms occur as names (positions in ``terms``)
+    shown: tuple[str, ...]  # each term as a reader knows it ("Gespräch" for "gespraech")
 
 
 def url_key(canonical_url: str | None) -> bytes | None:
     return hashlib.sha256(canonical_url.encode()).digest()[:16] if canonical_url else None
 
 
-def signed(
-    text: str, signer: Signer, recurring: Collection[bytes]
-) -> tuple[bytes, Signature, WordHashes]:
-    joined = joined_words(strip_boilerplate(text, recurring))
-    hashes = shingle_hashes(joined, signer.params.shingle_size)
-    return (
-        hashlib.sha256(joined.data).digest()[:8],
-        signer.sign_hashes(hashes),
-        word_hashes(joined),
-    )
-
-
 class TextWork:
-    """The text work of one process: its signer (permutations drawn once) and its term
-    counter (a vocabulary it learns as it goes)."""
+    """The text work of one process: its signer (permutations drawn once), its term counter
+    (a vocabulary it learns as it goes) and how long an edge line may be to be learned."""
 
-    def __init__(self, signer: Signer) -> None:
+    def __init__(self, signer: Signer, edge_line_chars: int = EDGE_LINE_CHARS) -> None:
         self.signer = signer
+        self.edge_line_chars = edge_line_chars
         self.terms = TermCounter()
 
     def features(self, article: RawArticle) -> TextFeatures:
-        counts, named = self.terms.count(article.text, article.title)
-        terms = sorted(counts)
-        return TextFeatures(
-            *signed(article.text, self.signer, ()),
-            tuple(edge_keys(article.text)) if article.source else (),
-            tuple(terms),
-            tuple(map(counts.__getitem__, terms)),
-            tuple(sorted(bisect_left(terms, name) for name in named)),
-        )
+        return self._features(article, ())
 
-    def without_recurring(
-        self, article: RawArticle, features: TextFeatures, recurring: Collection[bytes]
-    ) -> TextFeatures:
-        """The features with the source's recurring edge lines left out of the signature. The
-        terms stay: a line in every article of its source weighs next to nothing as a term."""
-        content_key, signature, words = signed(article.text, self.signer, recurring)
-        return replace(features, content_key=content_key, signature=signature, words=words)
+    def without_recurring(self, article: RawArticle, recurring: Collection[bytes]) -> TextFeatures:
+        """The features with the source's recurring edge lines left out: of the signature, as
+        of the terms (a site's header and footer are not what the article is about)."""
+        return self._features(article, recurring)
+
+    def _features(self, article: RawArticle, recurring: Collection[bytes]) -> TextFeatures:
+        text = strip_boilerplate(article.text, recurring, self.edge_line_chars)
+        joined = joined_words(text)
+        hashes = shingle_hashes(joined, self.signer.params.shingle_size)
+        counted = self.terms.count(without_consent_notice(text), article.title)
+        terms = list(counted.counts)
+        position = {term: n for n, term in enumerate(terms)}
+        return TextFeatures(
+            hashlib.sha256(joined.data).digest()[:8],
+            self.signer.sign_hashes(hashes),
+            word_hashes(joined),
+            tuple(edge_keys(article.text, self.edge_line_chars)) if article.source else (),
+            tuple(terms),
+            tuple(counted.counts.values()),
+            tuple(sorted(position[name] for name in counted.named)),
+            tuple(counted.shown[term] for term in terms),
+        )
 
 
 # content key, permutations, words, edge lines, terms, names
@@ -105,7 +107,7 @@ def encode_features(f: TextFeatures) -> bytes:
             *f.edge_keys,
             np.asarray(f.counts, dtype="<u4").tobytes(),
             np.asarray(f.names, dtype="<u4").tobytes(),
-            "\n".join(f.terms).encode(),
+            "\n".join(f.terms + f.shown).encode(),
         ]
     )
 
@@ -125,4 +127,7 @@ def decode_features(data: bytes) -> TextFeatures:
     at += 4 * names
     # Interned: the story index keeps terms of many articles, and a term is then one string.
     listed = tuple(map(sys.intern, data[at:].decode().split("\n"))) if terms else ()
-    return TextFeatures(content_key, signature, words, edge, listed, tuple(counts), tuple(named_at))
+    return TextFeatures(
+        content_key, signature, words, edge, listed[:terms], tuple(counts), tuple(named_at),
+        listed[terms:],
+    )  # fmt: skip

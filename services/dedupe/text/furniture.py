@@ -22,7 +22,10 @@ import xxhash
 # the body of a wire story is never learned as boilerplate however often it is republished.
 HEAD_LINES = 3
 TAIL_LINES = 6
-MAX_LINE_CHARS = 200
+MAX_LINE_CHARS = 200  # furniture is a short line
+# An edge line is learned up to this length (NEWSDEDUP_BOILERPLATE_LINE_CHARS): a legal footer
+# or an outlet's signature runs to a few hundred characters.
+EDGE_LINE_CHARS = 400
 
 _PATTERNS = [
     # German
@@ -81,21 +84,21 @@ def _line_form(line: str) -> str:
 _ASCII_WHITESPACE = b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
 
 
-def _surely_too_long(line: str) -> bool:
-    """A paragraph: even NFKC's compositions leave it far too long for furniture or an edge
-    line, so its form need not be computed."""
-    if len(line) <= 4 * MAX_LINE_CHARS:
+def _surely_too_long(line: str, limit: int) -> bool:
+    """A paragraph: even NFKC's compositions leave it far longer than ``limit``, so its form
+    need not be computed."""
+    if len(line) <= 4 * limit:
         return False
     if line.isascii():
         visible = len(line.encode().translate(None, _ASCII_WHITESPACE))
     else:
         visible = len("".join(line.split()))
-    return visible > 4 * MAX_LINE_CHARS
+    return visible > 4 * limit
 
 
 def is_furniture(line: str) -> bool:
     """A short line that reads like page furniture, whatever the outlet."""
-    if _surely_too_long(line):
+    if _surely_too_long(line, MAX_LINE_CHARS):
         return False
     form = _line_form(line)
     if len(form) > MAX_LINE_CHARS:
@@ -114,29 +117,32 @@ def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-def edge_lines(text: str) -> list[str]:
-    """The lines whose recurrence is counted: short ones at the top and bottom of the text."""
+def edge_lines(text: str, limit: int = EDGE_LINE_CHARS) -> list[str]:
+    """The lines whose recurrence is counted: those up to ``limit`` characters at the top and
+    bottom of the text."""
     lines = _lines(text)
     edge = lines[:HEAD_LINES] + lines[max(HEAD_LINES, len(lines) - TAIL_LINES) :]
     return [
         line
         for line in edge
-        if not _surely_too_long(line) and len(_line_form(line)) <= MAX_LINE_CHARS
+        if not _surely_too_long(line, limit) and len(_line_form(line)) <= limit
     ]
 
 
-def edge_keys(text: str) -> list[bytes]:
-    return list(dict.fromkeys(line_key(line) for line in edge_lines(text)))
+def edge_keys(text: str, limit: int = EDGE_LINE_CHARS) -> list[bytes]:
+    return list(dict.fromkeys(line_key(line) for line in edge_lines(text, limit)))
 
 
-def strip_boilerplate(text: str, recurring: Collection[bytes] = ()) -> str:
+def strip_boilerplate(
+    text: str, recurring: Collection[bytes] = (), limit: int = EDGE_LINE_CHARS
+) -> str:
     """The text without furniture lines and without edge lines known to recur in its source.
 
     If everything would go (a very short text made only of such lines), the text stays as it is:
     an article is never reduced to nothing.
     """
     lines = text.splitlines()
-    edge = set(edge_lines(text)) if recurring else set()
+    edge = set(edge_lines(text, limit)) if recurring else set()
     kept = [
         line
         for line in lines
@@ -145,3 +151,28 @@ def strip_boilerplate(text: str, recurring: Collection[bytes] = ()) -> str:
     ]
     result = "\n".join(kept)
     return result if result.strip() else text
+
+
+# A site's consent and cookie notice, run into the article's text where a scraper flattened the
+# page: a sentence with two of these stems is the site talking about itself, and then so is
+# every sentence with one.
+_CONSENT_STEMS = (
+    "cookie", "datenschutz", "datenverarbeitung", "website", "webseite", "akzeptier",
+    "einwillig", "zustimm", "werbung", "persönlichen informationen", "personenbezogen",
+    "privacy", "consent", "personal data", "personal information", "advertis", "accept",
+)  # fmt: skip
+_CONSENT_CUES = ("cookie", "datenschutz", "privacy", "consent")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[a-zäöü][.!?])(?=[A-ZÄÖÜ])")
+
+
+def without_consent_notice(text: str) -> str:
+    """The text without the sentences of a consent or cookie notice; the text as it is when it
+    names no cookie, privacy or consent (most articles: one scan of the text)."""
+    folded = text.casefold()
+    if not any(cue in folded for cue in _CONSENT_CUES):
+        return text
+    sentences = _SENTENCE.split(text)
+    stems = [sum(stem in s.casefold() for stem in _CONSENT_STEMS) for s in sentences]
+    if max(stems) < 2:
+        return text
+    return " ".join(s for s, n in zip(sentences, stems, strict=True) if n == 0)

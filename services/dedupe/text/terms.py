@@ -1,15 +1,24 @@
-"""An article's terms: its content words, each counted, stemmed, and marked where it occurs as
-a name, for grouping different coverage of one event (the judge weighs them: ``salience``).
+"""An article's terms: its content words, each counted as its lemma and marked where it occurs
+as a name, for grouping different coverage of one event (the judge weighs them: ``salience``).
 
-Capitalisation marks names in English; in German every noun is capitalised, so there a name is
-a capitalised word that no article or adjective makes a common noun.
+A word's term is its dictionary form in the article's language (simplemma's German or English
+lemmas: "Sanktionen" and "Sanktion" meet, as do "talks" and "talk"), normalised and without
+hyphens ("Hitler-Gruß" and "Hitlergruß" meet). Each term keeps the form a reader knows: its
+lemma as the article writes it most often ("Gespräch", "Lawrow").
+
+Capitalisation marks names in English; in German every noun is capitalised, so there a name is a
+capitalised word that no article, contraction or adjective makes a common noun, and that does
+not end as only common nouns do ("-ung", "-heit", "-schaft", ...).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from itertools import compress
+
+import simplemma
 
 from services.dedupe.text.normalize import normalize
 
@@ -68,15 +77,6 @@ _ENGLISH = _word_set(
 _STOP = {normalize(w) for w in _GERMAN | _ENGLISH}
 
 
-def _stem(term: str) -> str:
-    """Strip one inflection ending, so "Gespräche"/"Gespräch" and "talks"/"talk" meet."""
-    if len(term) >= 6:
-        for ending in ("es", "en", "s", "e", "n"):
-            if term.endswith(ending):
-                return term[: -len(ending)]
-    return term
-
-
 # German nouns come after an article or an adjective ("der Krieg", "russischen Außenminister");
 # a capitalised word inside a sentence after anything else ("mit Lawrow", "in Riad", "Sergei
 # Lawrow") is most likely a name.
@@ -85,9 +85,14 @@ _DETERMINERS = _word_set(
     der die das den dem des ein eine einen einem einer eines kein keine keinen keinem keiner
     sein seine seinen seinem seiner ihr ihre ihren ihrem ihrer unser unsere dieser diese diesen
     diesem dieses jeder jede jeden jedem alle allen beiden zwei drei vier viele vielen mehrere
-    einige
+    einige im am zum zur vom beim ins ans aufs durchs fuers uebers ums
     """
 )
+# Endings of German common nouns (and of no name): "Lockerung", "Freiheit", "Botschaft".
+_COMMON_NOUN_ENDINGS = (
+    "ung", "ungen", "heit", "heiten", "keit", "keiten", "schaft", "schaften", "tion", "tionen",
+    "nis", "nisse", "tum", "ismus", "taet", "taeten", "ling", "linge",
+)  # fmt: skip
 
 
 def _german_name_cue(previous: str) -> bool:
@@ -97,12 +102,23 @@ def _german_name_cue(previous: str) -> bool:
     return not (previous[:1].islower() and form.endswith(("e", "en", "er", "es", "em")))
 
 
-def _term(form: str) -> str:
-    """The term a word counts as, its possessive left off ("Rutte's" counts as "rutte"); empty
-    for stop words and words under 3 letters."""
-    if form.endswith("'s"):
-        form = form[:-2]
-    return "" if len(form) < 3 or form in _STOP else _stem(form)
+def _lemma(word: str, language: str) -> tuple[str, str]:
+    """The term a word counts as and the form it is shown in, its possessive left off ("Rutte's"
+    counts as "rutte"); the term is empty for stop words and words under 3 letters."""
+    if word.endswith(("'s", "’s")):
+        word = word[:-2]
+    if len(word) < 3 or normalize(word) in _STOP:
+        return "", ""
+    shown = simplemma.lemmatize(word, lang=language)
+    term = normalize(shown).replace("-", "")
+    return ("", "") if len(term) < 3 or term in _STOP else (term, shown)
+
+
+@dataclass(frozen=True)
+class CountedTerms:
+    counts: Counter[str]  # each term's count, in the order of first occurrence
+    named: set[str]  # the terms that occur as names
+    shown: dict[str, str]  # each term as a reader knows it: its most frequent written form
 
 
 def _before(parts: list[str], word: int) -> str:
@@ -127,41 +143,60 @@ class TermCounter:
     two counters count alike."""
 
     LIMIT = 1 << 17
+    LANGUAGES = ("en", "de")
 
     def __init__(self) -> None:
-        self.term: dict[str, str] = {}
         self.vote: dict[str, int] = {}  # +1 an English stop word, -1 a German one, else 0
-        self.capital: dict[str, bool] = {}  # a capitalised content word: maybe a name
+        self.capital: dict[str, bool] = {}  # a capitalised word: maybe a name
+        # Per language: each word's term and shown form, and whether it may be a German name.
+        self.term: dict[str, dict[str, str]] = {lang: {} for lang in self.LANGUAGES}
+        self.shown: dict[str, dict[str, str]] = {lang: {} for lang in self.LANGUAGES}
+        self.german_name: dict[str, bool] = {}
 
-    def learn(self, words: list[str]) -> None:
-        new = set(words).difference(self.term)
-        if len(self.term) + len(new) > self.LIMIT:
-            self.term.clear()
-            self.vote.clear()
-            self.capital.clear()
+    def _clear(self) -> None:
+        self.vote.clear()
+        self.capital.clear()
+        self.german_name.clear()
+        for language in self.LANGUAGES:
+            self.term[language].clear()
+            self.shown[language].clear()
+
+    def _language(self, words: list[str]) -> str:
+        """Learns what any word needs in either language; says which language the text is in."""
+        new = set(words).difference(self.vote)
+        if len(self.vote) + len(new) > self.LIMIT:
+            self._clear()
             new = set(words)
         for word in new:
             form = normalize(word)
-            term = _term(form)
-            self.term[word] = term
             self.vote[word] = (form in _ENGLISH) - (form in _GERMAN)
-            self.capital[word] = bool(term) and word[0].isupper()
+            self.capital[word] = word[0].isupper()
+        return "en" if sum(map(self.vote.__getitem__, words[:400])) >= 0 else "de"
 
-    def count(self, text: str, title: str | None = None) -> tuple[Counter[str], set[str]]:
-        """Each content term's count, and the terms that occur as names (capitalised inside a
-        sentence; in German, only where no article or adjective makes it a common noun)."""
+    def _learn(self, words: list[str], language: str) -> None:
+        term, shown = self.term[language], self.shown[language]
+        for word in set(words).difference(term):
+            term[word], shown[word] = _lemma(word, language)
+            if language == "de":
+                self.german_name[word] = not term[word].endswith(_COMMON_NOUN_ENDINGS)
+
+    def count(self, text: str, title: str | None = None) -> CountedTerms:
+        """Each content term's count, the terms that occur as names (capitalised inside a
+        sentence; in German, only where no article or adjective makes it a common noun), and
+        each term's shown form."""
         full = f"{title}.\n{text}" if title else text
         # Words and the text between them in one pass: match objects would cost more than the
         # words, and only capitalised words need to know what comes before them.
         parts = (_ASCII_SPLIT if full.isascii() else _SPLIT).split(full)
         words = parts[1::2]
-        vocabulary = self
-        vocabulary.learn(words)
-        english = sum(map(vocabulary.vote.__getitem__, words[:400])) >= 0  # no more German
+        language = self._language(words)
+        self._learn(words, language)
+        term_of = self.term[language]
+        english = language == "en"
         named: set[str] = set()
-        for n in compress(range(len(words)), map(vocabulary.capital.__getitem__, words)):
-            term = vocabulary.term[words[n]]
-            if n == 0 or term in named:
+        for n in compress(range(len(words)), map(self.capital.__getitem__, words)):
+            term = term_of[words[n]]
+            if not term or n == 0 or term in named:
                 continue
             gap = parts[2 * n]
             # A word ends in a letter or digit, so only the gap can end a sentence; a gap and
@@ -170,8 +205,14 @@ class TermCounter:
                 gap[-3:] if len(gap) + len(words[n - 1]) >= 3 else _before(parts, 2 * n + 1)
             ):
                 continue
-            if english or _german_name_cue(words[n - 1]):
+            if english or (self.german_name[words[n]] and _german_name_cue(words[n - 1])):
                 named.add(term)
-        counts = Counter(map(vocabulary.term.__getitem__, words))
+        terms = list(map(term_of.__getitem__, words))
+        counts = Counter(terms)
         del counts[""]
-        return counts, named
+        shown: dict[str, str] = {}
+        for (term, form), _ in Counter(zip(terms, map(self.shown[language].__getitem__, words),
+                                           strict=True)).most_common():  # fmt: skip
+            if term:
+                shown.setdefault(term, form)
+        return CountedTerms(counts, named, shown)
