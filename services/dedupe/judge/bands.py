@@ -1,8 +1,9 @@
-"""A multimap from 64-bit band keys to entry slots, compact enough for millions of entries.
+"""A multimap from 64-bit keys to entry slots, compact enough for millions of entries.
 
-LSH files every entry under one key per band; a look-up asks which slots share any of an
-article's keys, at most the newest ``cap`` of each (``postings``). Most keys hold one slot, so
-a dict of lists would spend ~100 bytes per key on objects. Here the keys live in sorted numpy
+LSH files every entry under one key per band (the story index files each member under a key
+per salient term); a look-up asks which slots share any of an article's keys, at most the
+newest ``cap`` of each (``postings``). Most keys hold one slot, so a dict of lists would spend
+~100 bytes per key on objects. Here the keys live in sorted numpy
 arrays beside their slots (12 bytes a key), found by binary search; keys added since the last
 merge wait in a small dict until there are ``merge_at`` of them, then become a sorted run of
 their own, merged with the runs before it as in a log-structured merge tree.
