@@ -56,6 +56,15 @@ def test_seeds_and_their_copies_end_as_five_canonical_articles(stack: Stack) -> 
         assert republished["canonical_id"] == seed_id
         assert republished["reason"] in ("near", "exact")
         assert (exact["canonical_id"], exact["reason"]) == (seed_id, "exact")
+        assert exact["story_terms"]  # a duplicate carries its story's terms
+
+
+def test_a_storys_terms_read_as_the_articles_write_them(stack: Stack) -> None:
+    ids = _post_batch(stack, demo_articles()[:5])  # the five seeds: one story
+    wait_until(lambda: _stats(stack), lambda s: s["articles"] == len(ids))
+    story_id = _article(stack, ids[0])["story_id"]
+    story = httpx.get(f"{stack.url('store')}/stories/{story_id}", timeout=5).json()
+    assert {"Rubio", "Ukraine", "Russland"} <= set(story["top_terms"])
 
 
 def _unique_texts(count: int, seed: int) -> list[str]:
