@@ -85,9 +85,12 @@ def post_all(
 
 def stored_count(stack: Stack) -> int:
     try:
-        return int(httpx.get(stack.url("store") + "/stats", timeout=5).json()["articles"])
+        response = httpx.get(stack.url("store") + "/stats", timeout=5)
     except httpx.TransportError:
         return -1  # the store is being restarted
+    if response.status_code == 503:
+        return -1  # its database is busy (SQLite locked by the writer): it asks to come back
+    return int(response.json()["articles"])
 
 
 def all_stored(stack: Stack, timeout: float = 180) -> None:
