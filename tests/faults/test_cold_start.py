@@ -25,8 +25,10 @@ from tests.waiting import wait_until
 
 
 @pytest.fixture
-def stack(redis_url: str, tmp_path: Path) -> Iterator[Stack]:
-    """Redis only: each test starts the services in its own order."""
+def stack(reference: list[tuple[str, int]], redis_url: str, tmp_path: Path) -> Iterator[Stack]:
+    """Redis only: each test starts the services in its own order. Its ports are chosen once
+    the undisturbed run (``reference``) is over, so none of that run's services takes one of
+    them while this stack's services have not started yet."""
     stack = fault_stack(redis_url, tmp_path / "data")
     stack.start_redis()
     try:
