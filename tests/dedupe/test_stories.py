@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.dedupe.judge.salience import NAME_BOOST, TOP_TERMS, idf, salient_weights
+from services.dedupe.judge.salience import (
+    LEAD_BOOST,
+    LEAD_TERMS,
+    NAME_BOOST,
+    TOP_TERMS,
+    idf,
+    salient_weights,
+)
 from services.dedupe.judge.stories import REPRESENTATIVE_TERMS, Story, best_story, opened
 from services.dedupe.text.terms import TermCounter
 
@@ -91,6 +98,13 @@ def test_a_term_every_article_has_weighs_less_than_a_rare_one() -> None:
     assert terms["lawrow"] > terms["russland"]
 
 
+def test_a_term_of_the_headline_and_lead_weighs_more_than_the_same_term_later() -> None:
+    body = [f"body{n}" for n in range(LEAD_TERMS)]
+    weights = salient_weights(["headline", *body, "later"], [2] * 12, [], [5] * 12, 100)
+    assert weights["headline"] == pytest.approx(LEAD_BOOST * weights["later"])
+    assert weights[body[-1]] == weights["later"]
+
+
 def test_salient_weights_sum_to_one() -> None:
     terms = salient_terms(Counter({"a1": 1, "b2": 2, "c3": 3}), set(), {}, documents=0)
     assert round(sum(terms.values()), 6) == 1.0
@@ -99,9 +113,11 @@ def test_salient_weights_sum_to_one() -> None:
 def _textbook_salient(
     counts: Counter[str], named: set[str], frequencies: dict[str, int], documents: int
 ) -> list[tuple[str, float]]:
+    # ``salient_terms`` gives the terms in alphabetical order: the first LEAD_TERMS are the lead.
+    lead = set(sorted(counts)[:LEAD_TERMS])
     scored = {
         term: (1 + math.log(n)) * idf(frequencies.get(term, 0), documents)
-        * (NAME_BOOST if term in named else 1.0)
+        * ((NAME_BOOST if term in named else 1.0) * (LEAD_BOOST if term in lead else 1.0))
         for term, n in counts.items()
     }  # fmt: skip
     # Of equal weights, the term in more documents first, then the one written first.

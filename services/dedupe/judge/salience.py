@@ -13,6 +13,10 @@ import numpy.typing as npt
 
 TOP_TERMS = 30
 NAME_BOOST = 1.5  # a capitalised word inside an English sentence is most likely a name
+# An article's first terms are its headline's and its lead's: what the event is. Two reports of
+# one event share them more than their bodies' words, so they weigh more.
+LEAD_TERMS = 10
+LEAD_BOOST = 1.5
 
 
 # A term in this few articles is as rare as one in a single article: the second and third
@@ -41,10 +45,11 @@ def salient_weights(
     documents: int,
     top: int = TOP_TERMS,
 ) -> dict[str, float]:
-    """The ``top`` terms by tf·idf (names boosted), weights normalised to sum to 1; of equal
-    weights, the one in more documents first (what other articles share links them), then the
-    one the article uses first (``terms`` come in the order they first occur). Terms come as
-    arrays: each term's count, which of them are names (by position) and document frequency.
+    """The ``top`` terms by tf·idf (names and the first ``LEAD_TERMS`` boosted), weights
+    normalised to sum to 1; of equal weights, the one in more documents first (what other
+    articles share links them), then the one the article uses first (``terms`` come in the order
+    they first occur). Terms come as arrays: each term's count, which of them are names (by
+    position) and document frequency.
 
     An article's few hundred terms share few counts and few document frequencies: each factor
     is computed once per value (``math.log``, as the textbook formula is), the products for all
@@ -59,6 +64,7 @@ def salient_weights(
     weights = np.fromiter(map(idf_of.__getitem__, df), np.float64, size)
     boost = np.ones(size)
     boost[list(names)] = NAME_BOOST
+    boost[:LEAD_TERMS] *= LEAD_BOOST
     scores = tf * weights * boost
     best = [(terms[n], w) for n, w in zip(*_strongest(scores, df, top), strict=True)]
     total = sum(w for _, w in best if w > 0)
