@@ -6,6 +6,7 @@ from services.dedupe.text.furniture import (
     edge_keys,
     is_furniture,
     strip_boilerplate,
+    without_consent_notice,
 )
 
 BODY = "Die Gespräche zwischen den Delegationen dauerten in Riad mehr als vier Stunden."
@@ -67,3 +68,24 @@ def test_a_line_of_more_than_four_times_the_limit_in_visible_characters_is_too_l
 ) -> None:
     line = ("abcde" + gap) * (MAX_LINE_CHARS + 1)  # 5 visible characters a word
     assert _surely_too_long(line, MAX_LINE_CHARS)
+
+
+CONSENT = (
+    "Wir verwenden auf unserer Webseite Cookies und Analysetechniken, um unsere Webseite zu "
+    "verbessern. Weitere Informationen finden Sie in unseren Datenschutzhinweisen."
+)
+
+
+def test_a_consent_notice_run_into_the_text_leaves_it_and_the_article_stays() -> None:
+    assert without_consent_notice(f"{BODY} {CONSENT} {BODY}") == f"{BODY} {BODY}"
+
+
+def test_a_headline_without_a_full_stop_stays_when_a_consent_notice_follows_it() -> None:
+    headline = "Einigung über erste schwarz-grüne Regierung in Österreich"
+    text = f"{headline}\nOK\n\n{CONSENT}\n\n{BODY}"
+    assert without_consent_notice(text) == f"{headline}\nOK\n{BODY}"
+
+
+def test_one_sentence_about_cookies_is_the_article_not_a_notice() -> None:
+    text = f"The regulator fined the site over its cookie banner.\n{BODY}"
+    assert without_consent_notice(text) == text

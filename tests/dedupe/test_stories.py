@@ -16,7 +16,13 @@ from services.dedupe.judge.salience import (
     idf,
     salient_weights,
 )
-from services.dedupe.judge.stories import REPRESENTATIVE_TERMS, Story, best_story, opened
+from services.dedupe.judge.stories import (
+    MIN_SHARED_TERMS,
+    REPRESENTATIVE_TERMS,
+    Story,
+    best_story,
+    opened,
+)
 from services.dedupe.text.terms import TermCounter
 
 
@@ -187,6 +193,15 @@ def test_a_story_quiet_for_longer_than_the_quiet_time_is_closed() -> None:
     assert _best([opened("S", TERMS, at_ms=0, shown={})], now=QUIET + 1) is None
 
 
+def test_an_article_sharing_one_term_with_a_story_does_not_join_it() -> None:
+    # A word left over from a scraped page ("gen.") is all two articles share: no event.
+    story = opened("S", {"gen": 1.0}, at_ms=DAY, shown={})
+    assert MIN_SHARED_TERMS == 2
+    assert best_story({"gen": 1.0}, [story], 0.2, DAY, QUIET) is None
+    assert best_story({"gen": 0.5, "riad": 0.5}, [story.joined({"riad": 1.0}, DAY, {})], 0.2,
+                      DAY, QUIET) is not None  # fmt: skip
+
+
 def test_a_story_about_something_else_is_not_joined() -> None:
     assert _best([opened("S", {"trump": 0.5, "mexiko": 0.5}, at_ms=DAY, shown={})]) is None
 
@@ -199,10 +214,11 @@ def test_a_story_about_something_else_is_not_joined() -> None:
 def test_similarity_is_the_cosine_textbook_formula_to_the_last_bit(
     a: dict[str, float], b: dict[str, float]
 ) -> None:
-    """Summed over the representative's terms in its order, strongest first."""
+    """Summed over the representative's terms in its order, strongest first; 0 below
+    MIN_SHARED_TERMS shared terms."""
     story = opened("S", b, at_ms=DAY, shown={})
     dot = sum(w * a.get(t, 0.0) for t, w in zip(story.terms, story.weights, strict=True))
-    if dot <= 0:
+    if dot <= 0 or len(set(a) & set(story.terms)) < MIN_SHARED_TERMS:
         assert _similarity(story, a) == 0.0
     else:
         squares = sum(w * w for w in a.values()) * sum(w * w for w in story.weights)

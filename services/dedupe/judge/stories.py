@@ -21,6 +21,9 @@ from operator import mul
 
 REPRESENTATIVE_TERMS = 40
 TOP_TERMS_SHOWN = 8
+# One shared word is no event: an article joins a story only on at least this many shared terms
+# (two reports of one event share a name and a place, a name and what happened).
+MIN_SHARED_TERMS = 2
 
 
 @dataclass(frozen=True)
@@ -66,10 +69,12 @@ class Story:
 
     def similarity(self, terms: Mapping[str, float], squares: float) -> float:
         """The cosine of ``terms`` (whose sum of squares is given) and the representative:
-        Σ a·b / √(Σa² · Σb²), summed over the representative's terms, strongest first."""
+        Σ a·b / √(Σa² · Σb²), summed over the representative's terms, strongest first; 0 when
+        they share fewer than MIN_SHARED_TERMS terms."""
         # A story is weighed against every article near it: the products in C, not a loop.
-        dot: float = sum(map(mul, self.weights, map(terms.get, self.terms, repeat(0.0))))
-        if dot <= 0:
+        products = list(map(mul, self.weights, map(terms.get, self.terms, repeat(0.0))))
+        dot: float = sum(products)
+        if dot <= 0 or len(products) - products.count(0.0) < MIN_SHARED_TERMS:
             return 0.0
         return dot / math.sqrt(squares * self.squares)
 

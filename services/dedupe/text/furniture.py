@@ -167,12 +167,17 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[a-zäöü][.!?])(?=[A-ZÄÖÜ])")
 
 def without_consent_notice(text: str) -> str:
     """The text without the sentences of a consent or cookie notice; the text as it is when it
-    names no cookie, privacy or consent (most articles: one scan of the text)."""
+    names no cookie, privacy or consent (most articles: one scan of the text). A line break ends
+    a sentence: a headline without a full stop stays when the notice follows it."""
     folded = text.casefold()
     if not any(cue in folded for cue in _CONSENT_CUES):
         return text
-    sentences = _SENTENCE.split(text)
-    stems = [sum(stem in s.casefold() for stem in _CONSENT_STEMS) for s in sentences]
-    if max(stems) < 2:
+    lines = [_SENTENCE.split(line) for line in text.split("\n")]
+    stems = [[sum(stem in s.casefold() for stem in _CONSENT_STEMS) for s in line] for line in lines]
+    if max(max(line) for line in stems) < 2:
         return text
-    return " ".join(s for s, n in zip(sentences, stems, strict=True) if n == 0)
+    kept = (
+        " ".join(s for s, n in zip(line, counts, strict=True) if n == 0)
+        for line, counts in zip(lines, stems, strict=True)
+    )
+    return "\n".join(line for line in kept if line)
