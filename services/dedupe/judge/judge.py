@@ -126,8 +126,9 @@ class Judge:
     def _place(self, article: Article, features: TextFeatures, at: int) -> Story:
         # The article counts itself: weighed by the articles up to and including it, the first
         # articles of a stream weigh their words by what little is known, not all alike.
-        self.stories.count(features.terms, at)
-        frequencies, documents = self.stories.frequencies(features.terms, at)
+        all_keys = self.stories.keys(features.terms)
+        self.stories.count(all_keys, at)
+        frequencies, documents = self.stories.frequencies(all_keys, at)
         terms = salient_weights(
             features.terms, features.counts, features.names, frequencies, documents
         )

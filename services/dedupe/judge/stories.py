@@ -15,7 +15,6 @@ import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from itertools import repeat
 from operator import mul
 
@@ -26,10 +25,11 @@ TOP_TERMS_SHOWN = 8
 MIN_SHARED_TERMS = 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Story:
     """``terms`` and ``weights``: the representative, strongest first. Two flat sequences, not
-    a dict with a float object per term: most stories stay of one article, and are many."""
+    a dict with a float object per term, and no instance dict: most stories stay of one
+    article, and are many."""
 
     story_id: str
     terms: tuple[str, ...]  # the strongest REPRESENTATIVE_TERMS of the summed member weights
@@ -38,10 +38,7 @@ class Story:
     first_seen_ms: int
     last_seen_ms: int
     shown: tuple[str, ...]  # the strongest TOP_TERMS_SHOWN terms as a reader knows them
-
-    @cached_property
-    def squares(self) -> float:
-        return _squares(self.weights)
+    squares: float  # Σ weight², the representative's half of every cosine
 
     def is_open(self, now_ms: int, quiet_ms: int) -> bool:
         return now_ms - self.last_seen_ms <= quiet_ms
@@ -97,14 +94,16 @@ def _story(
     the first in alphabetical order); the strongest shown by ``shown`` (else as the term)."""
     strongest = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:REPRESENTATIVE_TERMS]
     top = [t for t, _ in strongest[:TOP_TERMS_SHOWN]]
+    kept = array("d", [w for _, w in strongest])
     return Story(
         story_id,
         tuple(t for t, _ in strongest),
-        array("d", [w for _, w in strongest]),
+        kept,
         members,
         first_ms,
         last_ms,
         tuple(shown.get(t, t) for t in top),
+        _squares(kept),
     )
 
 

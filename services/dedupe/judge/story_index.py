@@ -12,14 +12,14 @@ is kept per generation of the story window (half the quiet time) and dropped as 
 from __future__ import annotations
 
 from array import array
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 import numpy.typing as npt
 import xxhash
 
 from services.dedupe.judge.bands import BandIndex
+from services.dedupe.judge.key_counts import KeyCounts
 from services.dedupe.judge.stories import Story
 from services.dedupe.judge.window import Window
 
@@ -42,35 +42,32 @@ class StoryIndex:
         self.members: dict[int, _Members] = {}
         self.stories: dict[str, Story] = {}
         self.touched: dict[str, int] = {}  # by story: the ingest time of its last member
-        self.term_counts: dict[int, Counter[str]] = {}
+        self.term_counts: dict[int, KeyCounts] = {}  # by generation: terms' document counts
         self.documents: dict[int, int] = {}
 
-    def keys(self, terms: Mapping[str, float]) -> npt.NDArray[np.uint64]:
-        """A key per salient term."""
+    def keys(self, terms: Iterable[str]) -> npt.NDArray[np.uint64]:
+        """A key per term: what the frequencies count and the members are filed under."""
         digest = xxhash.xxh3_64_intdigest
-        return np.fromiter(
-            (digest(term.encode()) for term in terms), dtype=np.uint64, count=len(terms)
-        )
+        return np.fromiter((digest(term.encode()) for term in terms), dtype=np.uint64)
 
-    def frequencies(self, terms: Sequence[str], at_ms: int) -> tuple[list[int], int]:
-        """Document frequencies of ``terms`` among canonical articles of this generation and
-        the one before, and their number."""
+    def frequencies(self, keys: npt.NDArray[np.uint64], at_ms: int) -> tuple[list[int], int]:
+        """Document frequencies of the terms of ``keys`` among canonical articles of this
+        generation and the one before, and their number."""
         g = self.window.generation(at_ms)
-        now, before = self.term_counts.get(g), self.term_counts.get(g - 1)
-        if now is not None and before is not None:
-            get_now, get_before = now.get, before.get
-            counted = [get_now(t, 0) + get_before(t, 0) for t in terms]
-        elif now is not None or before is not None:
-            get = (now or before or Counter()).get
-            counted = [get(t, 0) for t in terms]
-        else:
-            counted = [0] * len(terms)
-        return counted, self.documents.get(g, 0) + self.documents.get(g - 1, 0)
+        counted = np.zeros(len(keys), dtype=np.int64)
+        for generation in (g - 1, g):
+            counts = self.term_counts.get(generation)
+            if counts is not None:
+                counted += counts.get(keys)
+        return counted.tolist(), self.documents.get(g, 0) + self.documents.get(g - 1, 0)
 
-    def count(self, terms: Sequence[str], at_ms: int) -> None:
-        """One more canonical article, holding ``terms``."""
+    def count(self, keys: npt.NDArray[np.uint64], at_ms: int) -> None:
+        """One more canonical article, holding the terms of ``keys``."""
         g = self.window.generation(at_ms)
-        self.term_counts.setdefault(g, Counter()).update(terms)
+        counts = self.term_counts.get(g)
+        if counts is None:
+            counts = self.term_counts[g] = KeyCounts()
+        counts.add(keys)
         self.documents[g] = self.documents.get(g, 0) + 1
 
     def candidates(

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 # The layout of the pickled state and journal (the judge's, index's and stories' classes). It
 # changes with them.
-STATE_FORMAT = "7"
+STATE_FORMAT = "8"
 
 log = logging.getLogger("newsdedup.judge")
 

@@ -1,0 +1,65 @@
+"""Counts of 64-bit keys (hashes of terms), compact enough for a stream's whole vocabulary.
+
+A stream's vocabulary keeps growing (names, typos, numbers in words), and a ``Counter`` of
+strings spends about a hundred bytes on each term it has seen. Here the counted keys live in
+one sorted numpy array beside their counts (12 bytes a key), found by binary search; keys counted
+since the last merge wait in a small dict until there are ``merge_at`` of them, then are merged
+into the arrays. The counts are exact: two terms share a count only if their 64-bit hashes
+collide (odds of about 2**-64 per pair).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+Keys = npt.NDArray[np.uint64]
+
+
+class KeyCounts:
+    def __init__(self, merge_at: int = 1 << 14) -> None:
+        self.merge_at = merge_at
+        self._keys: Keys = np.empty(0, dtype=np.uint64)  # sorted, each once
+        self._counts = np.empty(0, dtype=np.uint32)
+        self._recent: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        """How many different keys were counted."""
+        self.merge()
+        return len(self._keys)
+
+    def add(self, keys: Keys) -> None:
+        """One more count of each of ``keys``."""
+        recent = self._recent
+        for key in keys.tolist():
+            recent[key] = recent.get(key, 0) + 1
+        if len(recent) >= self.merge_at:
+            self.merge()
+
+    def get(self, keys: Keys) -> npt.NDArray[np.int64]:
+        """The count of each of ``keys`` (0 for a key never counted)."""
+        counts = np.zeros(len(keys), dtype=np.int64)
+        if len(self._keys):
+            at = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+            found = self._keys[at] == keys
+            counts[found] = self._counts[at[found]]
+        if self._recent:
+            get = self._recent.get
+            counts += np.fromiter((get(k, 0) for k in keys.tolist()), np.int64, len(keys))
+        return counts
+
+    def merge(self) -> None:
+        """Fold the waiting counts into the sorted arrays."""
+        if not self._recent:
+            return
+        keys = np.concatenate(
+            [self._keys, np.fromiter(self._recent, np.uint64, len(self._recent))]
+        )
+        counts = np.concatenate(
+            [self._counts, np.fromiter(self._recent.values(), np.uint32, len(self._recent))]
+        )
+        self._recent = {}
+        self._keys, where = np.unique(keys, return_inverse=True)
+        summed = np.zeros(len(self._keys), dtype=np.uint32)
+        np.add.at(summed, where, counts)
+        self._counts = summed
