@@ -4,7 +4,8 @@ A stream's vocabulary keeps growing (names, typos, numbers in words), and a ``Co
 strings spends about a hundred bytes on each term it has seen. Here the counted keys live in
 one sorted numpy array beside their counts (12 bytes a key), found by binary search; keys counted
 since the last merge wait in a small dict until there are ``merge_at`` of them, then are merged
-into the arrays. The counts are exact: two terms share a count only if their 64-bit hashes
+into the arrays in one pass over them (a copy, not a sort), once for every ``merge_at`` new
+ones. The counts are exact: two terms share a count only if their 64-bit hashes
 collide (odds of about 2**-64 per pair).
 """
 
@@ -49,17 +50,19 @@ class KeyCounts:
         return counts
 
     def merge(self) -> None:
-        """Fold the waiting counts into the sorted arrays."""
+        """Fold the waiting counts into the sorted arrays: the known keys' counts in place, the
+        new keys inserted where they sort (one pass over the arrays, no sort of them)."""
         if not self._recent:
             return
-        keys = np.concatenate(
-            [self._keys, np.fromiter(self._recent, np.uint64, len(self._recent))]
-        )
-        counts = np.concatenate(
-            [self._counts, np.fromiter(self._recent.values(), np.uint32, len(self._recent))]
-        )
+        keys = np.fromiter(self._recent, np.uint64, len(self._recent))
+        counts = np.fromiter(self._recent.values(), np.uint32, len(self._recent))
         self._recent = {}
-        self._keys, where = np.unique(keys, return_inverse=True)
-        summed = np.zeros(len(self._keys), dtype=np.uint32)
-        np.add.at(summed, where, counts)
-        self._counts = summed
+        order = np.argsort(keys)
+        keys, counts = keys[order], counts[order]
+        at = np.searchsorted(self._keys, keys)
+        known = at < len(self._keys)
+        known[known] = self._keys[at[known]] == keys[known]
+        self._counts[at[known]] += counts[known]
+        new = ~known
+        self._keys = np.insert(self._keys, at[new], keys[new])
+        self._counts = np.insert(self._counts, at[new], counts[new])
