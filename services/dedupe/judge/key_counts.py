@@ -11,6 +11,9 @@ collide (odds of about 2**-64 per pair).
 
 from __future__ import annotations
 
+from collections import Counter
+from itertools import repeat
+
 import numpy as np
 import numpy.typing as npt
 
@@ -22,7 +25,7 @@ class KeyCounts:
         self.merge_at = merge_at
         self._keys: Keys = np.empty(0, dtype=np.uint64)  # sorted, each once
         self._counts = np.empty(0, dtype=np.uint32)
-        self._recent: dict[int, int] = {}
+        self._recent: Counter[int] = Counter()
 
     def __len__(self) -> int:
         """How many different keys were counted."""
@@ -31,10 +34,8 @@ class KeyCounts:
 
     def add(self, keys: Keys) -> None:
         """One more count of each of ``keys``."""
-        recent = self._recent
-        for key in keys.tolist():
-            recent[key] = recent.get(key, 0) + 1
-        if len(recent) >= self.merge_at:
+        self._recent.update(keys.tolist())
+        if len(self._recent) >= self.merge_at:
             self.merge()
 
     def get(self, keys: Keys) -> npt.NDArray[np.int64]:
@@ -45,8 +46,8 @@ class KeyCounts:
             found = self._keys[at] == keys
             counts[found] = self._counts[at[found]]
         if self._recent:
-            get = self._recent.get
-            counts += np.fromiter((get(k, 0) for k in keys.tolist()), np.int64, len(keys))
+            waiting = map(self._recent.get, keys.tolist(), repeat(0))
+            counts += np.fromiter(waiting, np.int64, len(keys))
         return counts
 
     def merge(self) -> None:
@@ -56,7 +57,7 @@ class KeyCounts:
             return
         keys = np.fromiter(self._recent, np.uint64, len(self._recent))
         counts = np.fromiter(self._recent.values(), np.uint32, len(self._recent))
-        self._recent = {}
+        self._recent = Counter()
         order = np.argsort(keys)
         keys, counts = keys[order], counts[order]
         at = np.searchsorted(self._keys, keys)

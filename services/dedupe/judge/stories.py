@@ -64,14 +64,16 @@ class Story:
             {**before, **shown},
         )
 
+    def shared(self, terms: Mapping[str, float]) -> int:
+        """How many of ``terms`` the representative has."""
+        return sum(map(terms.__contains__, self.terms))
+
     def similarity(self, terms: Mapping[str, float], squares: float) -> float:
         """The cosine of ``terms`` (whose sum of squares is given) and the representative:
-        Σ a·b / √(Σa² · Σb²), summed over the representative's terms, strongest first; 0 when
-        they share fewer than MIN_SHARED_TERMS terms."""
+        Σ a·b / √(Σa² · Σb²), summed over the representative's terms, strongest first."""
         # A story is weighed against every article near it: the products in C, not a loop.
-        products = list(map(mul, self.weights, map(terms.get, self.terms, repeat(0.0))))
-        dot: float = sum(products)
-        if dot <= 0 or len(products) - products.count(0.0) < MIN_SHARED_TERMS:
+        dot: float = sum(map(mul, self.weights, map(terms.get, self.terms, repeat(0.0))))
+        if dot <= 0:
             return 0.0
         return dot / math.sqrt(squares * self.squares)
 
@@ -120,14 +122,17 @@ def best_story(
     quiet_ms: int,
 ) -> tuple[Story, float] | None:
     """The open story most similar to ``terms`` at or above ``threshold`` (the earliest id of
-    equals), with its similarity rounded as published."""
+    equals) that shares at least MIN_SHARED_TERMS of them, with its similarity rounded as
+    published."""
     own = _squares(list(terms.values()))
     best: tuple[float, str, Story] | None = None
     for story in candidates:
         if not story.is_open(at_ms, quiet_ms):
             continue
         similarity = story.similarity(terms, own)
-        if similarity >= threshold and (
+        if similarity < threshold or story.shared(terms) < MIN_SHARED_TERMS:
+            continue
+        if (
             best is None
             or similarity > best[0]
             or (similarity == best[0] and story.story_id < best[1])

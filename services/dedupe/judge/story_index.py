@@ -48,7 +48,7 @@ class StoryIndex:
     def keys(self, terms: Iterable[str]) -> npt.NDArray[np.uint64]:
         """A key per term: what the frequencies count and the members are filed under."""
         digest = xxhash.xxh3_64_intdigest
-        return np.fromiter((digest(term.encode()) for term in terms), dtype=np.uint64)
+        return np.fromiter(map(digest, map(str.encode, terms)), dtype=np.uint64)
 
     def frequencies(self, keys: npt.NDArray[np.uint64], at_ms: int) -> tuple[list[int], int]:
         """Document frequencies of the terms of ``keys`` among canonical articles of this
