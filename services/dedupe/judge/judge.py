@@ -126,9 +126,9 @@ class Judge:
     def _place(self, article: Article, features: TextFeatures, at: int) -> Story:
         # The article counts itself: weighed by the articles up to and including it, the first
         # articles of a stream weigh their words by what little is known, not all alike.
-        all_keys = self.stories.keys(features.terms)
-        self.stories.count(all_keys, at)
-        frequencies, documents = self.stories.frequencies(all_keys, at)
+        term_keys = self.stories.keys(features.terms)
+        self.stories.count(term_keys, at)
+        frequencies, documents = self.stories.frequencies(term_keys, at)
         terms = salient_weights(
             features.terms, features.counts, features.names, frequencies, documents
         )

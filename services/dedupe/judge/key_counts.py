@@ -4,9 +4,8 @@ A stream's vocabulary keeps growing (names, typos, numbers in words), and a ``Co
 strings spends about a hundred bytes on each term it has seen. Here the counted keys live in
 one sorted numpy array beside their counts (12 bytes a key), found by binary search; keys counted
 since the last merge wait in a small dict until there are ``merge_at`` of them, then are merged
-into the arrays in one pass over them (a copy, not a sort), once for every ``merge_at`` new
-ones. The counts are exact: two terms share a count only if their 64-bit hashes
-collide (odds of about 2**-64 per pair).
+into the arrays in one pass over them (a copy, not a sort). The counts are exact: two terms
+share a count only if their 64-bit hashes collide (odds of about 2**-64 per pair).
 """
 
 from __future__ import annotations
