@@ -1,8 +1,11 @@
 """Story grouping on its own: salient terms, the representative, and the story rule."""
 
 import math
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Collection, Mapping
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -265,3 +268,18 @@ def test_of_equal_weights_the_term_more_articles_share_ranks_first() -> None:
 def test_of_equal_weights_and_frequencies_the_term_written_first_ranks_first() -> None:
     weights = salient_weights(["zeta", "alpha"], [1, 1], [], [1, 1], 100, top=1)
     assert list(weights) == ["zeta"]
+
+
+def test_a_term_counter_reads_both_dictionaries_when_made_so_no_article_waits_for_one() -> None:
+    # A fresh interpreter: this one's dictionaries are read already. The count is simplemma's
+    # own cache of the dictionaries it has read.
+    script = (
+        "from simplemma.strategies.dictionaries.dictionary_factory import "
+        "DEFAULT_DICTIONARY_FACTORY as factory\n"
+        "from services.dedupe.text.terms import TermCounter\n"
+        "TermCounter()\n"
+        "print(factory._get_dictionary.cache_info().currsize)\n"
+    )
+    read = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=True, cwd=Path(__file__).resolve().parents[2])  # fmt: skip
+    assert read.stdout.strip() == str(len(TermCounter.LANGUAGES))

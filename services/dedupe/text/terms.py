@@ -146,6 +146,10 @@ class TermCounter:
     LANGUAGES = ("en", "de")
 
     def __init__(self) -> None:
+        # simplemma reads a language's dictionary at its first word of that language, which
+        # takes a while: read here, when the process starts, no article waits for it.
+        for language in self.LANGUAGES:
+            simplemma.lemmatize("Gespräche", lang=language)
         self.vote: dict[str, int] = {}  # +1 an English stop word, -1 a German one, else 0
         self.capital: dict[str, bool] = {}  # a capitalised word: maybe a name
         # Per language: each word's term and shown form, and whether it may be a German name.
