@@ -165,6 +165,10 @@ _CONSENT_CUES = ("cookie", "datenschutz", "privacy", "consent")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[a-zäöü][.!?])(?=[A-ZÄÖÜ])")
 
 
+def _consent_stems(folded: str) -> int:
+    return sum(stem in folded for stem in _CONSENT_STEMS)
+
+
 def without_consent_notice(text: str) -> str:
     """The text without the sentences of a consent or cookie notice; the text as it is when it
     names no cookie, privacy or consent (most articles: one scan of the text). A line break ends
@@ -173,7 +177,7 @@ def without_consent_notice(text: str) -> str:
     if not any(cue in folded for cue in _CONSENT_CUES):
         return text
     lines = [_SENTENCE.split(line) for line in text.split("\n")]
-    stems = [[sum(stem in s.casefold() for stem in _CONSENT_STEMS) for s in line] for line in lines]
+    stems = [[_consent_stems(s.casefold()) for s in line] for line in lines]
     if max(max(line) for line in stems) < 2:
         return text
     kept = (
